@@ -39,6 +39,7 @@ __all__ = [
     "render_array_scripts",
     "render_run_script",
     "render_template",
+    "job_state",
     "sbatch",
     "slurm",
     "template_dir",
@@ -523,6 +524,13 @@ def _resource_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help=f"Template folder [default: ${TEMPLATE_DIR_ENV} or the project's slurm/].",
         ),
         click.option(
+            "--prefix",
+            "python_prefix",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Python environment the job uses [default: the current one, sys.prefix].",
+        ),
+        click.option(
             "--sbatch-arg",
             "sbatch_args",
             multiple=True,
@@ -564,16 +572,68 @@ def _spec(
     )
 
 
+def _prefix(python_prefix: Path | None) -> str | None:
+    return str(python_prefix.expanduser().absolute()) if python_prefix else None
+
+
 def _script_path(log_dir: Path, name: str) -> Path:
     # A copy of every submitted script stays beside its logs, as the record of what ran.
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return log_dir / f"{name}-{stamp}-{os.getpid()}.sbatch"
 
 
-def _exit_with(ctx: click.Context, job_id: str, returncode: int, wait: bool) -> None:
-    if wait and returncode != 0:
-        click.echo(f"Slurm job {job_id} failed (exit {returncode})", err=True)
+def job_state(job_id: str) -> str | None:
+    """Slurm's state of a job (``COMPLETED``, ``CANCELLED``...), or None once it is forgotten.
+
+    slurmctld forgets finished jobs after ``MinJobAge`` seconds; without accounting there is
+    no other record, so callers must not rely on an answer.
+    """
+    exe = shutil.which("scontrol")
+    if exe is None:
+        return None
+    try:
+        proc = subprocess.run(
+            [exe, "-o", "show", "job", job_id],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    match = re.search(r"\bJobState=(\S+)", proc.stdout)
+    return match.group(1) if match else None
+
+
+def _exit_with(
+    ctx: click.Context,
+    job_id: str,
+    returncode: int,
+    *,
+    wait: bool,
+    result: Path,
+    since: float,
+    logs: Path,
+) -> None:
+    """Turn the end of a waited-for job into the command's exit code."""
+    if not wait:
+        return
+    if returncode != 0:
+        click.echo(f"Slurm job {job_id} failed (exit {returncode}); logs in {logs}", err=True)
         ctx.exit(returncode)
+    # sbatch --wait also returns 0 for a job that was cancelled before it ran (e.g. a merge
+    # job whose array task failed): only a freshly written result counts as success.
+    try:
+        fresh = result.stat().st_mtime >= since - 1.0
+    except OSError:
+        fresh = False
+    if not fresh:
+        state = job_state(job_id) or "unknown"
+        click.echo(
+            f"Slurm job {job_id} ended (state {state}) without writing {result}; logs in {logs}",
+            err=True,
+        )
+        ctx.exit(1)
 
 
 slurm = click.Group(
@@ -607,6 +667,7 @@ def submit(
     numba_cache_dir: str | None,
     log_dir: Path | None,
     templates: Path | None,
+    python_prefix: Path | None,
     sbatch_args: tuple[str, ...],
     wait: bool,
     dry_run: bool,
@@ -620,7 +681,9 @@ def submit(
     if result is None:
         raise click.UsageError(f"{job} has no [output] path: give --out")
     logs = (log_dir or result.parent / "logs").expanduser().absolute()
-    script = render_run_script(info, spec, out=result, log_dir=logs, templates=templates)
+    script = render_run_script(
+        info, spec, out=result, log_dir=logs, templates=templates, prefix=_prefix(python_prefix)
+    )
     if dry_run:
         click.echo(script, nl=False)
         return
@@ -628,11 +691,12 @@ def submit(
     result.parent.mkdir(parents=True, exist_ok=True)
     path = _script_path(logs, info.name)
     path.write_text(script)
+    since = time.time()
     try:
         job_id, rc = sbatch(path, extra_args=sbatch_args, wait=wait, echo_id=True)
     except SlurmError as exc:
         raise click.ClickException(str(exc)) from exc
-    _exit_with(ctx, job_id, rc, wait)
+    _exit_with(ctx, job_id, rc, wait=wait, result=result, since=since, logs=logs)
 
 
 @slurm.command("submit-array")
@@ -680,6 +744,7 @@ def submit_array(
     numba_cache_dir: str | None,
     log_dir: Path | None,
     templates: Path | None,
+    python_prefix: Path | None,
     sbatch_args: tuple[str, ...],
     wait: bool,
     dry_run: bool,
@@ -712,6 +777,7 @@ def submit_array(
             array_job_id=array_id,
             max_parallel=max_parallel,
             templates=templates,
+            prefix=_prefix(python_prefix),
         )
 
     if dry_run:
@@ -725,6 +791,7 @@ def submit_array(
     array_script, _ = render(ARRAY_ID_PLACEHOLDER)
     array_path = _script_path(logs, name)
     array_path.write_text(array_script)
+    since = time.time()
     try:
         array_id, _ = sbatch(array_path, extra_args=sbatch_args, echo_id=True)
         _, merge_script = render(array_id)
@@ -733,7 +800,7 @@ def submit_array(
         merge_id, rc = sbatch(merge_path, extra_args=sbatch_args, wait=wait, echo_id=True)
     except SlurmError as exc:
         raise click.ClickException(str(exc)) from exc
-    _exit_with(ctx, merge_id, rc, wait)
+    _exit_with(ctx, merge_id, rc, wait=wait, result=merged, since=since, logs=logs)
 
 
 if __name__ == "__main__":
