@@ -620,3 +620,62 @@ def test_demo_with_xiphpc_slurm_submit(
     with h5py.File(out, "r") as f:
         assert int(f.attrs["n_ranks"]) == 2
     _assert_same_results(out, engine["reference"])
+
+
+def _slice_jobs(folder: Path) -> list[Path]:
+    """Two job files over disjoint trades, for the array: see the note in the test."""
+    paths = []
+    for i in range(2):
+        path = folder / f"slice-{i}.toml"
+        path.write_text(DEMO_JOB.read_text())
+        paths.append(path)
+    return paths
+
+
+@pytest.mark.slurm
+def test_demo_array_then_merge(
+    slurm_cluster: SlurmCluster, engine: dict[str, Path], tmp_path: Path
+) -> None:
+    """Two array tasks, then the dependent `xiphpc merge`: the merged file is the parts'
+    trades concatenated, and equals a plain `xiphpc merge` of the same parts."""
+    jobs = _slice_jobs(tmp_path)
+    merged = tmp_path / "merged.h5"
+    proc = _submit_cli(
+        slurm_cluster,
+        [
+            "submit-array",
+            *map(str, jobs),
+            "--out",
+            str(merged),
+            "-N",
+            "1",
+            "--ntasks-per-node",
+            "2",
+            "--numba-cache-dir",
+            str(engine["cache"]),
+            "--wait",
+        ],
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, f"{proc.stdout}{proc.stderr}\n{slurm_cluster.diagnose()}"
+    parts = sorted((tmp_path / "merged.h5.parts").glob("part-*.h5"))
+    assert len(parts) == 2
+    for part in parts:
+        with h5py.File(part, "r") as f:
+            assert int(f.attrs["n_ranks"]) == 2
+    local = tmp_path / "merged-local.h5"
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(engine["cache"]), PATH=_env_with_venv()["PATH"])
+    ran = subprocess.run(
+        ["timeout", str(JOB_TIMEOUT_S), "xiphpc", "merge", "--out", str(local), *map(str, parts)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    _assert_same_results(merged, local)
+    got = _datasets(merged)
+    pieces = [_datasets(p) for p in parts]
+    for key in (k for k in got if k.startswith("trades/")):
+        assert np.array_equal(got[key], np.concatenate([p[key] for p in pieces])), key
