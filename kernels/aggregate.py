@@ -1,0 +1,31 @@
+"""Group sums in a fixed order, the building block of rank-count-independent aggregates."""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from ._targets import KERNEL_OPTIONS
+
+__all__ = ["group_sum"]
+
+
+@nb.njit(**KERNEL_OPTIONS)
+def group_sum(group: np.ndarray, values: np.ndarray, include: np.ndarray, out: np.ndarray) -> None:
+    """Add row ``i`` of ``values`` into ``out[group[i]]`` for included rows, in row order.
+
+    Parameters
+    ----------
+    group : ndarray of int64, shape ``(n,)``
+        Group of each row, ``0 <= group[i] < G``.
+    values : ndarray of float64, shape ``(n, M)``
+    include : ndarray of bool, shape ``(n,)``
+    out : ndarray of float64, shape ``(G, M)``
+        Accumulated in place; sequential row order keeps the result reproducible.
+    """
+    n, m = values.shape
+    for i in range(n):
+        if include[i]:
+            g = group[i]
+            for j in range(m):
+                out[g, j] += values[i, j]

@@ -1,0 +1,126 @@
+"""Everything that touches MPI. No other module imports mpi4py.
+
+Collectives move NumPy buffers with mpi4py's upper-case methods; only small control values
+(flags, counts) use the pickle-based lower-case ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+
+import mpi4py
+import numpy as np
+
+# Initialise here (not at import of the CLI) and finalise at exit; threads stay funneled into
+# the main thread, which is all the engine needs.
+mpi4py.rc.thread_level = "funneled"
+from mpi4py import MPI  # noqa: E402
+
+__all__ = [
+    "Comm",
+    "FAULT_ENV",
+    "abort_on_error",
+    "allgather_strings",
+    "allreduce_max",
+    "gather_blocks",
+    "inject_fault",
+    "mpi_versions",
+    "self_comm",
+    "world",
+]
+
+Comm = MPI.Comm
+
+#: ``RANK:STAGE`` (e.g. ``1:compute``) makes that rank raise at that stage; for tests of the
+#: failure path, never set in production.
+FAULT_ENV = "XIPHPC_INJECT_FAULT"
+
+
+def world() -> MPI.Comm:
+    """All ranks of the job (a single rank when not started by ``mpiexec``)."""
+    return MPI.COMM_WORLD
+
+
+def self_comm() -> MPI.Comm:
+    """A communicator of this process alone: the serial engine."""
+    return MPI.COMM_SELF
+
+
+def mpi_versions() -> dict[str, str]:
+    """Versions of mpi4py and of the MPI library it runs on."""
+    lib = MPI.Get_library_version().strip().splitlines()
+    return {"mpi4py": mpi4py.__version__, "mpi_library": lib[0] if lib else "unknown"}
+
+
+def inject_fault(comm: MPI.Comm, stage: str) -> None:
+    """Raise if :data:`FAULT_ENV` names this rank and ``stage``."""
+    spec = os.environ.get(FAULT_ENV, "")
+    if not spec:
+        return
+    rank, _, at = spec.partition(":")
+    if at == stage and rank.strip() == str(comm.Get_rank()):
+        raise RuntimeError(f"fault injected at stage {stage!r} ({FAULT_ENV}={spec})")
+
+
+@contextlib.contextmanager
+def abort_on_error(comm: MPI.Comm) -> Iterator[None]:
+    """Turn an exception on any rank into the end of the whole job, naming rank and reason.
+
+    Without this, the other ranks would wait forever in their next collective. With one rank
+    the exception propagates normally.
+    """
+    try:
+        yield
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - any failure must end every rank
+        if comm.Get_size() == 1:
+            raise
+        rank, size = comm.Get_rank(), comm.Get_size()
+        detail = "".join(traceback.format_exception(exc))
+        sys.stderr.write(
+            f"{detail}xiphpc: rank {rank} of {size} failed: {type(exc).__name__}: {exc}\n"
+            "xiphpc: aborting all ranks\n"
+        )
+        sys.stderr.flush()
+        MPI.COMM_WORLD.Abort(1)
+
+
+def allgather_strings(comm: MPI.Comm, items: list[str]) -> list[str]:
+    """Concatenate every rank's list of strings, in rank order, on every rank."""
+    data = np.frombuffer("\x00".join(items).encode("utf-8"), dtype=np.uint8)
+    counts = np.array(comm.allgather(data.size), dtype=np.int64)
+    out = np.empty(int(counts.sum()), dtype=np.uint8)
+    comm.Allgatherv(data, [out, counts])
+    found: list[str] = []
+    start = 0
+    n_items = comm.allgather(len(items))
+    for c, k in zip(counts, n_items, strict=True):
+        if k:
+            found += out[start : start + c].tobytes().decode("utf-8").split("\x00")
+        start += c
+    return found
+
+
+def allreduce_max(comm: MPI.Comm, value: int) -> int:
+    """Largest ``value`` over all ranks."""
+    return int(comm.allreduce(int(value), op=MPI.MAX))
+
+
+def gather_blocks(comm: MPI.Comm, block: np.ndarray, root: int = 0) -> np.ndarray | None:
+    """Stack every rank's float64 block ``(k_r, *shape)`` along axis 0 on ``root``, in rank
+    order; ``None`` elsewhere. Trailing shapes must agree."""
+    block = np.ascontiguousarray(block, dtype=np.float64)
+    inner = int(np.prod(block.shape[1:], dtype=np.int64))
+    counts = np.array(comm.allgather(block.size), dtype=np.int64)
+    if comm.Get_rank() == root:
+        out = np.empty(int(counts.sum()), dtype=np.float64)
+        comm.Gatherv(block.ravel(), [out, counts], root=root)
+        rows = out.size // inner if inner else 0
+        return out.reshape((rows, *block.shape[1:]))
+    comm.Gatherv(block.ravel(), None, root=root)
+    return None

@@ -1,0 +1,103 @@
+"""The HDF5 result file: per-trade results, aggregates, diagnostics and metadata.
+
+Layout (every dataset has ``unit`` and ``description`` attributes)::
+
+    /trades/<column>              one row per trade, in input order (product tables in
+                                  registry order, rows in file order)
+    /aggregates/<level>/key       group names of the level ("total" has one group, "all")
+    /aggregates/<level>/<measure> base-currency sums over priced trades
+    /aggregates/<level>/n_trades, n_excluded
+    /partitions/{start,stop,cost,rank}
+    /diagnostics/ranks/{rank,trades,partitions,read_s,compute_s,reduce_s,write_s}
+    attrs: job_text, job_file, name, valuation_date, base_currency, versions, n_ranks,
+           n_partitions, started, finished, status_legend, complete
+
+The file is written under a temporary name next to the target and renamed into place when
+complete, so a crash never leaves a file at the target path; readers should still check the
+``complete`` attribute.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+__all__ = [
+    "TRADE_COLUMNS",
+    "create_result",
+    "finalize",
+    "string_width",
+    "temporary_path",
+    "write_strings",
+]
+
+#: Per-trade columns other than measures: (name, unit, description).
+TRADE_COLUMNS = (
+    ("product", "", "product table the trade came from"),
+    ("trade_id", "", "trade identifier"),
+    ("desk", "", "trading desk"),
+    ("book", "", "book"),
+    ("counterparty", "", "counterparty"),
+    ("currency", "ISO 4217", "trade currency of pv and greeks"),
+    ("underlying", "", "underlying risk factor (empty where the product has none)"),
+    ("quantity", "as in the portfolio", "signed trade size"),
+    ("status", "", "0 priced; otherwise why the trade was excluded (see status_legend)"),
+    ("reason", "", "field and value that made the trade invalid; empty when priced"),
+    ("fx_to_base", "base currency per trade currency", "FX rate used for the aggregates"),
+)
+
+
+def temporary_path(final: Path) -> Path:
+    """A unique name beside ``final`` for the file being written."""
+    return final.with_name(f".{final.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+def string_width(values: np.ndarray) -> int:
+    """Bytes needed to hold the longest UTF-8 string of ``values`` (at least 1)."""
+    if values.size == 0:
+        return 1
+    return max(1, int(np.char.str_len(np.char.encode(values.astype(str), "utf-8")).max()))
+
+
+def create_result(path: Path, n_trades: int, columns: dict[str, tuple], write_trades: bool):
+    """Create the file with every per-trade dataset at its global shape.
+
+    Parameters
+    ----------
+    columns : dict
+        ``name -> (dtype, unit, description)``; a dtype ``("S", width)`` makes a fixed-width
+        UTF-8 string dataset.
+    """
+    with h5py.File(path, "w") as f:
+        f.attrs["complete"] = False
+        g = f.create_group("trades")
+        if not write_trades:
+            g.attrs["omitted"] = "per-trade results were not requested ([output] trades)"
+            return
+        for name, (dtype, unit, desc) in columns.items():
+            if isinstance(dtype, tuple):
+                # Fixed-width bytes holding UTF-8 text; HDF5 will not convert NumPy bytes
+                # into a UTF-8-tagged type.
+                dt = np.dtype(f"S{dtype[1]}")
+            else:
+                dt = np.dtype(dtype)
+            ds = g.create_dataset(name, shape=(n_trades,), dtype=dt)
+            ds.attrs["unit"] = unit
+            if isinstance(dtype, tuple):
+                ds.attrs["encoding"] = "utf-8"
+            ds.attrs["description"] = desc
+
+
+def write_strings(values: np.ndarray) -> np.ndarray:
+    """UTF-8 bytes of ``values`` for a fixed-width string dataset."""
+    return np.char.encode(values.astype(str), "utf-8")
+
+
+def finalize(tmp: Path, final: Path) -> None:
+    """Move the finished file into place (atomic on one file system)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, final)

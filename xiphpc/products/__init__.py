@@ -1,0 +1,33 @@
+"""The product registry: table name -> :class:`~xiphpc.products.base.Product`.
+
+Adding a product means a kernel in ``kernels/``, a :class:`Product` subclass (its table schema
+and pricer) and one line in :data:`REGISTRY` below. Registry order is the order in which product
+tables are concatenated into the global trade index, so it is part of the output layout:
+append, do not reorder.
+"""
+
+from __future__ import annotations
+
+from .base import COMMON_COLUMNS, MEASURES, Column, PricingContext, Product, Table
+from .equity import EquityForward, EquityOption
+from .fx import FxForward, FxOption
+
+__all__ = [
+    "COMMON_COLUMNS",
+    "MEASURES",
+    "REGISTRY",
+    "Column",
+    "PricingContext",
+    "Product",
+    "Table",
+]
+
+REGISTRY: dict[str, Product] = {
+    p.name: p
+    for p in (
+        EquityOption(),
+        FxOption(),
+        EquityForward(),
+        FxForward(),
+    )
+}

@@ -1,0 +1,182 @@
+"""What a product is to the engine: a table schema, a cost, a validity check and a pricer.
+
+Every product table carries the common columns (:data:`COMMON_COLUMNS`) and its own. A pricer
+returns every measure of :data:`MEASURES` per trade, in the trade's currency, already scaled by
+the trade's quantity; the engine converts to the base currency, aggregates and writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import numpy as np
+
+from ..market import Market
+
+__all__ = [
+    "COMMON_COLUMNS",
+    "MEASURES",
+    "Column",
+    "PricingContext",
+    "Product",
+    "Table",
+]
+
+ColumnKind = Literal["str", "float", "date", "choice"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a product table.
+
+    Attributes
+    ----------
+    name, kind, unit, description
+        ``kind`` is ``"str"``, ``"float"`` (float64), ``"date"`` (ISO ``YYYY-MM-DD``, held as
+        ``datetime64[D]``) or ``"choice"`` (a string out of ``choices``).
+    required
+        A trade without a value is flagged ``missing``.
+    positive
+        A value ``<= 0`` is flagged (``non-positive vol`` for vols, ``non-positive price``
+        otherwise).
+    ref
+        What the value must name in the market: ``"currency"``, ``"equity"`` or ``"fx_pair"``.
+    """
+
+    name: str
+    kind: ColumnKind
+    unit: str
+    description: str
+    required: bool = True
+    positive: bool = False
+    ref: str | None = None
+    choices: tuple[str, ...] = ()
+
+
+COMMON_COLUMNS: tuple[Column, ...] = (
+    Column("trade_id", "str", "", "unique trade identifier"),
+    Column("desk", "str", "", "trading desk"),
+    Column("book", "str", "", "book within the desk"),
+    Column("counterparty", "str", "", "counterparty identifier"),
+    Column("currency", "str", "ISO 4217", "currency of the trade's PV and greeks", ref="currency"),
+    Column(
+        "quantity",
+        "float",
+        "units of underlying (notional in foreign currency for FX)",
+        "signed size: positive long, negative short",
+    ),
+)
+
+#: Measures every pricer returns, with unit and meaning; all in the trade's currency and
+#: scaled by quantity. Cash greeks are additive across underlyings.
+MEASURES: dict[str, tuple[str, str]] = {
+    "pv": ("trade currency", "present value"),
+    "delta": ("trade currency", "cash delta: dPV/dS * S, PV change per +100% spot move"),
+    "gamma": ("trade currency", "cash gamma: d2PV/dS2 * S^2 / 100, cash-delta change per +1%"),
+    "vega": ("trade currency per vol point", "PV change per +0.01 absolute vol"),
+    "theta": ("trade currency per day", "PV change per calendar day, market held fixed"),
+    "rho": ("trade currency per bp", "PV change per +1bp in the trade currency's zero rates"),
+}
+
+
+@dataclass
+class Table:
+    """Columns of one product table (structure of arrays), possibly a slice of the file.
+
+    Attributes
+    ----------
+    product : str
+        Registry name of the product.
+    columns : dict of str to ndarray
+        Each of shape ``(n,)``: ``<U`` strings, float64 or ``datetime64[D]``.
+    missing : dict of str to ndarray
+        Boolean masks, shape ``(n,)``, of cells that were empty in the source.
+    source : str
+        File (and table) the rows came from, for messages.
+    offset : int
+        Row number of the first row within the whole product table.
+    """
+
+    product: str
+    columns: dict[str, np.ndarray]
+    missing: dict[str, np.ndarray] = field(default_factory=dict)
+    source: str = "<memory>"
+    offset: int = 0
+
+    def __len__(self) -> int:
+        return len(self.columns["trade_id"]) if "trade_id" in self.columns else 0
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def take(self, rows: np.ndarray | slice) -> Table:
+        """The rows ``rows`` as a new table (offset kept only for slices)."""
+        cols = {k: v[rows] for k, v in self.columns.items()}
+        miss = {k: v[rows] for k, v in self.missing.items()}
+        offset = self.offset + (rows.start or 0) if isinstance(rows, slice) else self.offset
+        return Table(self.product, cols, miss, self.source, offset)
+
+
+@dataclass(frozen=True)
+class PricingContext:
+    """What a pricer may use besides the trades and the market.
+
+    Attributes
+    ----------
+    seed : int
+        Job seed; Monte Carlo draws derive from it and the trade id only.
+    parallel : bool
+        Use the multi-threaded kernels (threads per rank > 1).
+    valuation_date : datetime.date
+    """
+
+    seed: int = 0
+    parallel: bool = False
+    valuation_date: dt.date | None = None
+
+
+class Product(ABC):
+    """A product type: subclass, set the class attributes, implement :meth:`price`, and
+    register an instance in :mod:`xiphpc.products`."""
+
+    #: Registry name, also the table name in portfolio files (``equity_option.csv``).
+    name: ClassVar[str]
+    description: ClassVar[str]
+    #: Product-specific columns, after the common ones.
+    columns: ClassVar[tuple[Column, ...]]
+    #: Column naming the underlying risk factor (used by the ``underlying`` aggregation level).
+    underlying_column: ClassVar[str | None] = "underlying"
+    #: Relative pricing cost of one trade (a fused Black–Scholes option is 1.0).
+    cost_per_trade: ClassVar[float] = 1.0
+    #: Columns :meth:`cost` reads; empty when the cost is :attr:`cost_per_trade` for all.
+    cost_columns: ClassVar[tuple[str, ...]] = ()
+
+    def all_columns(self) -> tuple[Column, ...]:
+        """Common columns followed by the product's own."""
+        return COMMON_COLUMNS + self.columns
+
+    def cost(self, table: Table) -> np.ndarray:
+        """Estimated relative pricing cost per trade, shape ``(n,)``, used to balance
+        partitions. Override when cost depends on trade fields (steps, paths)."""
+        return np.full(len(table), self.cost_per_trade)
+
+    def check(self, table: Table, market: Market) -> list[tuple[np.ndarray, int, str]]:
+        """Product-specific problems beyond the column rules.
+
+        Returns
+        -------
+        list of (mask, status, reason)
+            ``mask`` of shape ``(n,)`` marks the trades with this problem.
+        """
+        return []
+
+    @abstractmethod
+    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
+        """Every measure of :data:`MEASURES` for every trade of ``table``.
+
+        Called only with valid trades. Returns arrays of shape ``(n,)``, float64, in the
+        trade's currency, scaled by quantity.
+        """

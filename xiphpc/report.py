@@ -1,0 +1,93 @@
+"""Human-readable summaries of result files (``xiphpc show`` and the end of ``xiphpc run``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .errors import JobError, Problem
+from .status import Status
+
+__all__ = ["read_level", "summarize"]
+
+
+def read_level(f: h5py.File, level: str) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Keys and columns of one aggregation level of an open result file."""
+    g = f["aggregates"][level]
+    keys = [k.decode() for k in g["key"][()]]
+    return keys, {name: g[name][()] for name in g if name != "key"}
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.2f}" if abs(x) < 1e15 else f"{x:.6e}"
+
+
+def summarize(path: str | Path, *, top: int = 5, failed: int = 10) -> str:
+    """Totals, largest books, per-rank balance and failed trades of a result file.
+
+    Raises
+    ------
+    JobError
+        The file cannot be read or was not completely written.
+    """
+    path = Path(path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise JobError([Problem(str(path), "", f"cannot open as HDF5: {exc}")]) from exc
+    with f:
+        if not f.attrs.get("complete", False):
+            raise JobError([Problem(str(path), "complete", "the file was not completely written")])
+        a = f.attrs
+        base = a["base_currency"]
+        measures = a["measures"].split(",")
+        lines = [
+            f"{a['name']}: {int(a['n_trades']):,} trades, valuation date {a['valuation_date']}, "
+            f"{int(a['n_ranks'])} rank(s), {int(a['n_partitions'])} partitions",
+            f"  file {path}",
+        ]
+        keys, total = read_level(f, "total")
+        n_ok, n_bad = int(total["n_trades"][0]), int(total["n_excluded"][0])
+        lines.append(f"  priced {n_ok:,}, excluded {n_bad:,}")
+        lines.append(f"totals ({base}):")
+        for m in measures:
+            lines.append(f"  {m:<6} {_fmt(float(total[m][0])):>24}")
+        if "book" in f["aggregates"] and "pv" in measures:
+            bkeys, books = read_level(f, "book")
+            order = np.argsort(-np.abs(books["pv"]), kind="stable")[:top]
+            lines.append(f"largest books by |pv| ({base}):")
+            for i in order:
+                lines.append(
+                    f"  {bkeys[i]:<24} pv {_fmt(books['pv'][i]):>20}  "
+                    f"trades {int(books['n_trades'][i]):,}"
+                )
+        diag = [f[k] for k in ("diagnostics/ranks",) if k in f]
+        diag += [v for k, v in f.get("diagnostics", {}).items() if k.endswith("_ranks")]
+        if diag:
+            lines.append("per-rank balance (trades, seconds read/compute/reduce/write):")
+        for d in diag:
+            for j in range(d["rank"].shape[0]):
+                lines.append(
+                    f"  rank {int(d['rank'][j]):>3}: {int(d['trades'][j]):>10,}  "
+                    f"{d['read_s'][j]:.3f} / {d['compute_s'][j]:.3f} / {d['reduce_s'][j]:.3f} / "
+                    f"{d['write_s'][j]:.3f}"
+                )
+        if "status" in f["trades"] and n_bad:
+            status = f["trades/status"][()]
+            codes, counts = np.unique(status[status != 0], return_counts=True)
+            lines.append(
+                "excluded trades by reason: "
+                + ", ".join(
+                    f"{Status(int(c)).label} {int(k):,}" for c, k in zip(codes, counts, strict=True)
+                )
+            )
+            idx = np.flatnonzero(status)[:failed]
+            ids = f["trades/trade_id"][idx]
+            why = f["trades/reason"][idx]
+            for i, t, r in zip(idx, ids, why, strict=True):
+                lines.append(f"  {t.decode():<14} row {int(i):>8}: {r.decode()}")
+            if n_bad > failed:
+                lines.append(f"  ... and {n_bad - failed:,} more (see /trades/status)")
+    return "\n".join(lines)
