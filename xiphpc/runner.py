@@ -247,7 +247,7 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
         include = np.ones(r1 - r0, dtype=bool)
         for li, lv in enumerate(levels):
             group_sum(group_of[lv][r0:r1] + level_offset[li], agg_in[r0:r1], include, partial[j])
-    gathered = gather_blocks(comm, partial.reshape(len(parts), -1))
+    gathered = gather_blocks(comm, partial.reshape(len(parts), n_groups * agg_in.shape[1]))
     excluded_local = np.bincount(status, minlength=len(Status)).astype(np.float64)
     excluded = np.zeros_like(excluded_local)
     comm.Reduce(excluded_local, excluded, root=0)

@@ -1,0 +1,77 @@
+"""Shared fixtures: small generated inputs and helpers to compare result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+def result_datasets(path: Path, skip: tuple[str, ...] = ("diagnostics",)) -> dict[str, np.ndarray]:
+    """Every dataset of a result file except those under ``skip`` (timings differ per run)."""
+    found: dict[str, np.ndarray] = {}
+
+    def visit(name: str, obj) -> None:
+        if isinstance(obj, h5py.Dataset) and not name.startswith(skip):
+            found[name] = obj[()]
+
+    with h5py.File(path, "r") as f:
+        f.visititems(visit)
+    return found
+
+
+def assert_same_results(a: Path, b: Path, skip: tuple[str, ...] = ("diagnostics",)) -> None:
+    """Bitwise equality of every dataset (NaN equal to NaN)."""
+    da, db = result_datasets(a, skip), result_datasets(b, skip)
+    assert sorted(da) == sorted(db)
+    for key in da:
+        assert da[key].dtype == db[key].dtype, key
+        assert np.array_equal(da[key], db[key], equal_nan=da[key].dtype.kind == "f"), key
+
+
+def write_job(folder: Path, name: str = "job", **sections: str) -> Path:
+    """A job file with the given TOML sections (``portfolio='path = "x"'``, ...)."""
+    base = {
+        "portfolio": "generate = { trades = 3000, seed = 3, bad_fraction = 0.02 }",
+        "market": "generate = { seed = 3 }",
+        "run": "partitions = 16",
+        "output": f'path = "{folder / (name + ".h5")}"',
+    }
+    base.update(sections)
+    text = f'name = "{name}"\nseed = 1\n' + "".join(
+        f"\n[{k}]\n{v}\n" for k, v in base.items() if v is not None
+    )
+    path = folder / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def run_mpi(
+    args: list[str], n: int, timeout: float = 120, env: dict | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess:
+    """``mpiexec -n N`` of the venv, wrapped in a timeout so a hang fails the test."""
+    full_env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
+    full_env.update(env or {})
+    cmd = [str(VENV_BIN / "mpiexec"), "-n", str(n), *args]
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=cwd, check=False
+    )
+
+
+@pytest.fixture
+def market_file(tmp_path: Path) -> Path:
+    from xiphpc.synth import generate_market
+
+    path = tmp_path / "market.json"
+    path.write_text(json.dumps(generate_market(3).to_dict()))
+    return path

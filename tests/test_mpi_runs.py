@@ -1,0 +1,101 @@
+"""The engine under ``mpiexec``: same results at any rank count, and no hang on a failing rank.
+
+Every launch is wrapped in a timeout. The machine may have fewer cores than ranks: MPICH's
+shared-memory transport then oversubscribes, which is slow but correct.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from conftest import ROOT, VENV_BIN, assert_same_results, run_mpi, write_job
+
+from xiphpc.mpi import FAULT_ENV
+
+DEMO = ROOT / "jobs" / "demo.toml"
+XIPHPC = str(VENV_BIN / "xiphpc")
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory) -> dict[int, Path]:
+    base = tmp_path_factory.mktemp("demo")
+    out = {}
+    for n in (1, 2, 3, 4):
+        out[n] = base / f"demo-{n}.h5"
+        proc = run_mpi([XIPHPC, "run", str(DEMO), "--out", str(out[n]), "--quiet"], n)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_demo_bitwise_identical_across_rank_counts(demo_runs, n: int) -> None:
+    # /partitions/rank names the owner of each partition: the only rank-dependent data.
+    assert_same_results(demo_runs[n], demo_runs[1], skip=("diagnostics", "partitions/rank"))
+    with h5py.File(demo_runs[n]) as f:
+        assert int(f.attrs["n_ranks"]) == n
+        trades = f["diagnostics/ranks/trades"][()]
+        assert trades.size == n and trades.sum() == f.attrs["n_trades"]
+        # Balanced by cost (forwards cost less than options), within one partition of 64.
+        cost = f["partitions/cost"][()]
+        per_rank = np.bincount(f["partitions/rank"][()], weights=cost, minlength=n)
+        assert per_rank.max() <= cost.sum() / n + cost.max()
+
+
+def test_more_ranks_than_partitions(tmp_path: Path) -> None:
+    job = write_job(
+        tmp_path, portfolio="generate = { trades = 40, seed = 2 }", run="partitions = 2"
+    )
+    outs = []
+    for n in (1, 3):
+        out = tmp_path / f"r{n}.h5"
+        proc = run_mpi([XIPHPC, "run", str(job), "--out", str(out), "--quiet"], n)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        outs.append(out)
+    assert_same_results(outs[1], outs[0], skip=("diagnostics", "partitions/rank"))
+    with h5py.File(outs[1]) as f:
+        assert list(f["diagnostics/ranks/trades"][()]).count(0) == 1
+
+
+@pytest.mark.parametrize(("n", "stage"), [(2, "compute"), (3, "reduce"), (3, "read")])
+def test_failing_rank_ends_the_job(tmp_path: Path, n: int, stage: str) -> None:
+    job = write_job(tmp_path)
+    start = time.monotonic()
+    proc = run_mpi([XIPHPC, "run", str(job)], n, timeout=60, env={FAULT_ENV: f"1:{stage}"})
+    elapsed = time.monotonic() - start
+    assert proc.returncode != 0
+    assert f"rank 1 of {n} failed: RuntimeError: fault injected at stage '{stage}'" in proc.stderr
+    assert elapsed < 30, f"took {elapsed:.1f} s to end"
+    assert not (tmp_path / "job.h5").exists()
+
+
+def test_bad_job_exits_2_on_every_rank(tmp_path: Path) -> None:
+    job = write_job(tmp_path, run="partitons = 3")
+    proc = run_mpi([XIPHPC, "run", str(job)], 2, timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.count("run.partitons: unknown key") == 1
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_pytest_mpi_suite(n: int) -> None:
+    """tests/mpi under pytest-mpi, at 2 and 3 ranks."""
+    proc = run_mpi(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--with-mpi",
+            str(ROOT / "tests" / "mpi"),
+        ],
+        n,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "passed" in proc.stdout

@@ -1,0 +1,37 @@
+"""Partition plans: fixed by the trades alone, balanced by cost, contiguous per rank."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xiphpc.partition import plan_partitions
+
+
+@pytest.mark.parametrize("n_ranks", [1, 2, 3, 4, 7, 100])
+def test_partitions_do_not_depend_on_ranks(n_ranks: int) -> None:
+    cost = np.random.default_rng(0).choice([0.4, 1.0, 25.0], size=10_000)
+    ref = plan_partitions(cost, 64, 1)
+    plan = plan_partitions(cost, 64, n_ranks)
+    np.testing.assert_array_equal(plan.bounds, ref.bounds)
+    assert plan.rank_bounds[0] == 0 and plan.rank_bounds[-1] == 64
+    assert np.all(np.diff(plan.rank_bounds) >= 0)
+    rows = [plan.rows_of(r) for r in range(n_ranks)]
+    assert rows[0][0] == 0 and rows[-1][1] == cost.size
+    assert all(a[1] == b[0] for a, b in zip(rows, rows[1:], strict=False))
+
+
+def test_balanced_by_cost() -> None:
+    # Expensive trades at the start: equal trade counts would be badly unbalanced.
+    cost = np.concatenate([np.full(1000, 50.0), np.full(99_000, 1.0)])
+    plan = plan_partitions(cost, 32, 2)
+    assert plan.cost.max() <= 1.05 * cost.sum() / 32 + 50.0
+    per_rank = [plan.cost[plan.partitions_of(r)].sum() for r in range(2)]
+    assert max(per_rank) / min(per_rank) < 1.1
+    assert np.diff(plan.bounds)[0] < np.diff(plan.bounds)[-1]
+
+
+def test_fewer_trades_than_partitions() -> None:
+    plan = plan_partitions(np.ones(3), 64, 4)
+    assert plan.n_partitions == 3
+    assert sum(len(plan.partitions_of(r)) for r in range(4)) == 3
