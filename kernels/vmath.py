@@ -50,7 +50,7 @@ _ROUND_SHIFT = 6755399441055744.0
 # ---------------------------------------------------------------------------
 
 @intrinsic
-def _f64_bits(typingctx, x):
+def f64_as_i64(typingctx, x):
     """Reinterpret a float64 as its int64 bit pattern."""
     if x != types.float64:
         return None
@@ -62,7 +62,7 @@ def _f64_bits(typingctx, x):
 
 
 @intrinsic
-def _bits_f64(typingctx, i):
+def i64_as_f64(typingctx, i):
     """Reinterpret an int64 bit pattern as a float64."""
     if i not in (types.int64, types.uint64):
         return None
@@ -88,7 +88,7 @@ def fma(typingctx, a, b, c):
 @nb.njit(**_JIT)
 def _pow2(k):
     # 2**k for an integer -1022 <= k <= 1023, built from the exponent field.
-    return _bits_f64((k + 1023) << 52)
+    return i64_as_f64((k + 1023) << 52)
 
 
 # ---------------------------------------------------------------------------
@@ -200,10 +200,10 @@ def log(x):
     """
     tiny = x < _MIN_NORMAL
     xs = x * _TWO54 if tiny else x
-    ix = _f64_bits(xs) + (_ONE_BITS - _SQRT_HALF_BITS)
+    ix = f64_as_i64(xs) + (_ONE_BITS - _SQRT_HALF_BITS)
     k = (ix >> 52) - 1023
     k = k - 54 if tiny else k
-    m = _bits_f64((ix & _MANT_MASK) + _SQRT_HALF_BITS)
+    m = i64_as_f64((ix & _MANT_MASK) + _SQRT_HALF_BITS)
     f = m - 1.0
     s = f / (2.0 + f)
     z = s * s
@@ -434,11 +434,13 @@ def sincos2pi(u):
     pc = fma(fma(fma(fma(fma(_C5, z, _C4), z, _C3), z, _C2), z, _C1), z, _C0)
     s = fma(x * z, ps, x)
     c = fma(z * z, pc, fma(-0.5, z, 1.0))
-    quadrant = int(nq) & 3
-    sin_ = c if quadrant == 1 else s
-    sin_ = -s if quadrant == 2 else sin_
-    sin_ = -c if quadrant == 3 else sin_
-    cos_ = -s if quadrant == 1 else c
-    cos_ = -c if quadrant == 2 else cos_
-    cos_ = s if quadrant == 3 else cos_
-    return sin_, cos_
+    # Rotate by nq quarter turns with integer bit operations on the results:
+    # compare-and-select on the quadrant number turns into a jump table, which
+    # does not vectorize.
+    n = int(nq)
+    bs = f64_as_i64(s)
+    bc = f64_as_i64(c)
+    swap = (bs ^ bc) & -(n & 1)  # odd quadrant: sin <-> cos
+    sin_bits = (bs ^ swap) ^ ((n & 2) << 62)  # quadrants 2, 3: negate sin
+    cos_bits = (bc ^ swap) ^ (((n + 1) & 2) << 62)  # quadrants 1, 2: negate cos
+    return i64_as_f64(sin_bits), i64_as_f64(cos_bits)
