@@ -1,0 +1,341 @@
+"""Day counts, calendars, schedules, curves, bootstrapping and vol surfaces, with QuantLib
+as the oracle.
+
+QuantLib conventions matched: ``Thirty360.BondBasis`` for 30/360, ``ActualActual.ISDA``,
+``WeekendsOnly`` calendar, ``Schedule`` without end-of-month rolling with the termination
+date adjusted like the others; curves with ``Actual365Fixed`` times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from xiphpc.kernels.rates import discount_factors, fra_serial, swap_serial
+
+from xiphpc.curves import (
+    WEEKENDS_ONLY,
+    Curve,
+    DeltaSurface,
+    Deposit,
+    Fra,
+    Future,
+    MoneynessSurface,
+    OisSwap,
+    RateVolSurface,
+    Swap,
+    add_months,
+    bootstrap_curve,
+    fixed_leg,
+    float_leg,
+    generate_schedules,
+    grid_vol,
+    imm_dates,
+    pack_curves,
+    par_rate,
+    tenor_months,
+    year_fraction,
+)
+from xiphpc.curves.bootstrap import _d, _reduce
+
+ql = pytest.importorskip("QuantLib")
+
+VDATE = dt.date(2026, 11, 24)
+
+
+def qdate(d) -> ql.Date:
+    y, m, day = str(np.datetime64(d, "D")).split("-")
+    return ql.Date(int(day), int(m), int(y))
+
+
+@pytest.fixture(autouse=True)
+def _evaluation_date():
+    ql.Settings.instance().evaluationDate = qdate(VDATE)
+    yield
+
+
+def _random_dates(rng, n, start="1999-01-01", span=12000):
+    return np.datetime64(start) + rng.integers(0, span, n).astype("timedelta64[D]")
+
+
+QL_DAY_COUNTS = {
+    "ACT/360": lambda: ql.Actual360(),
+    "ACT/365F": lambda: ql.Actual365Fixed(),
+    "30/360": lambda: ql.Thirty360(ql.Thirty360.BondBasis),
+    "ACT/ACT ISDA": lambda: ql.ActualActual(ql.ActualActual.ISDA),
+}
+
+
+@pytest.mark.parametrize("name", list(QL_DAY_COUNTS))
+def test_day_counts_match_quantlib(name):
+    rng = np.random.default_rng(11)
+    a = _random_dates(rng, 4000)
+    b = a + rng.integers(0, 4000, a.size).astype("timedelta64[D]")
+    # Month ends exercise the 30/360 day-31 rules and leap-year boundaries ACT/ACT.
+    a[:500] = (a[:500].astype("datetime64[M]") + 1).astype("datetime64[D]") - 1
+    b[250:750] = (b[250:750].astype("datetime64[M]") + 1).astype("datetime64[D]") - 1
+    dc = QL_DAY_COUNTS[name]()
+    ref = np.array([dc.yearFraction(qdate(x), qdate(y)) for x, y in zip(a, b, strict=True)])
+    assert np.max(np.abs(year_fraction(a, b, name) - ref)) <= 1e-15
+
+
+def test_day_count_per_element_and_unknown_name():
+    a = np.array(["2025-01-31", "2025-01-31"], dtype="datetime64[D]")
+    b = np.array(["2025-03-31", "2025-03-31"], dtype="datetime64[D]")
+    got = year_fraction(a, b, np.array(["30/360", "ACT/360"]))
+    assert got[0] == pytest.approx(60 / 360) and got[1] == pytest.approx(59 / 360)
+    with pytest.raises(ValueError, match="accepted"):
+        year_fraction(a, b, "ACT/366")
+
+
+QL_CONVENTIONS = {
+    "following": ql.Following,
+    "modified_following": ql.ModifiedFollowing,
+    "preceding": ql.Preceding,
+    "unadjusted": ql.Unadjusted,
+}
+
+
+@pytest.mark.parametrize("name", list(QL_CONVENTIONS))
+def test_business_day_conventions_match_quantlib(name):
+    rng = np.random.default_rng(5)
+    d = _random_dates(rng, 1500)
+    d[:200] = (d[:200].astype("datetime64[M]") + 1).astype("datetime64[D]") - 1
+    cal = ql.WeekendsOnly()
+    ref = [np.datetime64(cal.adjust(qdate(x), QL_CONVENTIONS[name]).ISO()) for x in d]
+    assert list(WEEKENDS_ONLY.adjust(d, name)) == ref
+
+
+def test_add_months_clips_to_month_end():
+    d = np.array(["2024-01-31", "2023-01-31", "2024-03-31"], dtype="datetime64[D]")
+    got = add_months(d, np.array([1, 1, -1]))
+    assert list(got.astype(str)) == ["2024-02-29", "2023-02-28", "2024-02-29"]
+
+
+@pytest.mark.parametrize(
+    "stub,rule", [("short_front", "Backward"), ("short_back", "Forward")]
+)
+@pytest.mark.parametrize("conv", ["modified_following", "following", "unadjusted"])
+def test_schedules_match_quantlib(stub, rule, conv):
+    rng = np.random.default_rng(7)
+    n = 400
+    eff = np.datetime64(VDATE) + rng.integers(0, 800, n).astype("timedelta64[D]")
+    term = eff + rng.integers(20, 365 * 12, n).astype("timedelta64[D]")
+    months = rng.choice([1, 3, 6, 12], n)
+    s = generate_schedules(eff, term, months, convention=conv, stub=stub)
+    qc = QL_CONVENTIONS[conv]
+    for i in range(n):
+        qs = ql.Schedule(
+            qdate(eff[i]), qdate(term[i]), ql.Period(int(months[i]), ql.Months),
+            ql.WeekendsOnly(), qc, qc, getattr(ql.DateGeneration, rule), False,
+        )
+        assert list(s.dates_of(i)) == [np.datetime64(d.ISO()) for d in qs], i
+
+
+def _pillars():
+    days = np.array([30, 91, 182, 365, 730, 1095, 1826, 2556, 3652, 5478, 7305, 10957])
+    return days, days / 365.0
+
+
+def test_linear_zero_curve_matches_quantlib_zero_curve():
+    days, t = _pillars()
+    z = 0.02 + 0.01 * np.log1p(t) - 0.004 * np.sin(t)
+    mine = Curve(t, z, "linear_zero")
+    today = qdate(VDATE)
+    dates = [today] + [today + int(d) for d in days]
+    # QuantLib interpolates from the reference date: give it the first pillar's rate there
+    # so that both curves are flat before the first pillar.
+    ref = ql.ZeroCurve(dates, [float(z[0]), *map(float, z)], ql.Actual365Fixed(),
+                       ql.NullCalendar(), ql.Linear(), ql.Continuous)
+    q = np.arange(1, 10957, 7)
+    want = np.array([ref.discount(today + int(d)) for d in q])
+    assert np.max(np.abs(mine.discount(q / 365.0) - want)) <= 1e-14
+
+
+def test_loglinear_discount_curve_matches_quantlib_discount_curve():
+    days, t = _pillars()
+    dfs = np.exp(-(0.03 + 0.005 * np.sqrt(t)) * t)
+    mine = Curve.from_discount_factors(t, dfs)
+    today = qdate(VDATE)
+    ref = ql.DiscountCurve([today] + [today + int(d) for d in days], [1.0, *map(float, dfs)],
+                           ql.Actual365Fixed())
+    ref.enableExtrapolation()
+    q = np.arange(1, 14000, 5)
+    want = np.array([ref.discount(today + int(d)) for d in q])
+    # Inside the pillars and beyond the last one (both extrapolate the last forward flat).
+    assert np.max(np.abs(mine.discount(q / 365.0) - want)) <= 1e-14
+    assert np.allclose(mine.discount(t), dfs, rtol=0, atol=1e-15)
+
+
+def test_extrapolation_is_flat():
+    t = np.array([1.0, 2.0, 5.0])
+    lin = Curve(t, np.array([0.01, 0.02, 0.03]), "linear_zero")
+    assert lin.zero_rate(np.array([0.1, 30.0])).tolist() == [0.01, 0.03]
+    log = Curve(t, np.array([0.01, 0.02, 0.03]), "loglinear_discount")
+    f_last = (0.03 * 5.0 - 0.02 * 2.0) / 3.0
+    assert log.discount(np.array([7.0]))[0] == pytest.approx(np.exp(-0.15 - 2 * f_last), 1e-15)
+    assert log.zero_rate(np.array([0.5]))[0] == pytest.approx(0.01, 1e-15)
+
+
+@pytest.mark.parametrize("interp", ["linear_zero", "loglinear_discount"])
+def test_kernel_interpolation_equals_curve(interp):
+    days, t = _pillars()
+    curves = [Curve(t, 0.01 + 0.002 * k + 0.01 * np.log1p(t), interp) for k in range(3)]
+    cs = pack_curves(curves)
+    q = np.linspace(-0.5, 45.0, 3001)
+    which = np.arange(q.size, dtype=np.int64) % 3
+    out = np.empty(q.size)
+    discount_factors(*cs.arrays(), which, q, out)
+    want = np.array([curves[c].discount(q[i : i + 1])[0] for i, c in enumerate(which)])
+    assert np.max(np.abs(out - want)) <= 2e-16 * 4
+
+
+OIS = [Deposit("1D", 0.0430)] + [
+    OisSwap(tenor, rate)
+    for tenor, rate in [("1M", .0431), ("3M", .0428), ("6M", .0422), ("1Y", .0410),
+                        ("2Y", .0390), ("3Y", .0380), ("5Y", .0375), ("7Y", .0378),
+                        ("10Y", .0385), ("15Y", .0392), ("20Y", .0395), ("30Y", .0390)]
+]
+FUTURE_PRICES = [95.62, 95.70, 95.76, 95.80]
+SWAPS = [("2Y", .0412), ("3Y", .0400), ("5Y", .0395), ("7Y", .0398), ("10Y", .0405),
+         ("15Y", .0412), ("20Y", .0415), ("30Y", .0410)]
+
+
+def _projection_instruments():
+    imm = imm_dates(dt.date(2027, 3, 1), 4)
+    return (
+        [Deposit("3M", 0.0455), Fra(3, 6, 0.0448), Fra(6, 9, 0.0440)]
+        + [Future(d.isoformat(), p) for d, p in zip(imm, FUTURE_PRICES, strict=True)]
+        + [Swap(t, r) for t, r in SWAPS]
+    )
+
+
+def _quote(inst) -> float:
+    return (100.0 - inst.price) / 100.0 if isinstance(inst, Future) else inst.rate
+
+
+def test_imm_dates_are_third_wednesdays():
+    got = imm_dates(dt.date(2026, 11, 24), 3)
+    assert got == [dt.date(2026, 12, 16), dt.date(2027, 3, 17), dt.date(2027, 6, 16)]
+
+
+def _reprice_with_kernels(inst_list, proj: Curve, disc: Curve) -> float:
+    """Largest |par rate - quote| of the instruments, priced by the production kernels."""
+    cs = pack_curves([disc, proj])
+    worst = 0.0
+    for inst in inst_list:
+        if isinstance(inst, Swap | OisSwap):
+            spot = np.array([np.datetime64(VDATE, "D")])
+            end = add_months(spot, tenor_months(inst.tenor))
+            if isinstance(inst, Swap):
+                fx = fixed_leg(VDATE, spot, end, inst.fixed_months, inst.fixed_day_count)
+                fl = float_leg(VDATE, spot, end, inst.float_months, inst.float_day_count)
+            else:
+                fx = fixed_leg(VDATE, spot, end, inst.months, inst.day_count)
+                fl = float_leg(VDATE, spot, end, inst.months, inst.day_count)
+            out = [np.empty(1) for _ in range(5)]
+            swap_serial(*cs.arrays(), np.zeros(1, np.int64), np.ones(1, np.int64),
+                        np.array([inst.rate]), np.zeros(1), np.ones(1), fx.offsets, fx.pay,
+                        fx.accrual, fl.offsets, fl.start, fl.end, fl.tau, fl.accrual, fl.pay,
+                        *out)
+            worst = max(worst, abs(out[4][0] - inst.rate), abs(out[0][0]))
+        else:
+            # A deposit, FRA or future struck at its quote is worth nothing.
+            p = _reduce(inst, VDATE, _d(VDATE), WEEKENDS_ONLY, "modified_following")
+            out = [np.empty(1) for _ in range(4)]
+            fra_serial(*cs.arrays(), np.zeros(1, np.int64), np.ones(1, np.int64),
+                       np.array([_quote(inst)]), np.ones(1), np.array([p.start]),
+                       np.array([p.end]), np.array([p.tau]), *out)
+            worst = max(worst, abs(out[3][0] - _quote(inst)), abs(out[0][0]))
+    return worst
+
+
+@pytest.mark.parametrize("interp", ["loglinear_discount", "linear_zero"])
+def test_bootstrapped_curves_reprice_their_instruments(interp):
+    disc = bootstrap_curve(VDATE, OIS, interpolation=interp)
+    assert _reprice_with_kernels(OIS, disc, disc) <= 1e-10
+    inst = _projection_instruments()
+    proj = bootstrap_curve(VDATE, inst, interpolation=interp, discount=disc)
+    assert _reprice_with_kernels(inst, proj, disc) <= 1e-10
+    assert max(abs(par_rate(i, proj, VDATE, discount=disc) - _quote(i)) for i in inst) <= 1e-12
+
+
+def test_bootstrap_matches_quantlib_piecewise_curves():
+    """OIS discount curve, then a 3M projection curve discounted on it (multi-curve)."""
+    disc = bootstrap_curve(VDATE, OIS)
+    proj = bootstrap_curve(VDATE, _projection_instruments(), discount=disc)
+    today = qdate(VDATE)
+    cal, mf, a360 = ql.WeekendsOnly(), ql.ModifiedFollowing, ql.Actual360()
+    on = ql.OvernightIndex("ON", 0, ql.USDCurrency(), cal, a360)
+    helpers = [ql.DepositRateHelper(ql.QuoteHandle(ql.SimpleQuote(OIS[0].rate)),
+                                    ql.Period(1, ql.Days), 0, cal, mf, False, a360)]
+    helpers += [ql.OISRateHelper(0, ql.Period(i.tenor), ql.QuoteHandle(ql.SimpleQuote(i.rate)),
+                                 on) for i in OIS[1:]]
+    qdisc = ql.PiecewiseLogLinearDiscount(today, helpers, ql.Actual365Fixed())
+    handle = ql.YieldTermStructureHandle(qdisc)
+    index = ql.IborIndex("X3M", ql.Period(3, ql.Months), 0, ql.USDCurrency(), cal, mf, False,
+                         a360)
+    q = lambda x: ql.QuoteHandle(ql.SimpleQuote(x))  # noqa: E731
+    hp = [ql.DepositRateHelper(q(0.0455), ql.Period(3, ql.Months), 0, cal, mf, False, a360),
+          ql.FraRateHelper(q(0.0448), 3, 6, 0, cal, mf, False, a360),
+          ql.FraRateHelper(q(0.0440), 6, 9, 0, cal, mf, False, a360)]
+    for d, p in zip(imm_dates(dt.date(2027, 3, 1), 4), FUTURE_PRICES, strict=True):
+        hp.append(ql.FuturesRateHelper(q(p), ql.Date(d.day, d.month, d.year), 3, cal, mf,
+                                       False, a360))
+    hp += [ql.SwapRateHelper(q(r), ql.Period(t), cal, ql.Annual, mf,
+                             ql.Thirty360(ql.Thirty360.BondBasis), index, ql.QuoteHandle(),
+                             ql.Period(0, ql.Days), handle) for t, r in SWAPS]
+    qproj = ql.PiecewiseLogLinearDiscount(today, hp, ql.Actual365Fixed())
+    for mine, ref in ((disc, qdisc), (proj, qproj)):
+        pillar_days = np.array([d - today for d in ref.dates()[1:]])
+        assert np.array_equal(np.round(mine.times * 365).astype(int), pillar_days)
+        days = np.arange(1, int(pillar_days[-1]), 3)
+        want = np.array([ref.discount(today + int(d)) for d in days])
+        # QuantLib bootstraps to 1e-12 on its own; both curves agree well inside that.
+        assert np.max(np.abs(mine.discount(days / 365.0) - want)) <= 1e-11
+
+
+def test_bootstrap_rejects_duplicate_maturities():
+    with pytest.raises(ValueError, match="same date"):
+        bootstrap_curve(VDATE, [Deposit("3M", 0.04), Fra(0, 3, 0.041)])
+
+
+def test_grid_vol_interpolation_rules():
+    e = np.array([0.5, 1.0, 2.0])
+    x = np.array([0.8, 1.0, 1.2])
+    v = np.array([[0.30, 0.25, 0.28], [0.28, 0.22, 0.25], [0.26, 0.21, 0.23]])
+    # Pillars exactly, flat in x outside, flat vol in t outside.
+    assert grid_vol(e, x, v, np.array([1.0]), np.array([1.2]))[0] == pytest.approx(0.25, 1e-15)
+    assert grid_vol(e, x, v, np.array([1.0]), np.array([2.0]))[0] == pytest.approx(0.25, 1e-15)
+    assert grid_vol(e, x, v, np.array([0.1]), np.array([0.9]))[0] == pytest.approx(0.275, 1e-15)
+    assert grid_vol(e, x, v, np.array([9.0]), np.array([1.0]))[0] == pytest.approx(0.21, 1e-15)
+    # Linear in total variance between expiries.
+    got = grid_vol(e, x, v, np.array([1.5]), np.array([1.0]))[0]
+    assert got**2 * 1.5 == pytest.approx(0.5 * (0.22**2 * 1.0 + 0.21**2 * 2.0), 1e-14)
+    s = MoneynessSurface(e, x, v)
+    assert s.vol(np.array([1.0]))[0] == pytest.approx(0.22, 1e-15)
+    assert s.vol_at(np.array([1.0]), np.array([120.0]), np.array([100.0]))[0] == pytest.approx(
+        0.25, 1e-15)
+    r = RateVolSurface("normal", e, np.array([1.0, 5.0, 10.0]), v / 30)
+    assert r.vol(np.array([2.0]), np.array([5.0]))[0] == pytest.approx(0.21 / 30, 1e-15)
+    with pytest.raises(ValueError, match="kind"):
+        RateVolSurface("sabr", e, x, v)
+
+
+def test_delta_surface_vol_is_a_fixed_point():
+    from math import erfc, log, sqrt
+
+    e = np.array([0.25, 1.0])
+    d = np.array([0.1, 0.25, 0.5, 0.75, 0.9])
+    v = np.array([[0.13, 0.11, 0.10, 0.105, 0.12], [0.14, 0.12, 0.11, 0.115, 0.13]])
+    s = DeltaSurface(e, d, v)
+    t = np.array([0.5, 0.5, 0.5, 2.0])
+    k = np.array([1.0, 1.2, 0.9, 1.1])
+    f = np.full(4, 1.08)
+    vol = s.vol_at(t, k, f)
+    for i in range(4):
+        d1 = log(f[i] / k[i]) / (vol[i] * sqrt(t[i])) + 0.5 * vol[i] * sqrt(t[i])
+        delta = 0.5 * erfc(-d1 / sqrt(2))
+        again = grid_vol(e, d, v, t[i : i + 1], np.array([delta]))[0]
+        assert abs(again - vol[i]) <= 1e-11
