@@ -19,6 +19,11 @@ A job file is TOML::
     partitions = 64                # fixed: results do not depend on the number of ranks
     threads_per_rank = 1
 
+    [risk]                         # optional
+    sensitivities = true           # bucketed, by factor (bumps = { ir = 1e-4, ... })
+    historical = { generate = { days = 251, seed = 1 } }   # or path = "history.h5"
+    stress = [{ name = "rates +100bp", shifts = { "ir:*" = 0.01 } }]
+
     [output]
     path = "results/demo.h5"       # relative to the current folder
     trades = true                  # write per-trade results
@@ -100,6 +105,63 @@ class RunSpec(_Strict):
     threads_per_rank: Annotated[int, Field(gt=0, le=1024)] = 1
 
 
+class HistoryGenerateSpec(_Strict):
+    days: Annotated[int, Field(ge=2, le=100_000)]
+    seed: int = 0
+
+
+class HistoricalSpec(_Strict):
+    """Historical simulation: one-day moves of a market-data history applied to today."""
+
+    path: str | None = None
+    generate: HistoryGenerateSpec | None = None
+    var_confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.99
+    es_confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.975
+    trade_pnl: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> HistoricalSpec:
+        if (self.path is None) == (self.generate is None):
+            raise ValueError("give exactly one of 'path' or 'generate'")
+        return self
+
+
+class StressSpec(_Strict):
+    """A named stress: factor-label patterns (``"ir:*"``, ``"eq:ACME"``) and their shifts;
+    each factor takes the shift of the first pattern that matches it."""
+
+    name: Annotated[str, Field(min_length=1)]
+    shifts: dict[str, float]
+
+
+class BumpSpec(_Strict):
+    """Bump sizes of the sensitivities: rates absolute, FX and equity spots relative, vols
+    absolute."""
+
+    ir: Annotated[float, Field(gt=0.0, le=0.01)] = 1e-4
+    fx: Annotated[float, Field(gt=0.0, le=0.1)] = 1e-3
+    eq: Annotated[float, Field(gt=0.0, le=0.1)] = 1e-3
+    vol: Annotated[float, Field(gt=0.0, le=0.05)] = 1e-3
+
+
+class RiskSpec(_Strict):
+    sensitivities: bool = False
+    bumps: BumpSpec = BumpSpec()
+    historical: HistoricalSpec | None = None
+    stress: list[StressSpec] = []
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> RiskSpec:
+        names = [s.name for s in self.stress]
+        if len(set(names)) != len(names):
+            raise ValueError("stress scenario names must be unique")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.sensitivities or self.historical is not None or bool(self.stress)
+
+
 class OutputSpec(_Strict):
     path: str
     trades: bool = True
@@ -117,6 +179,7 @@ class JobSpec(_Strict):
     market: MarketSpec
     aggregation: AggregationSpec = AggregationSpec()
     run: RunSpec = RunSpec()
+    risk: RiskSpec = RiskSpec()
     output: OutputSpec
 
     # Set by load_job, not read from the file.
@@ -178,7 +241,10 @@ def load_job(path: str | Path) -> JobSpec:
             problems.append(Problem(src, field, msg))
         raise JobError(problems) from exc
     problems = []
-    for section, spec_part in (("portfolio", spec.portfolio), ("market", spec.market)):
+    parts = [("portfolio", spec.portfolio), ("market", spec.market)]
+    if spec.risk.historical is not None:
+        parts.append(("risk.historical", spec.risk.historical))
+    for section, spec_part in parts:
         if spec_part.path is not None and not spec.input_path(spec_part.path).exists():
             problems.append(
                 Problem(

@@ -20,7 +20,7 @@ import numpy as np
 from . import __version__
 from .errors import JobError, Problem
 from .jobspec import JobSpec
-from .kernels.aggregate import group_sum
+from .kernels.aggregate import group_scatter_sum, group_sum
 from .market import Market, load_market
 from .mpi import Comm, allgather_strings, allreduce_max, gather_blocks, inject_fault, mpi_versions
 from .output import (
@@ -34,6 +34,8 @@ from .output import (
 from .partition import plan_partitions
 from .portfolio import GeneratedSource, PortfolioSource, open_portfolio
 from .products import MEASURES, REGISTRY, PricingContext
+from .risk import RiskSetup, prepare_risk, scenario_pnl, sensitivities
+from .risk_output import TRADE_PNL, create_trade_pnl, write_risk
 from .status import Status
 from .validation import duplicate_mask, validate_table
 
@@ -125,6 +127,52 @@ def _level_values(level: str, product: str, table) -> np.ndarray:
     return np.full(len(table), "")
 
 
+def _risk_partition(
+    risk: RiskSetup,
+    local_tables,
+    lo: int,
+    r0: int,
+    r1: int,
+    status: np.ndarray,
+    market: Market,
+    ctx: PricingContext,
+    levels: list[str],
+    group_of: dict,
+    level_offset: np.ndarray,
+    out: np.ndarray,
+    n_base: int,
+    trade_pnl: np.ndarray | None,
+) -> None:
+    """Sensitivities and scenario P&L of local rows ``r0:r1`` (one partition), summed into
+    ``out`` (shape ``(G, C)``) by group, in row order."""
+    n_sens = len(risk.factors) if risk.bumps is not None else 0
+    shifts = np.concatenate([risk.hist_shifts, risk.stress_shifts])
+    c_scen = n_base + n_sens
+    for product, a, table in local_tables:
+        t0, t1 = max(r0, a - lo), min(r1, a - lo + len(table))
+        if t0 >= t1:
+            continue
+        rows = np.arange(t0, t1)
+        rows = rows[status[rows] == Status.OK]
+        if rows.size == 0:
+            continue
+        sub = table.take(rows - (a - lo))
+        pr = REGISTRY[product]
+        groups = [group_of[lv][rows] + level_offset[li] for li, lv in enumerate(levels)]
+        if risk.bumps is not None:
+            fidx, sens = sensitivities(pr, sub, market, risk.factors, risk.bumps, ctx)
+            cols = np.where(fidx >= 0, fidx + n_base, -1)
+            for g in groups:
+                group_scatter_sum(g, cols, sens, out)
+        if shifts.shape[0]:
+            pnl = scenario_pnl(pr, sub, market, risk.factors, shifts, ctx)
+            include = np.ones(rows.size, dtype=bool)
+            for g in groups:
+                group_sum(g, pnl, include, out[:, c_scen:])
+            if trade_pnl is not None:
+                trade_pnl[rows] = pnl[:, : risk.hist_shifts.shape[0]]
+
+
 def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSummary | None:
     """Run a job on ``comm``; returns the summary on rank 0 and ``None`` elsewhere.
 
@@ -147,6 +195,7 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
     t0 = time.perf_counter()
     inject_fault(comm, "read")
     market, source = load_inputs(spec)
+    risk = prepare_risk(spec, market)
     ctx = PricingContext(
         seed=spec.seed, parallel=ctx_parallel, valuation_date=market.valuation_date
     )
@@ -221,7 +270,7 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
             level_vals[lv][rows] = _level_values(lv, product, table)
     timers["compute_s"] = time.perf_counter() - t0
 
-    # -- reduce ----------------------------------------------------------------------------
+    # -- risk and reduce ---------------------------------------------------------------------
     t0 = time.perf_counter()
     inject_fault(comm, "reduce")
     priced = status == Status.OK
@@ -241,20 +290,49 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
     level_offset = np.concatenate(([0], np.cumsum([len(keys[lv]) for lv in levels])))
     n_groups = int(level_offset[-1])
     parts = plan.partitions_of(rank)
-    partial = np.zeros((len(parts), n_groups, agg_in.shape[1]), dtype=np.float64)
+    n_base = agg_in.shape[1]
+    n_cols = n_base + (risk.n_columns if risk else 0)
+    partial = np.zeros((len(parts), n_groups, n_cols), dtype=np.float64)
+    trade_pnl = None
+    if risk is not None and risk.trade_pnl:
+        trade_pnl = np.full((n_local, risk.hist_shifts.shape[0]), np.nan)
     for j, p in enumerate(parts):
         r0, r1 = int(plan.bounds[p]) - lo, int(plan.bounds[p + 1]) - lo
         include = np.ones(r1 - r0, dtype=bool)
         for li, lv in enumerate(levels):
-            group_sum(group_of[lv][r0:r1] + level_offset[li], agg_in[r0:r1], include, partial[j])
-    gathered = gather_blocks(comm, partial.reshape(len(parts), n_groups * agg_in.shape[1]))
+            group_sum(
+                group_of[lv][r0:r1] + level_offset[li],
+                agg_in[r0:r1],
+                include,
+                partial[j, :, :n_base],
+            )
+        if risk is not None:
+            _risk_partition(
+                risk,
+                local_tables,
+                lo,
+                r0,
+                r1,
+                status,
+                market,
+                ctx,
+                levels,
+                group_of,
+                level_offset,
+                partial[j],
+                n_base,
+                trade_pnl,
+            )
+    timers["compute_s"] += time.perf_counter() - t0
+    t0 = time.perf_counter()
+    gathered = gather_blocks(comm, partial.reshape(len(parts), n_groups * n_cols))
     excluded_local = np.bincount(status, minlength=len(Status)).astype(np.float64)
     excluded = np.zeros_like(excluded_local)
     comm.Reduce(excluded_local, excluded, root=0)
     aggregates = None
     if rank == 0:
-        gathered = gathered.reshape(plan.n_partitions, n_groups, agg_in.shape[1])
-        aggregates = np.zeros((n_groups, agg_in.shape[1]), dtype=np.float64)
+        gathered = gathered.reshape(plan.n_partitions, n_groups, n_cols)
+        aggregates = np.zeros((n_groups, n_cols), dtype=np.float64)
         for p in range(plan.n_partitions):
             aggregates += gathered[p]
     timers["reduce_s"] = time.perf_counter() - t0
@@ -281,7 +359,15 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
     if rank == 0:
         Path(tmp).parent.mkdir(parents=True, exist_ok=True)
         create_result(Path(tmp), n_total, columns, spec.output.trades)
+        if trade_pnl is not None:
+            create_trade_pnl(Path(tmp), n_total, trade_pnl.shape[1], market.base_currency)
     comm.Barrier()
+    if trade_pnl is not None:
+        for turn in range(size):
+            if turn == rank and n_local:
+                with h5py.File(tmp, "r+") as f:
+                    f[TRADE_PNL][lo:hi] = trade_pnl
+            comm.Barrier()
     if spec.output.trades:
         # One rank at a time: h5py here is not built for parallel HDF5.
         for turn in range(size):
@@ -327,6 +413,10 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
                 ds.attrs["description"] = (
                     "priced trades" if name == "n_trades" else "trades excluded (status != 0)"
                 )
+        if risk is not None:
+            write_risk(
+                f, risk, levels, keys, level_offset, aggregates, n_base, market.base_currency
+            )
         pg = f.create_group("partitions")
         pg.create_dataset("start", data=plan.bounds[:-1])
         pg.create_dataset("stop", data=plan.bounds[1:])

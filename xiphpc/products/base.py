@@ -3,17 +3,28 @@
 Every product table carries the common columns (:data:`COMMON_COLUMNS`) and its own. A pricer
 returns every measure of :data:`MEASURES` per trade, in the trade's currency, already scaled by
 the trade's quantity; the engine converts to the base currency, aggregates and writes.
+
+A product prices in one of two ways:
+
+- it implements :meth:`Product.static`, :meth:`Product.market_inputs` and
+  :meth:`Product.value`: the market reaches the kernel only through per-trade inputs
+  (:mod:`xiphpc.inputs`) that know their risk factors, so bumps and scenarios are evaluated
+  for every (trade, scenario) row in one kernel call (the default :meth:`Product.price` uses
+  this); or
+- it overrides :meth:`Product.price` alone; then bumps and scenarios revalue it on whole
+  shifted markets, one market per scenario (correct, slower).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from abc import ABC, abstractmethod
+from abc import ABC
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 import numpy as np
 
+from ..factors import FactorSet, factor_set
 from ..market import Market
 
 __all__ = [
@@ -131,11 +142,15 @@ class PricingContext:
     parallel : bool
         Use the multi-threaded kernels (threads per rank > 1).
     valuation_date : datetime.date
+    pv_only : bool
+        Only ``pv`` will be read; other measures may be left out of the result.
     """
 
     seed: int = 0
     parallel: bool = False
     valuation_date: dt.date | None = None
+    #: Only ``pv`` is read (scenario revaluation): pricers may skip the greeks.
+    pv_only: bool = False
 
 
 class Product(ABC):
@@ -173,10 +188,36 @@ class Product(ABC):
         """
         return []
 
-    @abstractmethod
+    def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
+        """Numeric per-trade arrays :meth:`value` needs besides market inputs (strike, time
+        to expiry, call/put sign, quantity...), each shape ``(n,)``."""
+        raise NotImplementedError
+
+    def market_inputs(self, table: Table, market: Market, factors: FactorSet) -> dict:
+        """Per-trade market inputs (:mod:`xiphpc.inputs`) by the names :meth:`value` reads."""
+        raise NotImplementedError
+
+    def value(
+        self, static: dict[str, np.ndarray], inputs: dict[str, np.ndarray], ctx: PricingContext
+    ) -> dict[str, np.ndarray]:
+        """Every measure of :data:`MEASURES` from static arrays and evaluated market inputs,
+        all of shape ``(m,)``: one row per (trade, scenario)."""
+        raise NotImplementedError
+
+    @property
+    def has_inputs(self) -> bool:
+        """Whether the product prices through :meth:`market_inputs` and :meth:`value`."""
+        return type(self).market_inputs is not Product.market_inputs
+
     def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
         """Every measure of :data:`MEASURES` for every trade of ``table``.
 
         Called only with valid trades. Returns arrays of shape ``(n,)``, float64, in the
         trade's currency, scaled by quantity.
         """
+        from ..inputs import no_shift
+
+        inputs = self.market_inputs(table, market, factor_set(market))
+        rows = np.arange(len(table))
+        evaluated = {k: v.value(rows, no_shift) for k, v in inputs.items()}
+        return self.value(self.static(table, market), evaluated, ctx)

@@ -3,12 +3,16 @@
 Inputs per trade: spot, dividend yield and vol of the underlying from the market (vol at the
 option's expiry, or the trade's own ``vol`` where given); the zero rate of the trade currency's
 curve to expiry; time to expiry ACT/365F. The trade currency must be the equity's currency.
+Risk factors: the equity's spot and vol pillars, the trade currency's curve pillars; the
+dividend yield is not a factor.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..factors import FactorSet
+from ..inputs import RateInput, SpotInput, rate_input, vol_input
 from ..kernels.black_scholes import (
     allocate_greeks,
     bs_fused_parallel,
@@ -17,6 +21,7 @@ from ..kernels.black_scholes import (
     forward_serial,
 )
 from ..market import Market
+from ..status import Status
 from .base import Column, PricingContext, Product, Table
 from .scaling import cash_measures
 
@@ -26,20 +31,32 @@ _UNDERLYING = Column("underlying", "str", "", "equity name in the market data", 
 _EXPIRY = Column("expiry", "date", "ISO date", "expiry (option) or maturity (forward)")
 
 
-def _currency_matches(table: Table, market: Market) -> list[tuple[np.ndarray, int, str]]:
-    from ..status import Status
-
+def _currency_matches(table: Table, market: Market):
     names = table["underlying"]
-    eq_ccy = np.array([market.equities[n].currency if n in market.equities else "" for n in names])
+    eq_ccy = np.array(
+        [market.equities[n].currency if n in market.equities else "" for n in names], dtype=str
+    )
     bad = (eq_ccy != "") & (eq_ccy != table["currency"])
     return [(bad, Status.BAD_VALUE, "currency differs from the equity's currency (no quanto)")]
 
 
-def _equity_inputs(table: Table, market: Market):
+def _equity_inputs(table: Table, market: Market, factors: FactorSet) -> dict:
+    n = len(table)
     tau = market.year_fraction(table["expiry"])
-    spot, div, vol = market.equity_fields(table["underlying"], tau)
-    rate = market.zero_rate(table["currency"], tau)
-    return spot, tau, rate, div, vol
+    names = table["underlying"]
+    spot = np.array([market.equities[u].spot for u in names]) if n else np.zeros(0)
+    div = np.array([market.equities[u].dividend_yield for u in names]) if n else np.zeros(0)
+    spot_factor = np.array([factors.index("eq", u) for u in names], dtype=np.int64)
+    none = np.full(n, -1)
+    inputs = {
+        "spot": SpotInput(spot, spot_factor, none),
+        "rate": rate_input(market, factors, table["currency"], tau),
+        "carry": RateInput(div, none, none, np.zeros(n)),
+    }
+    surfaces = {u: e.vol for u, e in market.equities.items()}
+    own = table.columns.get("vol")
+    inputs["vol"] = vol_input(surfaces, "eqvol", factors, names, tau, own)
+    return inputs
 
 
 class EquityOption(Product):
@@ -65,15 +82,32 @@ class EquityOption(Product):
     def check(self, table: Table, market: Market):
         return _currency_matches(table, market)
 
-    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
-        spot, tau, rate, div, vol = _equity_inputs(table, market)
-        own = table["vol"]
-        vol = np.where(np.isnan(own), vol, own)
-        cp = np.where(table["option_type"] == "call", 1.0, -1.0)
-        out = allocate_greeks(len(table))
+    def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
+        return {
+            "strike": table["strike"],
+            "cp": np.where(table["option_type"] == "call", 1.0, -1.0),
+            "quantity": table["quantity"],
+            "tau": market.year_fraction(table["expiry"]),
+        }
+
+    def market_inputs(self, table: Table, market: Market, factors: FactorSet) -> dict:
+        return _equity_inputs(table, market, factors)
+
+    def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
+        spot = inputs["spot"]
+        out = allocate_greeks(spot.size)
         kernel = bs_fused_parallel if ctx.parallel else bs_fused_serial
-        kernel(spot, table["strike"], tau, rate, div, vol, cp, *out)
-        return cash_measures(out, spot, table["quantity"])
+        kernel(
+            spot,
+            static["strike"],
+            static["tau"],
+            inputs["rate"],
+            inputs["carry"],
+            inputs["vol"],
+            static["cp"],
+            *out,
+        )
+        return cash_measures(out, spot, static["quantity"], ctx.pv_only)
 
 
 class EquityForward(Product):
@@ -91,9 +125,30 @@ class EquityForward(Product):
     def check(self, table: Table, market: Market):
         return _currency_matches(table, market)
 
-    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
-        spot, tau, rate, div, _ = _equity_inputs(table, market)
-        out = allocate_greeks(len(table))
+    def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
+        return {
+            "strike": table["strike"],
+            "quantity": table["quantity"],
+            "tau": market.year_fraction(table["expiry"]),
+        }
+
+    def market_inputs(self, table: Table, market: Market, factors: FactorSet) -> dict:
+        inputs = _equity_inputs(table, market, factors)
+        del inputs["vol"]
+        return inputs
+
+    def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
+        spot = inputs["spot"]
+        out = allocate_greeks(spot.size)
         kernel = forward_parallel if ctx.parallel else forward_serial
-        kernel(spot, table["strike"], tau, rate, div, np.zeros_like(spot), np.ones_like(spot), *out)
-        return cash_measures(out, spot, table["quantity"])
+        kernel(
+            spot,
+            static["strike"],
+            static["tau"],
+            inputs["rate"],
+            inputs["carry"],
+            np.zeros_like(spot),
+            np.ones_like(spot),
+            *out,
+        )
+        return cash_measures(out, spot, static["quantity"], ctx.pv_only)

@@ -4,13 +4,16 @@
 The trade currency must be the pair's quote (domestic) currency; quantity is the notional in
 the foreign currency. Rates: domestic and foreign zero rates to expiry from each currency's
 curve; ``rho`` is the sensitivity to the domestic curve only. Spot is the cross of the market's
-FX rates, vol from the pair's term structure at expiry (or the trade's own ``vol``).
+FX rates, vol from the pair's term structure at expiry (or the trade's own ``vol``). Risk
+factors: both currencies' FX rates and curve pillars, the pair's vol pillars.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..factors import FactorSet
+from ..inputs import SpotInput, rate_input, vol_input
 from ..kernels.black_scholes import (
     allocate_greeks,
     bs_fused_parallel,
@@ -31,9 +34,25 @@ _EXPIRY = Column("expiry", "date", "ISO date", "expiry (option) or settlement (f
 
 def _quote_currency(table: Table, market: Market):
     pairs = table["underlying"]
-    dom = np.array([p[3:] for p in pairs]) if len(pairs) else pairs
+    dom = np.array([p[3:] for p in pairs], dtype=str)
     bad = dom != table["currency"]
     return [(bad, Status.BAD_VALUE, "currency is not the pair's quote currency")]
+
+
+def _fx_inputs(table: Table, market: Market, factors: FactorSet) -> dict:
+    pairs = table["underlying"]
+    fore = np.array([p[:3] for p in pairs], dtype=str)
+    dom = np.array([p[3:] for p in pairs], dtype=str)
+    tau = market.year_fraction(table["expiry"])
+    spot = np.array([market.fx[f] / market.fx[d] for f, d in zip(fore, dom, strict=True)])
+    num = np.array([factors.index("fx", f) for f in fore], dtype=np.int64)
+    den = np.array([factors.index("fx", d) for d in dom], dtype=np.int64)
+    return {
+        "spot": SpotInput(spot, num, den),
+        "rate": rate_input(market, factors, dom, tau),
+        "carry": rate_input(market, factors, fore, tau),
+        "vol": vol_input(market.fx_vols, "fxvol", factors, pairs, tau, table.columns.get("vol")),
+    }
 
 
 class FxOption(Product):
@@ -65,16 +84,32 @@ class FxOption(Product):
     def check(self, table: Table, market: Market):
         return _quote_currency(table, market)
 
-    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
-        tau = market.year_fraction(table["expiry"])
-        spot, r_for, r_dom, vol = market.fx_pair_fields(table["underlying"], tau)
-        own = table["vol"]
-        vol = np.where(np.isnan(own), vol, own)
-        cp = np.where(table["option_type"] == "call", 1.0, -1.0)
-        out = allocate_greeks(len(table))
+    def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
+        return {
+            "strike": table["strike"],
+            "cp": np.where(table["option_type"] == "call", 1.0, -1.0),
+            "quantity": table["quantity"],
+            "tau": market.year_fraction(table["expiry"]),
+        }
+
+    def market_inputs(self, table: Table, market: Market, factors: FactorSet) -> dict:
+        return _fx_inputs(table, market, factors)
+
+    def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
+        spot = inputs["spot"]
+        out = allocate_greeks(spot.size)
         kernel = bs_fused_parallel if ctx.parallel else bs_fused_serial
-        kernel(spot, table["strike"], tau, r_dom, r_for, vol, cp, *out)
-        return cash_measures(out, spot, table["quantity"])
+        kernel(
+            spot,
+            static["strike"],
+            static["tau"],
+            inputs["rate"],
+            inputs["carry"],
+            inputs["vol"],
+            static["cp"],
+            *out,
+        )
+        return cash_measures(out, spot, static["quantity"], ctx.pv_only)
 
 
 class FxForward(Product):
@@ -92,12 +127,30 @@ class FxForward(Product):
     def check(self, table: Table, market: Market):
         return _quote_currency(table, market)
 
-    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
-        tau = market.year_fraction(table["expiry"])
-        spot, r_for, r_dom, _ = market.fx_pair_fields(table["underlying"], tau)
-        out = allocate_greeks(len(table))
+    def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
+        return {
+            "strike": table["strike"],
+            "quantity": table["quantity"],
+            "tau": market.year_fraction(table["expiry"]),
+        }
+
+    def market_inputs(self, table: Table, market: Market, factors: FactorSet) -> dict:
+        inputs = _fx_inputs(table, market, factors)
+        del inputs["vol"]
+        return inputs
+
+    def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
+        spot = inputs["spot"]
+        out = allocate_greeks(spot.size)
         kernel = forward_parallel if ctx.parallel else forward_serial
         kernel(
-            spot, table["strike"], tau, r_dom, r_for, np.zeros_like(spot), np.ones_like(spot), *out
+            spot,
+            static["strike"],
+            static["tau"],
+            inputs["rate"],
+            inputs["carry"],
+            np.zeros_like(spot),
+            np.ones_like(spot),
+            *out,
         )
-        return cash_measures(out, spot, table["quantity"])
+        return cash_measures(out, spot, static["quantity"], ctx.pv_only)

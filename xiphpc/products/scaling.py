@@ -13,7 +13,7 @@ _ONE_PERCENT = 0.01
 
 
 def cash_measures(
-    greeks: tuple[np.ndarray, ...], spot: np.ndarray, quantity: np.ndarray
+    greeks: tuple[np.ndarray, ...], spot: np.ndarray, quantity: np.ndarray, pv_only: bool = False
 ) -> dict[str, np.ndarray]:
     """Scale per-unit greeks to the measures of :data:`~xiphpc.products.base.MEASURES`.
 
@@ -24,8 +24,12 @@ def cash_measures(
         kernels return them (vega and rho per 1.0, theta per year).
     spot : ndarray, shape ``(n,)``
     quantity : ndarray, shape ``(n,)``
+    pv_only : bool
+        Return ``pv`` alone (scenario revaluation reads nothing else).
     """
     pv, delta, gamma, vega, theta, rho = greeks
+    if pv_only:
+        return {"pv": pv * quantity}
     return {
         "pv": pv * quantity,
         "delta": delta * spot * quantity,

@@ -1,0 +1,190 @@
+"""Market-data history and the one-day historical scenarios built from it.
+
+File format (HDF5)::
+
+    /dates    (N,)    ISO dates, increasing
+    /factors  (F_h,)  factor labels (:mod:`xiphpc.factors`), e.g. "ir:USD:5Y", "eq:ACME"
+    /levels   (N, F_h) float64: zero rates, FX rates to base, spots, vols on each date
+
+Scenario ``k`` is the move from date ``k`` to date ``k + 1`` (N dates give N − 1 scenarios),
+labelled with date ``k + 1``: an absolute change for rates and vols, a relative change
+(``level[k + 1] / level[k] − 1``) for FX rates and spots. It is applied to today's market.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .errors import JobError, Problem
+from .factors import FactorSet, factor_set
+from .market import Market
+
+__all__ = [
+    "History",
+    "generate_history",
+    "historical_shifts",
+    "load_history",
+    "write_history",
+]
+
+
+@dataclass(frozen=True)
+class History:
+    """Levels of risk factors on consecutive dates.
+
+    Attributes
+    ----------
+    dates : ndarray of datetime64[D], shape ``(N,)``
+    labels : list of str, length F_h
+    levels : ndarray of float64, shape ``(N, F_h)``
+    source : str
+    """
+
+    dates: np.ndarray
+    labels: list[str]
+    levels: np.ndarray
+    source: str = "<memory>"
+
+
+def load_history(path: str | Path) -> History:
+    """Read a history file; raises :class:`JobError` naming the file and dataset."""
+    path = Path(path)
+    src = str(path)
+    try:
+        with h5py.File(path, "r") as f:
+            missing = [k for k in ("dates", "factors", "levels") if k not in f]
+            if missing:
+                raise JobError([Problem(src, k, "dataset is absent") for k in missing])
+            dates = np.array([d.decode() for d in f["dates"][()]], dtype="datetime64[D]")
+            labels = [x.decode() for x in f["factors"][()]]
+            levels = f["levels"][()].astype(np.float64)
+    except OSError as exc:
+        raise JobError([Problem(src, "", f"cannot read as HDF5: {exc}")]) from exc
+    problems = []
+    if levels.shape != (dates.size, len(labels)):
+        problems.append(
+            Problem(
+                src,
+                "levels",
+                f"shape {levels.shape} is not (dates, factors) = ({dates.size}, {len(labels)})",
+            )
+        )
+    elif dates.size < 2:
+        problems.append(Problem(src, "dates", "needs at least two dates"))
+    elif np.any(np.diff(dates) <= np.timedelta64(0, "D")):
+        problems.append(Problem(src, "dates", "must be strictly increasing"))
+    elif not np.isfinite(levels).all():
+        bad = sorted({labels[j] for j in np.argwhere(~np.isfinite(levels))[:, 1]})[:5]
+        problems.append(Problem(src, "levels", f"non-finite levels for {bad}"))
+    if problems:
+        raise JobError(problems)
+    return History(dates, labels, levels, src)
+
+
+def write_history(history: History, path: str | Path) -> None:
+    """Write ``history`` in the format :func:`load_history` reads."""
+    with h5py.File(path, "w") as f:
+        f["dates"] = np.char.encode(np.datetime_as_string(history.dates, unit="D"))
+        f["factors"] = np.char.encode(np.array(history.labels, dtype=str), "utf-8")
+        ds = f.create_dataset("levels", data=history.levels)
+        ds.attrs["description"] = "factor levels: zero rates, FX to base, spots, vols"
+        f.attrs["description"] = "market-data history for historical simulation"
+
+
+def historical_shifts(
+    history: History, factors: FactorSet, source: str = ""
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-day shifts of every factor of ``factors``.
+
+    Returns
+    -------
+    shifts : ndarray of float64, shape ``(N - 1, F)``
+    dates : ndarray of datetime64[D], shape ``(N - 1,)``
+        End date of each one-day move.
+
+    Raises
+    ------
+    JobError
+        A factor of the market is absent from the history.
+    """
+    col = {lb: j for j, lb in enumerate(history.labels)}
+    absent = [lb for lb in factors.labels if lb not in col]
+    if absent:
+        raise JobError(
+            [
+                Problem(
+                    source or history.source,
+                    "factors",
+                    f"{len(absent)} risk factors of the market have no history, e.g. {absent[:5]}",
+                )
+            ]
+        )
+    lv = history.levels[:, [col[lb] for lb in factors.labels]]
+    absolute = factors.absolute
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = lv[1:] / lv[:-1] - 1.0
+    shifts = np.where(absolute, lv[1:] - lv[:-1], rel)
+    return np.ascontiguousarray(shifts), history.dates[1:]
+
+
+def _business_days_back(end: np.datetime64, n: int) -> np.ndarray:
+    days = []
+    d = end
+    while len(days) < n:
+        if np.is_busday(d):
+            days.append(d)
+        d = d - np.timedelta64(1, "D")
+    return np.array(days[::-1], dtype="datetime64[D]")
+
+
+def generate_history(market: Market, days: int, seed: int = 0) -> History:
+    """A synthetic history of ``days`` business days ending on the valuation date.
+
+    Daily moves have fat tails (Student t, 4 degrees of freedom) and a common equity factor
+    that vols move against; the last date's levels are today's market.
+    """
+    factors = factor_set(market)
+    rng = np.random.default_rng([seed, 0x68697374])
+    f = len(factors)
+    n = days - 1
+    scale = {"ir": 0.0004, "fx": 0.006, "eq": 0.013, "eqvol": 0.006, "fxvol": 0.004}
+    sd = np.array([scale[k] for k in factors.kind])
+    t4 = np.sqrt(0.5)  # a t(4) variable has variance 2
+    market_move = rng.standard_t(4, size=(n, 1)) * t4
+    idio = rng.standard_t(4, size=(n, f)) * t4
+    loading = np.select(
+        [factors.kind == "eq", np.isin(factors.kind, ("eqvol", "fxvol"))], [0.7, -0.5], 0.0
+    )
+    z = loading * market_move + np.sqrt(1.0 - loading**2) * idio
+    moves = z * sd
+    today = np.empty(f)
+    for j, (kind, name, pillar) in enumerate(
+        zip(factors.kind, factors.name, factors.pillar, strict=True)
+    ):
+        if kind == "ir":
+            today[j] = market.curves[name].zero_rate(np.array([pillar]))[0]
+        elif kind == "fx":
+            today[j] = market.fx[name]
+        elif kind == "eq":
+            today[j] = market.equities[name].spot
+        elif kind == "eqvol":
+            ts = market.equities[name].vol
+            today[j] = ts.vols[np.searchsorted(ts.expiries, pillar)]
+        else:
+            ts = market.fx_vols[name]
+            today[j] = ts.vols[np.searchsorted(ts.expiries, pillar)]
+    levels = np.empty((days, f))
+    levels[-1] = today
+    absolute = factors.absolute
+    for k in range(n - 1, -1, -1):
+        nxt = levels[k + 1]
+        prev = np.where(absolute, nxt - moves[k], nxt / (1.0 + moves[k]))
+        # Keep vols positive going back in time.
+        is_vol = np.isin(factors.kind, ("eqvol", "fxvol"))
+        levels[k] = np.where(is_vol, np.maximum(prev, 0.01), prev)
+    dates = _business_days_back(np.datetime64(market.valuation_date, "D"), days)
+    return History(dates, list(factors.labels), levels, f"generated(days={days}, seed={seed})")

@@ -1,0 +1,293 @@
+"""Bucketed sensitivities and scenario P&L of one slice of trades, in the base currency.
+
+Both are revaluations under shifted risk factors:
+
+- sensitivities bump each factor a trade depends on up and down (central differences) and
+  report ``(PV(+h) - PV(-h)) / (2h) * unit``: PV change per 1bp (rates), per +1% (FX and equity
+  spots) or per vol point (vols), whatever the bump size ``h``;
+- scenario P&L is ``PV(scenario) - PV(base)`` for every scenario of a set (historical days,
+  named stresses).
+
+For products with market inputs (:mod:`xiphpc.inputs`) every (trade, scenario) pair becomes one
+row of one kernel call, in chunks of at most :data:`MAX_ROWS` rows; other products are revalued
+on a whole shifted market per scenario.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import JobError, Problem
+from .factors import FactorSet, factor_set, shifted_market
+from .inputs import bump_shifts, fx_to_base_input, no_shift
+from .market import Market
+from .products import PricingContext, Product, Table
+
+__all__ = [
+    "FACTOR_UNITS",
+    "FACTOR_UNIT_TEXT",
+    "MAX_ROWS",
+    "RiskSetup",
+    "bump_sizes",
+    "prepare_risk",
+    "stress_shifts",
+    "scenario_pnl",
+    "sensitivities",
+]
+
+#: Rows (trade × scenario) evaluated per kernel call; bounds memory to a few hundred MB.
+MAX_ROWS = 1 << 20
+
+#: Reporting unit of each factor kind: sensitivities are PV changes per this move.
+FACTOR_UNITS = {"ir": 1e-4, "fx": 0.01, "eq": 0.01, "eqvol": 0.01, "fxvol": 0.01}
+FACTOR_UNIT_TEXT = {
+    "ir": "per 1bp",
+    "fx": "per +1%",
+    "eq": "per +1%",
+    "eqvol": "per vol point",
+    "fxvol": "per vol point",
+}
+
+
+def bump_sizes(factors: FactorSet, ir: float, fx: float, eq: float, vol: float) -> np.ndarray:
+    """Bump size per factor, shape ``(F,)``."""
+    size = {"ir": ir, "fx": fx, "eq": eq, "eqvol": vol, "fxvol": vol}
+    return np.array([size[k] for k in factors.kind], dtype=np.float64)
+
+
+def _pv_base(
+    product: Product,
+    static: dict,
+    inputs: dict,
+    fx_in,
+    trades: np.ndarray,
+    shift,
+    ctx: PricingContext,
+) -> np.ndarray:
+    """PV in base currency of rows ``trades`` under ``shift``, shape ``(m,)``."""
+    evaluated = {k: v.value(trades, shift) for k, v in inputs.items()}
+    rows_static = {k: v[trades] for k, v in static.items()}
+    pv = product.value(rows_static, evaluated, ctx)["pv"]
+    return pv * fx_in.value(trades, shift)
+
+
+def _trade_factors(inputs: dict, fx_in) -> np.ndarray:
+    """Distinct factors each trade depends on, shape ``(n, K)``, padded with -1."""
+    cols = [f for inp in [*inputs.values(), fx_in] for f in inp.factors()]
+    if not cols:
+        return np.full((0, 0), -1)
+    idx = np.sort(np.column_stack(cols), axis=1)
+    idx[:, 1:][idx[:, 1:] == idx[:, :-1]] = -1
+    idx = -np.sort(-idx, axis=1)  # real factors first, -1 padding last
+    keep = (idx >= 0).any(axis=0)
+    return idx[:, keep]
+
+
+def sensitivities(
+    product: Product,
+    table: Table,
+    market: Market,
+    factors: FactorSet,
+    bumps: np.ndarray,
+    ctx: PricingContext,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bucketed sensitivities of every trade of ``table`` (all valid) in the base currency.
+
+    Returns
+    -------
+    factor : ndarray of int64, shape ``(n, K)``
+        Factor index of each sensitivity, -1 for padding.
+    value : ndarray of float64, shape ``(n, K)``
+        PV change per reporting unit (:data:`FACTOR_UNITS`), 0 for padding.
+    """
+    n = len(table)
+    if not product.has_inputs:
+        return _sensitivities_by_market(product, table, market, factors, bumps, ctx)
+    static = product.static(table, market)
+    inputs = product.market_inputs(table, market, factors)
+    fx_in = fx_to_base_input(market, factors, table["currency"])
+    fidx = _trade_factors(inputs, fx_in)
+    k = fidx.shape[1]
+    value = np.zeros((n, k))
+    unit = np.array([FACTOR_UNITS[kd] for kd in factors.kind])
+    chunk = max(1, MAX_ROWS // max(1, 2 * k))
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        f = fidx[a:b].ravel()
+        trades = np.repeat(np.arange(a, b), k)
+        live = f >= 0
+        trades, f = trades[live], f[live]
+        h = bumps[f]
+        up = _pv_base(product, static, inputs, fx_in, trades, bump_shifts(f, h), ctx)
+        dn = _pv_base(product, static, inputs, fx_in, trades, bump_shifts(f, -h), ctx)
+        block = np.zeros((b - a) * k)
+        block[live] = (up - dn) / (2.0 * h) * unit[f]
+        value[a:b] = block.reshape(b - a, k)
+    return fidx, value
+
+
+def _sensitivities_by_market(product, table, market, factors, bumps, ctx):
+    unit = np.array([FACTOR_UNITS[kd] for kd in factors.kind])
+    columns = []
+    for f in range(len(factors)):
+        shift = np.zeros(len(factors))
+        shift[f] = bumps[f]
+        up = _market_pv_base(product, table, shifted_market(market, factors, shift), ctx)
+        shift[f] = -bumps[f]
+        dn = _market_pv_base(product, table, shifted_market(market, factors, shift), ctx)
+        columns.append((up - dn) / (2.0 * bumps[f]) * unit[f])
+    value = np.column_stack(columns) if columns else np.zeros((len(table), 0))
+    fidx = np.broadcast_to(np.arange(len(factors)), value.shape).copy()
+    fidx[value == 0.0] = -1
+    return fidx, np.where(fidx >= 0, value, 0.0)
+
+
+def _market_pv_base(product, table, market, ctx) -> np.ndarray:
+    return product.price(table, market, ctx)["pv"] * market.fx_to_base(table["currency"])
+
+
+def scenario_pnl(
+    product: Product,
+    table: Table,
+    market: Market,
+    factors: FactorSet,
+    shifts: np.ndarray,
+    ctx: PricingContext,
+) -> np.ndarray:
+    """P&L in the base currency of every trade under every scenario.
+
+    Parameters
+    ----------
+    shifts : ndarray of float64, shape ``(S, F)``
+        Factor shifts of each scenario (absolute or relative by kind, :mod:`xiphpc.factors`).
+
+    Returns
+    -------
+    ndarray of float64, shape ``(n, S)``
+    """
+    n, s = len(table), shifts.shape[0]
+    out = np.empty((n, s))
+    if not product.has_inputs:
+        base = _market_pv_base(product, table, market, ctx)
+        for j in range(s):
+            moved = shifted_market(market, factors, shifts[j])
+            out[:, j] = _market_pv_base(product, table, moved, ctx) - base
+        return out
+    static = product.static(table, market)
+    inputs = product.market_inputs(table, market, factors)
+    fx_in = fx_to_base_input(market, factors, table["currency"])
+    base = _pv_base(product, static, inputs, fx_in, np.arange(n), no_shift, ctx)
+    chunk = max(1, MAX_ROWS // max(1, s))
+    shifts = np.ascontiguousarray(shifts, dtype=np.float64)
+    par = ctx.parallel
+    pv_ctx = dataclasses.replace(ctx, pv_only=True)
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        evaluated = {k: v.dense(a, b, shifts, par) for k, v in inputs.items()}
+        rows_static = {k: np.repeat(v[a:b], s) for k, v in static.items()}
+        pv = product.value(rows_static, evaluated, pv_ctx)["pv"]
+        pv *= fx_in.dense(a, b, shifts, par)
+        out[a:b] = pv.reshape(b - a, s) - base[a:b, None]
+    return out
+
+
+@dataclass(frozen=True)
+class RiskSetup:
+    """What a job's ``[risk]`` section asks for, resolved against today's market.
+
+    Attributes
+    ----------
+    factors : FactorSet
+    bumps : ndarray, shape ``(F,)``, or None when no sensitivities are asked for
+    hist_shifts : ndarray, shape ``(S, F)``; hist_dates : ndarray of datetime64[D], ``(S,)``
+    stress_shifts : ndarray, shape ``(T, F)``; stress_names : list of str
+    """
+
+    factors: FactorSet
+    bumps: np.ndarray | None
+    hist_shifts: np.ndarray
+    hist_dates: np.ndarray
+    stress_shifts: np.ndarray
+    stress_names: list[str]
+    var_confidence: float = 0.99
+    es_confidence: float = 0.975
+    trade_pnl: bool = False
+
+    @property
+    def n_columns(self) -> int:
+        """Aggregate columns: sensitivities, historical scenarios, stresses."""
+        n_sens = len(self.factors) if self.bumps is not None else 0
+        return n_sens + self.hist_shifts.shape[0] + self.stress_shifts.shape[0]
+
+
+def stress_shifts(
+    factors: FactorSet, patterns: dict[str, float], name: str, source: str
+) -> np.ndarray:
+    """Shift vector (shape ``(F,)``) of one named stress; a pattern matching no factor is an
+    error, and each factor takes the first matching pattern's shift."""
+    shift = np.zeros(len(factors))
+    taken = np.zeros(len(factors), dtype=bool)
+    problems = []
+    for pattern, amount in patterns.items():
+        hit = factors.match(pattern)
+        if not hit.any():
+            problems.append(
+                Problem(
+                    source,
+                    f"risk.stress.{name}.shifts",
+                    f"pattern {pattern!r} matches no risk factor",
+                )
+            )
+        new = hit & ~taken
+        shift[new] = amount
+        taken |= hit
+    if problems:
+        raise JobError(problems)
+    return shift
+
+
+def prepare_risk(spec, market: Market) -> RiskSetup | None:
+    """Resolve ``spec.risk`` against ``market``; None when the job asks for no risk.
+
+    Raises
+    ------
+    JobError
+        History file unreadable or missing factors, stress patterns matching nothing.
+    """
+    from .history import generate_history, historical_shifts, load_history
+
+    risk = spec.risk
+    if not risk.enabled:
+        return None
+    factors = factor_set(market)
+    f = len(factors)
+    bumps = None
+    if risk.sensitivities:
+        b = risk.bumps
+        bumps = bump_sizes(factors, b.ir, b.fx, b.eq, b.vol)
+    hist = np.zeros((0, f))
+    dates = np.zeros(0, dtype="datetime64[D]")
+    h = risk.historical
+    if h is not None:
+        if h.path is not None:
+            history = load_history(spec.input_path(h.path))
+        else:
+            history = generate_history(market, h.generate.days, h.generate.seed)
+        hist, dates = historical_shifts(history, factors)
+    stress = np.array(
+        [stress_shifts(factors, s.shifts, s.name, spec.source) for s in risk.stress]
+    ).reshape(len(risk.stress), f)
+    return RiskSetup(
+        factors,
+        bumps,
+        hist,
+        dates,
+        stress,
+        [s.name for s in risk.stress],
+        h.var_confidence if h else 0.99,
+        h.es_confidence if h else 0.975,
+        bool(h and h.trade_pnl),
+    )
