@@ -47,14 +47,14 @@ def run(job: Path, out: Path | None, quiet: bool) -> None:
     from .jobspec import load_job
     from .mpi import abort_on_error, world
     from .report import summarize
-    from .runner import load_inputs, run_job
+    from .runner import check_job, run_job
 
     comm = world()
     with abort_on_error(comm):
         problems: list[Problem] | None = None
         if comm.Get_rank() == 0:
             try:
-                load_inputs(load_job(job))
+                check_job(load_job(job))
             except JobError as exc:
                 problems = exc.problems
         problems = comm.bcast(problems, root=0)
@@ -182,6 +182,44 @@ def gen_market(seed: int, out: Path, valuation_date: dt.datetime | None) -> None
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(market.to_dict(), indent=1) + "\n")
     click.echo(str(out))
+
+
+@gen.command("history")
+@click.option("--days", required=True, type=click.IntRange(2), help="Number of dates.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--market-seed",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Seed of the generated market whose factors the history covers.",
+)
+@click.option(
+    "--market",
+    "market_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Market file whose factors the history covers (instead of --market-seed).",
+)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def gen_history(
+    days: int, seed: int, market_seed: int, market_path: Path | None, out: Path
+) -> None:
+    """Market-data history (HDF5) ending on the market's valuation date."""
+    from .history import generate_history, write_history
+    from .market import load_market
+    from .synth import generate_market
+
+    try:
+        market = load_market(market_path) if market_path else generate_market(market_seed)
+    except JobError as exc:
+        _fail(exc.problems, "cannot read the market")
+    history = generate_history(market, days, seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_history(history, out)
+    click.echo(
+        f"{out}: {days} dates x {len(history.labels)} factors, "
+        f"{history.dates[0]} to {history.dates[-1]}"
+    )
 
 
 def _add_optional_groups() -> None:

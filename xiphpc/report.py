@@ -24,6 +24,47 @@ def _fmt(x: float) -> str:
     return f"{x:,.2f}" if abs(x) < 1e15 else f"{x:.6e}"
 
 
+def _risk_lines(f: h5py.File, base: str, top: int) -> list[str]:
+    lines: list[str] = []
+    if "sensitivities/total" in f:
+        g = f["sensitivities/total"]
+        value = g["value"][()]
+        factor = [x.decode() for x in g["factor"][()]]
+        units = dict(
+            zip(
+                (x.decode() for x in f["sensitivities/factors/label"][()]),
+                (x.decode() for x in f["sensitivities/factors/unit"][()]),
+                strict=True,
+            )
+        )
+        lines.append(f"top risk factors ({base}):")
+        for i in np.argsort(-np.abs(value), kind="stable")[: 2 * top]:
+            lines.append(f"  {factor[i]:<24} {_fmt(value[i]):>20}  {units[factor[i]]}")
+    if "scenarios/historical/total" in f:
+        h = f["scenarios/historical"]
+        n = h["dates"].shape[0]
+        lines.append(
+            f"historical simulation, {n} scenarios to {h['dates'][-1].decode()} ({base}): "
+            f"VaR {h.attrs['var_confidence']:.1%}, ES {h.attrs['es_confidence']:.1%}"
+        )
+        for level in ("total", "desk"):
+            if level not in h:
+                continue
+            g = h[level]
+            for k, key in enumerate(g["key"][()]):
+                lines.append(
+                    f"  {level}:{key.decode():<20} VaR {_fmt(g['var'][k]):>18}  "
+                    f"ES {_fmt(g['es'][k]):>18}  VaR date {g['var_date'][k].decode()}"
+                )
+    if "scenarios/stress/total" in f:
+        names = [x.decode() for x in f["scenarios/stress/names"][()]]
+        pnl = f["scenarios/stress/total/pnl"][0]
+        lines.append(f"stress scenarios, total P&L ({base}):")
+        for name, x in zip(names, pnl, strict=True):
+            lines.append(f"  {name:<44} {_fmt(x):>20}")
+    return lines
+
+
 def summarize(path: str | Path, *, top: int = 5, failed: int = 10) -> str:
     """Totals, largest books, per-rank balance and failed trades of a result file.
 
@@ -74,6 +115,7 @@ def summarize(path: str | Path, *, top: int = 5, failed: int = 10) -> str:
                     f"{d['read_s'][j]:.3f} / {d['compute_s'][j]:.3f} / {d['reduce_s'][j]:.3f} / "
                     f"{d['write_s'][j]:.3f}"
                 )
+        lines += _risk_lines(f, base, top)
         if "status" in f["trades"] and n_bad:
             status = f["trades/status"][()]
             codes, counts = np.unique(status[status != 0], return_counts=True)

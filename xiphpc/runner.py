@@ -39,7 +39,7 @@ from .risk_output import TRADE_PNL, create_trade_pnl, write_risk
 from .status import Status
 from .validation import duplicate_mask, validate_table
 
-__all__ = ["RunSummary", "load_inputs", "run_job", "validate_all"]
+__all__ = ["RunSummary", "check_job", "load_inputs", "run_job", "validate_all"]
 
 _TIMERS = ("read_s", "compute_s", "reduce_s", "write_s")
 
@@ -91,9 +91,16 @@ def load_inputs(spec: JobSpec) -> tuple[Market, PortfolioSource]:
     return market, source
 
 
+def check_job(spec: JobSpec) -> None:
+    """Every job-level check a run makes before computing; raises :class:`JobError`."""
+    market, _ = load_inputs(spec)
+    prepare_risk(spec, market)
+
+
 def validate_all(spec: JobSpec) -> list[Problem]:
     """Every trade-level problem of the job's portfolio against its market (serial)."""
     market, source = load_inputs(spec)
+    prepare_risk(spec, market)
     problems: list[Problem] = []
     ids = np.concatenate(
         [source.read(p, columns=("trade_id",))["trade_id"] for p in source.counts()]
@@ -408,7 +415,7 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
                 ds = g.create_dataset(m, data=block[:, j])
                 ds.attrs["unit"] = MEASURES[m][0].replace("trade currency", market.base_currency)
                 ds.attrs["description"] = MEASURES[m][1]
-            for j, name in ((-2, "n_trades"), (-1, "n_excluded")):
+            for j, name in ((n_base - 2, "n_trades"), (n_base - 1, "n_excluded")):
                 ds = g.create_dataset(name, data=block[:, j].astype(np.int64))
                 ds.attrs["description"] = (
                     "priced trades" if name == "n_trades" else "trades excluded (status != 0)"
@@ -464,7 +471,7 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
     return RunSummary(
         path=final,
         n_trades=n_total,
-        n_priced=int(aggregates[0, -2]),
+        n_priced=int(aggregates[0, n_base - 2]),
         excluded={Status(i).label: int(c) for i, c in enumerate(excluded) if i and c},
         totals=totals,
         base_currency=market.base_currency,

@@ -1,0 +1,265 @@
+"""Portfolio risk: bucketed sensitivities, historical VaR/ES and stress scenarios."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import write_job
+
+from xiphpc.cli import main
+from xiphpc.errors import JobError
+from xiphpc.factors import factor_set, shifted_market
+from xiphpc.history import generate_history, historical_shifts
+from xiphpc.market import TermStructure
+from xiphpc.products import REGISTRY, PricingContext
+from xiphpc.risk import bump_sizes, scenario_pnl, sensitivities
+from xiphpc.synth import generate_market, generate_portfolio
+from xiphpc.var import tail_count, var_es
+
+CTX = PricingContext()
+
+
+def _flat_vol_market(seed: int = 4):
+    """A generated market whose vols are flat per underlying, so that bumping every vol
+    pillar by h moves every interpolated vol by exactly h."""
+    m = generate_market(seed)
+    for e in m.equities.values():
+        object.__setattr__(
+            e, "vol", TermStructure(e.vol.expiries, np.full(e.vol.vols.size, e.vol.vols[3]))
+        )
+    for p, v in list(m.fx_vols.items()):
+        m.fx_vols[p] = TermStructure(v.expiries, np.full(v.vols.size, v.vols[3]))
+    return m
+
+
+@pytest.mark.parametrize("product", ["equity_option", "fx_option", "equity_forward", "fx_forward"])
+def test_bumped_sensitivities_match_analytic_greeks(product: str) -> None:
+    m = _flat_vol_market()
+    table = generate_portfolio(3000, seed=4, market=m)[product]
+    fs = factor_set(m)
+    pr = REGISTRY[product]
+    fidx, sens = sensitivities(pr, table, m, fs, bump_sizes(fs, 1e-5, 1e-5, 1e-5, 1e-5), CTX)
+    meas = pr.price(table, m, CTX)
+    fx = m.fx_to_base(table["currency"])
+    kind = np.where(fidx >= 0, fs.kind[np.maximum(fidx, 0)], "")
+    name = np.where(fidx >= 0, fs.name[np.maximum(fidx, 0)], "")
+
+    def bucket_sum(mask):
+        return np.where(mask, sens, 0.0).sum(axis=1)
+
+    ccy = table["currency"][:, None]
+    rho = bucket_sum((kind == "ir") & (name == ccy))
+    # Analytic rho is per 1bp of the trade currency's curve: the sum of its pillar buckets.
+    np.testing.assert_allclose(
+        rho, meas["rho"] * fx, rtol=1e-6, atol=1e-9 * np.abs(meas["pv"] * fx).max()
+    )
+    scale = np.abs(meas["pv"] * fx).max()
+    if product.startswith("equity"):
+        delta = bucket_sum(kind == "eq")
+        np.testing.assert_allclose(delta, meas["delta"] * fx / 100, rtol=1e-6, atol=1e-9 * scale)
+    if product.endswith("option"):
+        vega = bucket_sum(np.char.endswith(kind.astype(str), "vol"))
+        np.testing.assert_allclose(vega, meas["vega"] * fx, rtol=1e-5, atol=1e-9 * scale)
+
+
+def test_fx_delta_of_a_base_currency_trade_is_zero_and_cross_has_two_legs() -> None:
+    m = generate_market(2)
+    table = generate_portfolio(2000, seed=2, market=m)["fx_option"]
+    fs = factor_set(m)
+    fidx, sens = sensitivities(
+        REGISTRY["fx_option"], table, m, fs, bump_sizes(fs, 1e-4, 1e-4, 1e-4, 1e-4), CTX
+    )
+    kinds = fs.kind[np.maximum(fidx, 0)]
+    n_fx = ((fidx >= 0) & (kinds == "fx")).sum(axis=1)
+    pairs = table["underlying"]
+    # EURUSD: one FX factor (EUR; USD is the base); EURGBP: EUR and GBP.
+    assert set(n_fx[pairs == "EURUSD"]) == {1}
+    assert set(n_fx[pairs == "EURGBP"]) == {2}
+
+
+def test_dense_scenarios_equal_revaluation_on_shifted_markets() -> None:
+    m = generate_market(6)
+    fs = factor_set(m)
+    tables = generate_portfolio(600, seed=6, market=m)
+    shifts = np.random.default_rng(1).normal(0.0, 0.02, size=(5, len(fs)))
+    for product, table in tables.items():
+        pr = REGISTRY[product]
+        pnl = scenario_pnl(pr, table, m, fs, shifts, CTX)
+        base = pr.price(table, m, CTX)["pv"] * m.fx_to_base(table["currency"])
+        for s in range(shifts.shape[0]):
+            moved = shifted_market(m, fs, shifts[s])
+            full = pr.price(table, moved, CTX)["pv"] * moved.fx_to_base(table["currency"])
+            np.testing.assert_allclose(
+                pnl[:, s], full - base, rtol=1e-9, atol=1e-9 * np.abs(base).max(), err_msg=product
+            )
+
+
+def test_var_es_conventions() -> None:
+    pnl = np.array([[-5.0, 1.0, -3.0, 2.0, -4.0, 0.0, -1.0, 3.0, -2.0, 4.0]])
+    var, es, var_s, es_s = var_es(pnl, 0.8, 0.7)
+    # 10 scenarios: VaR 80% is the 2nd largest loss, ES 70% the mean of the 3 largest.
+    assert tail_count(10, 0.8) == 2 and tail_count(10, 0.7) == 3
+    assert var[0] == 4.0 and var_s[0] == 4
+    assert es[0] == pytest.approx(4.0) and list(es_s[0]) == [0, 4, 2]
+    assert tail_count(250, 0.99) == 3 and tail_count(250, 0.975) == 7
+    assert tail_count(500, 0.99) == 5
+
+
+def _risk_job(tmp_path: Path, trades: int = 400, **extra) -> Path:
+    risk = (
+        "sensitivities = true\nhistorical = { generate = { days = 120, seed = 5 }, "
+        "trade_pnl = true, var_confidence = 0.95, es_confidence = 0.9 }\n"
+        '[[risk.stress]]\nname = "rates up, equities down"\n'
+        'shifts = { "ir:*" = 0.01, "eq:*" = -0.2, "eqvol:*" = 0.05 }\n'
+        '[[risk.stress]]\nname = "ACME only"\nshifts = { "eq:ACME" = -0.5, "eq:*" = 0.01 }'
+    )
+    sections = {
+        "portfolio": f"generate = {{ trades = {trades}, seed = 5, bad_fraction = 0.03 }}",
+        "market": "generate = { seed = 5 }",
+        "aggregation": 'levels = ["desk", "book"]',
+        "risk": risk,
+        "run": "partitions = 7",
+    }
+    sections.update(extra)
+    return write_job(tmp_path, **sections)
+
+
+def test_var_es_equal_direct_numpy(tmp_path: Path) -> None:
+    job = _risk_job(tmp_path)
+    res = CliRunner().invoke(main, ["run", str(job)])
+    assert res.exit_code == 0, res.output
+    assert "top risk factors" in res.output and "VaR 95.0%" in res.output
+    with h5py.File(tmp_path / "job.h5") as f:
+        trade = f["scenarios/historical/trade_pnl"][()]
+        status = f["trades/status"][()]
+        desk = f["trades/desk"][()]
+        dates = f["scenarios/historical/dates"][()]
+        assert trade.shape == (400, 119)
+        assert np.isnan(trade[status != 0]).all() and np.isfinite(trade[status == 0]).all()
+        for level in ("total", "desk"):
+            g = f[f"scenarios/historical/{level}"]
+            keys = g["key"][()]
+            for k, key in enumerate(keys):
+                rows = (status == 0) & ((desk == key) if level == "desk" else True)
+                direct = trade[rows].sum(axis=0)
+                np.testing.assert_allclose(
+                    g["pnl"][k], direct, rtol=1e-10, atol=1e-8 * np.abs(direct).max()
+                )
+                losses = np.sort(-direct)[::-1]
+                assert g["var"][k] == pytest.approx(losses[math.ceil(119 * 0.05) - 1], rel=1e-10)
+                assert g["es"][k] == pytest.approx(losses[: math.ceil(119 * 0.1)].mean(), rel=1e-10)
+                worst = np.argsort(direct, kind="stable")[math.ceil(119 * 0.05) - 1]
+                assert g["var_date"][k] == dates[worst]
+        # Not additive: the total VaR is not the sum of the desks' VaRs.
+        desks = f["scenarios/historical/desk/var"][()]
+        assert f["scenarios/historical/total/var"][0] < desks.sum()
+
+
+def test_stress_equals_full_revaluation_on_shifted_market(tmp_path: Path) -> None:
+    job = _risk_job(tmp_path)
+    CliRunner().invoke(main, ["run", str(job)], catch_exceptions=False)
+    m = generate_market(5)
+    fs = factor_set(m)
+    shift = np.zeros(len(fs))
+    shift[fs.kind == "ir"] = 0.01
+    shift[fs.kind == "eq"] = -0.2
+    shift[fs.kind == "eqvol"] = 0.05
+    (tmp_path / "shifted.json").write_text(json.dumps(shifted_market(m, fs, shift).to_dict()))
+    moved = write_job(
+        tmp_path,
+        name="moved",
+        portfolio="generate = { trades = 400, seed = 5, bad_fraction = 0.03 }",
+        market='path = "shifted.json"',
+        aggregation='levels = ["desk", "book"]',
+    )
+    res = CliRunner().invoke(main, ["run", str(moved)])
+    assert res.exit_code == 0, res.output
+    with h5py.File(tmp_path / "job.h5") as a, h5py.File(tmp_path / "moved.h5") as b:
+        for level in ("total", "desk", "book"):
+            stress = a[f"scenarios/stress/{level}/pnl"][:, 0]
+            full = b[f"aggregates/{level}/pv"][()] - a[f"aggregates/{level}/pv"][()]
+            np.testing.assert_allclose(stress, full, rtol=1e-9, atol=1e-6)
+        names = [n.decode() for n in a["scenarios/stress/names"][()]]
+        assert names == ["rates up, equities down", "ACME only"]
+
+
+def test_sensitivity_tables_are_tidy_and_sum_over_nodes(tmp_path: Path) -> None:
+    job = _risk_job(tmp_path)
+    CliRunner().invoke(main, ["run", str(job)], catch_exceptions=False)
+    with h5py.File(tmp_path / "job.h5") as f:
+        total = dict(
+            zip(
+                f["sensitivities/total/factor"][()], f["sensitivities/total/value"][()], strict=True
+            )
+        )
+        by_desk: dict[bytes, float] = {}
+        for fac, v in zip(
+            f["sensitivities/desk/factor"][()], f["sensitivities/desk/value"][()], strict=True
+        ):
+            by_desk[fac] = by_desk.get(fac, 0.0) + v
+        assert set(total) == set(by_desk)
+        for fac, v in total.items():
+            assert by_desk[fac] == pytest.approx(v, rel=1e-9, abs=1e-9)
+        labels = f["sensitivities/factors/label"][()]
+        assert set(total) <= set(labels)
+        assert f["sensitivities/factors/unit"].shape == labels.shape
+
+
+def test_history_shifts_and_missing_factors() -> None:
+    m = generate_market(1)
+    fs = factor_set(m)
+    h = generate_history(m, 30, seed=2)
+    assert h.dates[-1] == np.datetime64("2026-11-24")
+    shifts, dates = historical_shifts(h, fs)
+    assert shifts.shape == (29, len(fs)) and dates[0] == h.dates[1]
+    j_ir, j_eq = fs.labels.index("ir:USD:5Y"), fs.labels.index("eq:ACME")
+    assert shifts[3, j_ir] == h.levels[4, j_ir] - h.levels[3, j_ir]
+    assert shifts[3, j_eq] == pytest.approx(h.levels[4, j_eq] / h.levels[3, j_eq] - 1.0, rel=1e-15)
+    # The history ends at today's levels.
+    assert h.levels[-1, j_eq] == m.equities["ACME"].spot
+    short = type(h)(h.dates, h.labels[:-3], h.levels[:, :-3])
+    with pytest.raises(JobError, match="have no history"):
+        historical_shifts(short, fs)
+
+
+def test_history_file_round_trip(tmp_path: Path) -> None:
+    out = tmp_path / "hist.h5"
+    res = CliRunner().invoke(
+        main,
+        ["gen", "history", "--days", "120", "--seed", "5", "--market-seed", "5", "--out", str(out)],
+    )
+    assert res.exit_code == 0, res.output
+    a = _risk_job(tmp_path)
+    text = a.read_text().replace("generate = { days = 120, seed = 5 }", f'path = "{out}"')
+    b = tmp_path / "b.toml"
+    b.write_text(
+        text.replace('path = "' + str(tmp_path / "job.h5"), 'path = "' + str(tmp_path / "b.h5"))
+    )
+    for job in (a, b):
+        assert CliRunner().invoke(main, ["run", str(job)]).exit_code == 0
+    with h5py.File(tmp_path / "job.h5") as x, h5py.File(tmp_path / "b.h5") as y:
+        np.testing.assert_array_equal(
+            x["scenarios/historical/total/pnl"][()], y["scenarios/historical/total/pnl"][()]
+        )
+
+
+@pytest.mark.parametrize(
+    ("risk", "expected"),
+    [
+        ('[[risk.stress]]\nname = "x"\nshifts = { "eq:NOPE" = 0.1 }', "matches no risk factor"),
+        ('historical = { path = "nowhere.h5" }', "risk.historical.path"),
+        ("historical = { generate = { days = 1 } }", "risk.historical.generate.days"),
+        ("sensitivites = true", "risk.sensitivites: unknown key"),
+    ],
+)
+def test_bad_risk_sections_exit_2(tmp_path: Path, risk: str, expected: str) -> None:
+    job = write_job(tmp_path, risk=risk)
+    res = CliRunner().invoke(main, ["run", str(job)])
+    assert res.exit_code == 2, res.output
+    assert expected in res.output
