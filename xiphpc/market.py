@@ -22,6 +22,47 @@ Conventions, stated once for every product that reads them:
   variance ``vol**2 * t`` is interpolated linearly; beyond the first and last expiry the vol is
   flat.
 - An FX pair ``"EURUSD"`` quotes USD per EUR; its spot is ``fx["EUR"] / fx["USD"]``.
+
+Optional sections and forms for the cross-asset products (read by
+:mod:`xiphpc.curves.loader`; conventions in :mod:`xiphpc.curves`)::
+
+    "curves": {"EUR": {"tenors": [1, 5], "discount_factors": [0.98, 0.89],
+                       "interpolation": "loglinear_discount"},
+               "GBP": {"quotes": [{"type": "deposit", "tenor": "1D", "rate": 0.045},
+                                  {"type": "ois", "tenor": "5Y", "rate": 0.041}]}},
+    "index_curves": {"USD-LIBOR-3M": {"quotes": [{"type": "deposit", "tenor": "3M", "rate": 0.046},
+                                                 {"type": "fra", "start_months": 3,
+                                                  "end_months": 6, "rate": 0.045},
+                                                 {"type": "future", "start": "2027-03-17",
+                                                  "price": 95.6},
+                                                 {"type": "swap", "tenor": "5Y", "rate": 0.04}]}},
+    "rate_vols": {"USD": {"type": "normal", "expiries": [1, 5], "tenors": [1, 10],
+                          "vols": [[0.009, 0.008], [0.0085, 0.0075]]}},
+    "vol_surfaces": {"ACME": {"expiries": [0.5, 2], "moneyness": [0.8, 1, 1.2],
+                              "vols": [[0.3, 0.25, 0.27], [0.28, 0.24, 0.25]]}},
+    "fx_vol_surfaces": {"EURUSD": {"expiries": [0.5], "deltas": [0.25, 0.5, 0.75],
+                                   "vols": [[0.085, 0.08, 0.09]]}},
+    "credit_curves": {"ACME-SNR": {"currency": "USD", "recovery": 0.4,
+                                   "spreads": {"tenors": ["1Y", "5Y"], "spreads": [0.008, 0.012]}}},
+    "commodities": {"WTI": {"currency": "USD", "futures": {"expiries": [0.1, 1],
+                                                            "prices": [71.2, 69.8]}, "vol": 0.32}}
+
+- A curve is given by zero-rate pillars (as above), by discount-factor pillars, or by par
+  quotes it is bootstrapped from (``deposit``, ``fra``, ``future``, ``swap``, ``ois``). Its
+  ``interpolation`` is ``linear_zero`` (default for zero rates) or ``loglinear_discount``
+  (default for discount factors and quotes). Quotes of a currency curve are bootstrapped on
+  their own (OIS discounting); quotes of an index curve project, discounted on the index
+  currency's curve (multi-curve). Index names start with their currency and a dash.
+- ``rate_vols`` are swaption/cap vols by expiry and underlying tenor (years), ``normal``
+  (rate units) or ``lognormal``.
+- ``vol_surfaces`` (equities and commodities, by moneyness ``strike / spot`` or ``strike /
+  futures price``) and ``fx_vol_surfaces`` (by forward call delta) add a smile for the
+  products that read one; the term structures under ``equities`` and ``fx_vols`` stay
+  required and serve the products that do not.
+- A credit curve is a flat 5Y ``spread``, term ``spreads`` by tenor, or ``hazard_rates``
+  (piecewise flat, by tenor in years), with a ``recovery`` rate (default 0.4).
+- A commodity has a futures curve (prices by expiry in years, linear in time, flat outside)
+  and a vol term structure.
 """
 
 from __future__ import annotations
@@ -35,6 +76,12 @@ from typing import Any
 
 import numpy as np
 
+from .curves.loader import (
+    EXTRA_KEYS,
+    extra_sections_to_dict,
+    read_curve,
+    read_extra_sections,
+)
 from .errors import JobError, Problem
 
 __all__ = ["Market", "TermStructure", "ZeroCurve", "load_market", "market_from_dict"]
@@ -95,6 +142,13 @@ class Market:
     equities: dict[str, Equity] = field(default_factory=dict)
     fx_vols: dict[str, TermStructure] = field(default_factory=dict)
     source: str = "<memory>"
+    # Optional sections of the cross-asset products (see the module docstring).
+    index_curves: dict[str, Any] = field(default_factory=dict)
+    rate_vols: dict[str, Any] = field(default_factory=dict)
+    vol_surfaces: dict[str, Any] = field(default_factory=dict)
+    fx_vol_surfaces: dict[str, Any] = field(default_factory=dict)
+    credit_curves: dict[str, Any] = field(default_factory=dict)
+    commodities: dict[str, Any] = field(default_factory=dict)
 
     # -- lookups --------------------------------------------------------------------------
     def has_currency(self, ccy: str) -> bool:
@@ -171,7 +225,9 @@ class Market:
             "base_currency": self.base_currency,
             "fx": dict(self.fx),
             "curves": {
-                c: {"tenors": k.tenors.tolist(), "zero_rates": k.zero_rates.tolist()}
+                c: k.to_dict()
+                if hasattr(k, "to_dict")
+                else {"tenors": k.tenors.tolist(), "zero_rates": k.zero_rates.tolist()}
                 for c, k in self.curves.items()
             },
             "equities": {
@@ -187,6 +243,7 @@ class Market:
                 p: {"expiries": v.expiries.tolist(), "vols": v.vols.tolist()}
                 for p, v in self.fx_vols.items()
             },
+            **extra_sections_to_dict(self),
         }
 
 
@@ -268,7 +325,9 @@ class _Reader:
         return None if got is None else TermStructure(*got)
 
 
-_TOP_KEYS = {"valuation_date", "base_currency", "fx", "curves", "equities", "fx_vols"}
+_TOP_KEYS = {
+    "valuation_date", "base_currency", "fx", "curves", "equities", "fx_vols", *EXTRA_KEYS
+}
 
 
 def market_from_dict(doc: Any, source: str = "<memory>") -> Market:
@@ -303,6 +362,11 @@ def market_from_dict(doc: Any, source: str = "<memory>") -> Market:
         r.bad(f"fx.{base}", f"the base currency's rate must be 1.0, got {fx[base]!r}")
     curves: dict[str, ZeroCurve] = {}
     for ccy, spec in r.table(doc, "curves", "curves").items():
+        if isinstance(spec, dict) and {"discount_factors", "quotes", "interpolation"} & set(spec):
+            curve = read_curve(r, spec, f"curves.{ccy}", vdate)
+            if curve is not None:
+                curves[ccy] = curve
+            continue
         got = r.pillars(spec, f"curves.{ccy}", "tenors", "zero_rates", positive_y=False)
         if got is not None:
             curves[ccy] = ZeroCurve(*got)
@@ -330,9 +394,10 @@ def market_from_dict(doc: Any, source: str = "<memory>") -> Market:
         vol = r.vol(spec, f"fx_vols.{pair}")
         if vol is not None:
             fx_vols[pair] = vol
+    extra = read_extra_sections(r, doc, vdate, fx, curves)
     if r.problems:
         raise JobError(r.problems)
-    return Market(vdate, base, fx, curves, equities, fx_vols, source)
+    return Market(vdate, base, fx, curves, equities, fx_vols, source, **extra)
 
 
 def load_market(path: str | Path) -> Market:

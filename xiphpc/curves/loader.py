@@ -1,0 +1,356 @@
+"""Reading the optional market sections of the cross-asset products (format in
+:mod:`xiphpc.market`): curves from discount factors or par quotes, index (projection)
+curves, rate vols, vol surfaces, credit curves and commodities.
+
+Functions take the market reader (``_Reader`` of :mod:`xiphpc.market`) so that every bad
+field becomes one ``Problem(file, field, message)`` and loading goes on to report the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .bootstrap import Deposit, Fra, Future, OisSwap, Swap, bootstrap_curve
+from .calendar import add_months, add_tenor, tenor_months
+from .credit import HazardCurve, bootstrap_hazard
+from .curve import INTERPOLATIONS, Curve
+from .daycount import DAY_COUNTS
+from .surfaces import RATE_VOL_KINDS, DeltaSurface, MoneynessSurface, RateVolSurface
+
+__all__ = [
+    "Commodity",
+    "CreditCurve",
+    "FuturesCurve",
+    "read_curve",
+    "read_extra_sections",
+    "extra_sections_to_dict",
+]
+
+#: Keys of the optional sections this module reads.
+EXTRA_KEYS = ("index_curves", "rate_vols", "vol_surfaces", "fx_vol_surfaces", "credit_curves",
+              "commodities")
+
+
+@dataclass(frozen=True)
+class FuturesCurve:
+    """Futures prices by expiry (years), linear in time between expiries, flat outside."""
+
+    expiries: np.ndarray
+    prices: np.ndarray
+
+    def price(self, t: np.ndarray) -> np.ndarray:
+        """Futures price for delivery at times ``t`` (years, shape ``(n,)``)."""
+        return np.interp(t, self.expiries, self.prices)
+
+
+@dataclass(frozen=True)
+class Commodity:
+    """A commodity: trade currency, futures curve and lognormal vols (a term structure)."""
+
+    currency: str
+    futures: FuturesCurve
+    vol: Any
+
+
+@dataclass(frozen=True)
+class CreditCurve:
+    """A reference entity: the currency its CDS trade in and its hazard curve."""
+
+    currency: str
+    hazard: HazardCurve
+
+
+_QUOTE_FIELDS = {
+    "deposit": {"tenor": str, "rate": float, "day_count": str},
+    "fra": {"start_months": int, "end_months": int, "rate": float, "day_count": str},
+    "future": {"start": str, "price": float, "months": int, "day_count": str},
+    "swap": {"tenor": str, "rate": float, "fixed_months": int, "fixed_day_count": str,
+             "float_months": int, "float_day_count": str},
+    "ois": {"tenor": str, "rate": float, "months": int, "day_count": str},
+}
+_QUOTE_TYPES = {"deposit": Deposit, "fra": Fra, "future": Future, "swap": Swap, "ois": OisSwap}
+_REQUIRED = {"deposit": ("tenor", "rate"), "fra": ("start_months", "end_months", "rate"),
+             "future": ("start", "price"), "swap": ("tenor", "rate"), "ois": ("tenor", "rate")}
+
+
+def _quote(r, q: Any, field: str):
+    if not isinstance(q, dict) or q.get("type") not in _QUOTE_FIELDS:
+        r.bad(field, f"expected a table with 'type' one of {list(_QUOTE_FIELDS)}, got {q!r}")
+        return None
+    kind = q["type"]
+    spec = _QUOTE_FIELDS[kind]
+    unknown = sorted(set(q) - set(spec) - {"type"})
+    if unknown:
+        r.bad(field, f"unknown keys {unknown} for a {kind}; accepted: {sorted(spec)}")
+        return None
+    args: dict[str, Any] = {}
+    ok = True
+    for key in _REQUIRED[kind]:
+        if key not in q:
+            r.bad(f"{field}.{key}", "missing")
+            ok = False
+    for key, value in q.items():
+        if key == "type":
+            continue
+        f = f"{field}.{key}"
+        want = spec[key]
+        if want is float:
+            v = r.number(value, f)
+            ok = ok and v is not None
+            args[key] = v
+        elif want is int:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                r.bad(f, f"expected a whole number of months, got {value!r}")
+                ok = False
+            args[key] = value
+        else:
+            if not isinstance(value, str):
+                r.bad(f, f"expected a string, got {value!r}")
+                ok = False
+            elif key.endswith("day_count") and value not in DAY_COUNTS:
+                r.bad(f, f"unknown day count {value!r}; accepted: {list(DAY_COUNTS)}")
+                ok = False
+            elif key == "tenor":
+                try:
+                    if kind == "deposit":
+                        add_tenor(np.array([np.datetime64(0, "D")]), value)
+                    else:
+                        tenor_months(value)
+                except ValueError as exc:
+                    r.bad(f, str(exc))
+                    ok = False
+            elif key == "start":
+                try:
+                    dt.date.fromisoformat(value)
+                except ValueError:
+                    r.bad(f, f"expected YYYY-MM-DD, got {value!r}")
+                    ok = False
+            args[key] = value
+    return _QUOTE_TYPES[kind](**args) if ok else None
+
+
+def read_curve(r, spec: Any, field: str, vdate: dt.date, discount: Curve | None = None):
+    """A curve from zero-rate pillars, discount-factor pillars or par quotes.
+
+    Returns ``None`` (with problems recorded) when the entry is unusable.
+    """
+    if not isinstance(spec, dict):
+        r.bad(field, f"expected a table, got {spec!r}")
+        return None
+    interp = spec.get("interpolation")
+    if interp is not None and interp not in INTERPOLATIONS:
+        r.bad(f"{field}.interpolation",
+              f"unknown interpolation {interp!r}; accepted: {list(INTERPOLATIONS)}")
+        return None
+    rest = {k: v for k, v in spec.items() if k != "interpolation"}
+    if "quotes" in rest:
+        extra = sorted(set(rest) - {"quotes"})
+        if extra:
+            r.bad(field, f"unknown keys {extra} beside 'quotes'")
+        quotes = rest["quotes"]
+        if not isinstance(quotes, list) or not quotes:
+            r.bad(f"{field}.quotes", "expected a non-empty list of quotes")
+            return None
+        inst = [_quote(r, q, f"{field}.quotes[{i}]") for i, q in enumerate(quotes)]
+        if any(i is None for i in inst):
+            return None
+        try:
+            return bootstrap_curve(vdate, inst, interpolation=interp or "loglinear_discount",
+                                   discount=discount)
+        except ValueError as exc:
+            r.bad(f"{field}.quotes", f"cannot bootstrap: {exc}")
+            return None
+    if "discount_factors" in rest:
+        got = r.pillars(rest, field, "tenors", "discount_factors", positive_y=True)
+        if got is None:
+            return None
+        return Curve.from_discount_factors(got[0], got[1], interp or "loglinear_discount")
+    got = r.pillars(rest, field, "tenors", "zero_rates", positive_y=False)
+    if got is None:
+        return None
+    return Curve(got[0], got[1], interp or "linear_zero")
+
+
+def _grid(r, spec: Any, field: str, axis: str):
+    keys = {"expiries", axis, "vols"}
+    if not isinstance(spec, dict) or set(spec) - keys - {"type"} or not keys <= set(spec):
+        r.bad(field, f"expected a table with {sorted(keys)}, got {spec!r}")
+        return None
+    out = []
+    for key in ("expiries", axis):
+        xs = spec[key]
+        if not isinstance(xs, list) or not xs:
+            r.bad(f"{field}.{key}", "expected a non-empty list of numbers")
+            return None
+        vals = [r.number(x, f"{field}.{key}[{i}]") for i, x in enumerate(xs)]
+        if any(v is None for v in vals):
+            return None
+        arr = np.array(vals)
+        if np.any(np.diff(arr) <= 0.0) or (key == "expiries" and arr[0] <= 0.0):
+            r.bad(f"{field}.{key}", "must be strictly increasing (expiries > 0)")
+            return None
+        out.append(arr)
+    vols = spec["vols"]
+    shape = (out[0].size, out[1].size)
+    if (not isinstance(vols, list) or len(vols) != shape[0]
+            or any(not isinstance(row, list) or len(row) != shape[1] for row in vols)):
+        r.bad(f"{field}.vols", f"expected {shape[0]} rows of {shape[1]} vols")
+        return None
+    grid = [[r.number(v, f"{field}.vols[{i}][{j}]", positive=True) for j, v in enumerate(row)]
+            for i, row in enumerate(vols)]
+    if any(v is None for row in grid for v in row):
+        return None
+    return out[0], out[1], np.array(grid, dtype=np.float64)
+
+
+def _credit(r, spec: Any, field: str, vdate: dt.date, fx: dict, curves: dict):
+    keys = {"currency", "recovery", "spread", "spreads", "hazard_rates"}
+    if not isinstance(spec, dict):
+        r.bad(field, f"expected a table, got {spec!r}")
+        return None
+    unknown = sorted(set(spec) - keys)
+    if unknown:
+        r.bad(field, f"unknown keys {unknown}; accepted: {sorted(keys)}")
+        return None
+    ccy = spec.get("currency")
+    if not isinstance(ccy, str) or ccy not in curves or ccy not in fx:
+        r.bad(f"{field}.currency", f"{ccy!r} has no curve and FX rate in this market")
+        return None
+    rec = r.number(spec.get("recovery", 0.4), f"{field}.recovery")
+    if rec is None or not 0.0 <= rec < 1.0:
+        if rec is not None:
+            r.bad(f"{field}.recovery", f"must be in [0, 1), got {rec!r}")
+        return None
+    forms = [k for k in ("spread", "spreads", "hazard_rates") if k in spec]
+    if len(forms) != 1:
+        r.bad(field, "give exactly one of 'spread' (flat, 5Y), 'spreads' or 'hazard_rates'")
+        return None
+    disc = curves[ccy]
+    if not isinstance(disc, Curve):
+        disc = Curve(np.asarray(disc.tenors), np.asarray(disc.zero_rates), "linear_zero")
+    today = np.datetime64(vdate, "D")
+    if forms[0] == "hazard_rates":
+        got = r.pillars(spec["hazard_rates"], f"{field}.hazard_rates", "tenors", "hazards",
+                        positive_y=True)
+        return None if got is None else CreditCurve(ccy, HazardCurve(got[0], got[1], rec))
+    if forms[0] == "spread":
+        s = r.number(spec["spread"], f"{field}.spread", positive=True)
+        if s is None:
+            return None
+        tenors, spreads = ["5Y"], [s]
+    else:
+        sp = spec["spreads"]
+        if (not isinstance(sp, dict) or set(sp) != {"tenors", "spreads"}
+                or not isinstance(sp["tenors"], list) or not isinstance(sp["spreads"], list)
+                or len(sp["tenors"]) != len(sp["spreads"]) or not sp["tenors"]):
+            r.bad(f"{field}.spreads", "expected {'tenors': ['1Y', ...], 'spreads': [...]} of "
+                  "equal, non-zero length")
+            return None
+        tenors = sp["tenors"]
+        spreads = [r.number(x, f"{field}.spreads.spreads[{i}]", positive=True)
+                   for i, x in enumerate(sp["spreads"])]
+        if any(x is None for x in spreads):
+            return None
+    try:
+        mats = np.array([add_months(np.array([today]), tenor_months(t))[0] for t in tenors])
+        hazard = bootstrap_hazard(vdate, mats, np.array(spreads), rec, disc)
+    except (ValueError, TypeError, AttributeError) as exc:
+        r.bad(f"{field}.spreads", f"cannot bootstrap hazard rates: {exc}")
+        return None
+    return CreditCurve(ccy, hazard)
+
+
+def _commodity(r, spec: Any, field: str, fx: dict):
+    keys = {"currency", "futures", "vol"}
+    if not isinstance(spec, dict) or set(spec) != keys:
+        r.bad(field, f"expected a table with exactly {sorted(keys)}, got {spec!r}")
+        return None
+    ccy = spec["currency"]
+    if not isinstance(ccy, str) or ccy not in fx:
+        r.bad(f"{field}.currency", f"{ccy!r} has no FX rate in this market")
+        return None
+    got = r.pillars(spec["futures"], f"{field}.futures", "expiries", "prices", positive_y=True)
+    vol = r.vol(spec["vol"], f"{field}.vol")
+    if got is None or vol is None:
+        return None
+    return Commodity(ccy, FuturesCurve(*got), vol)
+
+
+def read_extra_sections(r, doc: dict, vdate: dt.date, fx: dict, curves: dict) -> dict:
+    """The optional sections of ``doc`` as keyword arguments of ``Market``."""
+    out: dict[str, dict] = {k: {} for k in EXTRA_KEYS}
+    for name, spec in r.table(doc, "index_curves", "index_curves", required=False).items():
+        f = f"index_curves.{name}"
+        ccy = name.split("-", 1)[0]
+        if "-" not in name or ccy not in curves:
+            r.bad(f, "an index name starts with its currency and a dash (USD-LIBOR-3M), and "
+                     "that currency needs a curve")
+            continue
+        disc = curves[ccy] if isinstance(curves[ccy], Curve) else None
+        c = read_curve(r, spec, f, vdate, discount=disc)
+        if c is not None:
+            out["index_curves"][name] = c
+    for ccy, spec in r.table(doc, "rate_vols", "rate_vols", required=False).items():
+        f = f"rate_vols.{ccy}"
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        if kind not in RATE_VOL_KINDS:
+            r.bad(f"{f}.type", f"expected one of {list(RATE_VOL_KINDS)}, got {kind!r}")
+            continue
+        g = _grid(r, spec, f, "tenors")
+        if g is not None:
+            out["rate_vols"][ccy] = RateVolSurface(kind, *g)
+    for name, spec in r.table(doc, "vol_surfaces", "vol_surfaces", required=False).items():
+        g = _grid(r, spec, f"vol_surfaces.{name}", "moneyness")
+        if g is not None:
+            out["vol_surfaces"][name] = MoneynessSurface(*g)
+    for pair, spec in r.table(doc, "fx_vol_surfaces", "fx_vol_surfaces",
+                              required=False).items():
+        f = f"fx_vol_surfaces.{pair}"
+        g = _grid(r, spec, f, "deltas")
+        if g is not None:
+            if g[1][0] <= 0.0 or g[1][-1] >= 1.0:
+                r.bad(f"{f}.deltas", "call deltas must lie in (0, 1)")
+                continue
+            out["fx_vol_surfaces"][pair] = DeltaSurface(*g)
+    for name, spec in r.table(doc, "credit_curves", "credit_curves", required=False).items():
+        c = _credit(r, spec, f"credit_curves.{name}", vdate, fx, curves)
+        if c is not None:
+            out["credit_curves"][name] = c
+    for name, spec in r.table(doc, "commodities", "commodities", required=False).items():
+        c = _commodity(r, spec, f"commodities.{name}", fx)
+        if c is not None:
+            out["commodities"][name] = c
+    return out
+
+
+def _vol_dict(v) -> Any:
+    return {"expiries": v.expiries.tolist(), "vols": v.vols.tolist()}
+
+
+def extra_sections_to_dict(market) -> dict:
+    """The optional sections of ``market`` in their JSON form (hazard curves as hazard
+    rates, bootstrapped curves as their pillars); empty sections are left out."""
+    out: dict[str, Any] = {
+        "index_curves": {n: c.to_dict() for n, c in market.index_curves.items()},
+        "rate_vols": {c: s.to_dict() for c, s in market.rate_vols.items()},
+        "vol_surfaces": {n: s.to_dict() for n, s in market.vol_surfaces.items()},
+        "fx_vol_surfaces": {p: s.to_dict() for p, s in market.fx_vol_surfaces.items()},
+        "credit_curves": {
+            n: {"currency": c.currency, **c.hazard.to_dict()}
+            for n, c in market.credit_curves.items()
+        },
+        "commodities": {
+            n: {
+                "currency": c.currency,
+                "futures": {"expiries": c.futures.expiries.tolist(),
+                            "prices": c.futures.prices.tolist()},
+                "vol": _vol_dict(c.vol),
+            }
+            for n, c in market.commodities.items()
+        },
+    }
+    return {k: v for k, v in out.items() if v}
