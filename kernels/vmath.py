@@ -257,6 +257,10 @@ _P = (
 )
 (_P0, _P1, _P2, _P3, _P4, _P5, _P6, _P7, _P8, _P9, _P10, _P11, _P12, _P13, _P14, _P15,
  _P16, _P17, _P18, _P19, _P20, _P21, _P22) = _P
+ERFCX_SHIFT = _ERFCX_K
+"""``K`` of the variable ``q = (a - K) / (a + K)`` of the erfcx polynomial."""
+ERFCX_COEFFICIENTS = _P
+"""Coefficients (constant term first) of ``(1 + 2a) erfcx(a) - 1`` in ``q``."""
 
 
 @nb.njit(**_JIT)

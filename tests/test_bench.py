@@ -1,0 +1,72 @@
+"""``xiphpc bench``: structure of the report and sanity of the figures (not speed)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+from click.testing import CliRunner
+from xiphpc.kernels import black_scholes as bs
+
+from xiphpc.bench import bench, numpy_black_scholes, random_book
+
+
+def _rows(output: str) -> dict[tuple[str, int], float]:
+    # "  <name>   <threads>   <median> <min> <max> ..." -> {(name, threads): median}
+    rows = {}
+    for line in output.splitlines():
+        m = re.match(r"^  (\S.*?)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*(\(.*\))?$", line)
+        if m:
+            rows[(m.group(1), int(m.group(2)))] = float(m.group(3))
+    return rows
+
+
+def test_bench_kernels(tmp_path):
+    path = tmp_path / "kernels.json"
+    result = CliRunner().invoke(
+        bench, ["kernels", "--n", "20000", "--repeat", "2", "--quantlib-n", "50",
+                "--json", str(path)],
+    )
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.output)
+    names = {name for name, _ in rows}
+    assert {"vectorized fused (vmath)", "scalar libm fused (math.exp/log/erfc)",
+            "NumPy arrays (np.exp/np.log, own erfc)"} <= names
+    assert ("vectorized fused (vmath)", 1) in rows
+    assert all(v > 0.0 for v in rows.values())
+    assert "vectorized/scalar, 1 thread(s)" in result.output
+    assert re.search(r"1 thread\(s\): copy [\d.]+ GB/s -> bound \d+ M options/s", result.output)
+
+    figures = json.loads(path.read_text())
+    assert figures["n"] == 20000
+    assert all(r["median"] > 0 and r["low"] <= r["median"] <= r["high"]
+               for r in figures["rates"])
+    assert all(v > 0 for v in figures["ratios"].values())
+    assert figures["memory"]["1"]["copy_bytes_per_s"] > 0
+
+
+def test_bench_mc(tmp_path):
+    path = tmp_path / "mc.json"
+    result = CliRunner().invoke(
+        bench, ["mc", "--paths", "2000", "--steps", "16", "--repeat", "2",
+                "--baseline-paths", "500", "--json", str(path)],
+    )
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.output)
+    assert ("Philox GBM European kernel", 1) in rows
+    assert {"numba, np.random inside the kernel", "NumPy, one Generator draw per step"} <= {
+        name for name, _ in rows}
+    assert all(v > 0.0 for v in rows.values())
+    figures = json.loads(path.read_text())
+    assert figures["paths"] == 2000 and figures["steps"] == 16
+    assert all(r["median"] > 0 for r in figures["rates"])
+
+
+def test_numpy_reference_matches_the_kernel():
+    # The NumPy baseline must compute the same thing, or its timing means nothing.
+    book = random_book(5000, seed=3)
+    ours = bs.allocate_greeks(5000)
+    bs.bs_fused_serial(*book, *ours)
+    for a, b in zip(numpy_black_scholes(*book), ours, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * book[0].max())
