@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..curves.calendar import WEEKENDS_ONLY, add_months
 from ..curves.curve import pack_curves
 from ..curves.daycount import DAY_COUNTS, year_fraction
 from ..curves.legs import fixed_leg, float_leg, times_from
 from ..kernels.rates import (
-    bond_yield_parallel,
     bond_yield_serial,
     cap_parallel,
     cap_serial,
@@ -64,21 +64,36 @@ _VOL_TYPES = ("normal", "lognormal")
 _VOL_POINT = {"lognormal": 0.01, "normal": 1e-4}
 
 _INDEX = Column(
-    "underlying", "str", "index name",
+    "underlying",
+    "str",
+    "index name",
     "projection index: a market index curve (e.g. USD-LIBOR-3M) or the currency itself",
 )
-_PAY_RECEIVE = Column("pay_receive", "choice", "", "payer pays the fixed rate",
-                      choices=("payer", "receiver"))
+_PAY_RECEIVE = Column(
+    "pay_receive", "choice", "", "payer pays the fixed rate", choices=("payer", "receiver")
+)
 
 
 def _freq(name: str, default: str, what: str) -> Column:
-    return Column(name, "choice", "", f"{what} period; empty: {default}", required=False,
-                  choices=tuple(FREQUENCIES))
+    return Column(
+        name,
+        "choice",
+        "",
+        f"{what} period; empty: {default}",
+        required=False,
+        choices=tuple(FREQUENCIES),
+    )
 
 
 def _day_count(name: str, default: str, what: str) -> Column:
-    return Column(name, "choice", "", f"{what} day count; empty: {default}", required=False,
-                  choices=DAY_COUNTS)
+    return Column(
+        name,
+        "choice",
+        "",
+        f"{what} day count; empty: {default}",
+        required=False,
+        choices=DAY_COUNTS,
+    )
 
 
 def _text(table: Table, name: str, default: str) -> np.ndarray:
@@ -98,26 +113,22 @@ def _start(table: Table, market: Market) -> np.ndarray:
 
 
 def _projection(market: Market, name: str):
-    curve = market.index_curves.get(name) if hasattr(market, "index_curves") else None
-    return curve if curve is not None else market.curves.get(name)
+    if name in market.curves:
+        return market.curves[name]
+    return getattr(market, "index_curves", {}).get(name)
 
 
 def _curve_ids(table: Table, market: Market) -> tuple:
-    """Packed curves and, per trade, the index of its discount and projection curve."""
-    names: list[str] = []
+    """Packed curves and, per trade, the index of its discount and projection curve.
+
+    A currency code names its discount curve, which is also its single-curve projection.
+    """
     disc_names = table["currency"]
     proj_names = table["underlying"]
-    for key in np.unique(np.concatenate((disc_names, proj_names))):
-        names.append(str(key))
-    where = {n: i for i, n in enumerate(names)}
-    curves = [
-        market.curves[n] if n in market.curves and n in disc_names else _projection(market, n)
-        for n in names
-    ]
-    # A name can be both a currency (discount curve) and its own projection: the same curve.
-    cs = pack_curves(curves)
-    disc = np.array([where[c] for c in disc_names], dtype=np.int64)
-    proj = np.array([where[c] for c in proj_names], dtype=np.int64)
+    names = [str(k) for k in np.unique(np.concatenate((disc_names, proj_names)))]
+    cs = pack_curves([_projection(market, n) for n in names])
+    disc = np.searchsorted(np.array(names), disc_names).astype(np.int64)
+    proj = np.searchsorted(np.array(names), proj_names).astype(np.int64)
     return cs, disc, proj
 
 
@@ -125,8 +136,10 @@ def _index_checks(table: Table, market: Market) -> list[tuple[np.ndarray, int, s
     und = table["underlying"]
     ccy = table["currency"]
     known = np.array([_projection(market, str(u)) is not None for u in und], dtype=bool)
-    own_ccy = np.array([str(u) == str(c) or str(u).startswith(f"{c}-")
-                        for u, c in zip(und, ccy, strict=True)], dtype=bool)
+    own_ccy = np.array(
+        [str(u) == str(c) or str(u).startswith(f"{c}-") for u, c in zip(und, ccy, strict=True)],
+        dtype=bool,
+    )
     return [
         (~known, Status.UNKNOWN_UNDERLYING, "underlying: no index or currency curve of that name"),
         (known & ~own_ccy, Status.BAD_VALUE, "underlying: index of another currency"),
@@ -154,10 +167,20 @@ def _rates_measures(pv, theta, rho, quantity, vega=None) -> dict[str, np.ndarray
 
 def _swap_legs(table: Table, market: Market, start: np.ndarray, end: np.ndarray):
     vd = market.valuation_date
-    fx = fixed_leg(vd, start, end, _months(table, "fixed_frequency", "12M"),
-                   _text(table, "fixed_day_count", "30/360"))
-    fl = float_leg(vd, start, end, _months(table, "float_frequency", "3M"),
-                   _text(table, "float_day_count", "ACT/360"))
+    fx = fixed_leg(
+        vd,
+        start,
+        end,
+        _months(table, "fixed_frequency", "12M"),
+        _text(table, "fixed_day_count", "30/360"),
+    )
+    fl = float_leg(
+        vd,
+        start,
+        end,
+        _months(table, "float_frequency", "3M"),
+        _text(table, "float_day_count", "ACT/360"),
+    )
     return fx, fl
 
 
@@ -171,21 +194,19 @@ class InterestRateSwap(Product):
         _INDEX,
         _PAY_RECEIVE,
         Column("fixed_rate", "float", "decimal per year", "fixed coupon rate"),
-        Column("start", "date", "ISO date", "effective date; empty: the valuation date",
-               required=False),
+        Column(
+            "start", "date", "ISO date", "effective date; empty: the valuation date", required=False
+        ),
         Column("maturity", "date", "ISO date", "termination date (unadjusted)"),
         _freq("fixed_frequency", "12M", "fixed-leg"),
         _freq("float_frequency", "3M", "floating-leg"),
         _day_count("fixed_day_count", "30/360", "fixed-leg"),
         _day_count("float_day_count", "ACT/360", "floating-leg"),
-        Column("spread", "float", "decimal per year", "spread over the index; empty: 0",
-               required=False),
+        Column(
+            "spread", "float", "decimal per year", "spread over the index; empty: 0", required=False
+        ),
     )
-    cost_columns = ("maturity",)
-
-    def cost(self, table: Table) -> np.ndarray:
-        years = (table["maturity"] - np.datetime64("today", "D")).astype(np.float64) / 365.0
-        return 2.0 + 4.0 * np.clip(np.nan_to_num(years), 0.0, 60.0)
+    cost_per_trade = 40.0
 
     def check(self, table: Table, market: Market):
         return _index_checks(table, market) + _order_checks(table, market, "start", "maturity")
@@ -198,15 +219,32 @@ class InterestRateSwap(Product):
         spread = np.nan_to_num(table["spread"])
         out = [np.empty(n) for _ in range(5)]
         kernel = swap_parallel if ctx.parallel else swap_serial
-        kernel(*cs.arrays(), disc, proj, table["fixed_rate"], spread, sign, fx.offsets, fx.pay,
-               fx.accrual, fl.offsets, fl.start, fl.end, fl.tau, fl.accrual, fl.pay, *out)
+        kernel(
+            *cs.arrays(),
+            disc,
+            proj,
+            table["fixed_rate"],
+            spread,
+            sign,
+            fx.offsets,
+            fx.pay,
+            fx.accrual,
+            fl.offsets,
+            fl.start,
+            fl.end,
+            fl.tau,
+            fl.accrual,
+            fl.pay,
+            *out,
+        )
         pv, theta, rho, _, _ = out
         return _rates_measures(pv, theta, rho, table["quantity"])
 
 
 class ForwardRateAgreement(Product):
     """FRA on an index: at ``start`` the payer receives ``(F - K) tau / (1 + F tau)`` per unit
-    notional, ``F`` the index forward from ``start`` to ``end``. Quantity: notional."""
+    notional, ``F`` the index forward from ``start`` to ``end`` (both dates moved by modified
+    following on the weekends-only calendar). Quantity: notional."""
 
     name = "forward_rate_agreement"
     description = "forward rate agreement, settled at the start of its period"
@@ -227,8 +265,10 @@ class ForwardRateAgreement(Product):
         n = len(table)
         cs, disc, proj = _curve_ids(table, market)
         vd = market.valuation_date
-        t0, t1 = times_from(vd, table["start"]), times_from(vd, table["end"])
-        tau = year_fraction(table["start"], table["end"], _text(table, "day_count", "ACT/360"))
+        start = WEEKENDS_ONLY.adjust(table["start"], "modified_following")
+        end = WEEKENDS_ONLY.adjust(table["end"], "modified_following")
+        t0, t1 = times_from(vd, start), times_from(vd, end)
+        tau = year_fraction(start, end, _text(table, "day_count", "ACT/360"))
         sign = np.where(table["pay_receive"] == "payer", 1.0, -1.0)
         out = [np.empty(n) for _ in range(4)]
         kernel = fra_parallel if ctx.parallel else fra_serial
@@ -245,8 +285,6 @@ def _bond_cashflows(table: Table, market: Market):
     mat = table["maturity"]
     # Roll the schedule back from the maturity to one period before today, so that the
     # period accruing today is a regular one.
-    from ..curves.calendar import add_months
-
     eff = add_months(np.full(mat.shape, np.datetime64(vd, "D")), -months)
     leg = fixed_leg(vd, eff, mat, months, dc)
     trade = np.repeat(np.arange(len(table)), np.diff(leg.offsets))
@@ -273,11 +311,7 @@ class FixedRateBond(Product):
         _freq("frequency", "6M", "coupon"),
         _day_count("day_count", "30/360", "coupon"),
     )
-    cost_columns = ("maturity",)
-
-    def cost(self, table: Table) -> np.ndarray:
-        years = (table["maturity"] - np.datetime64("today", "D")).astype(np.float64) / 365.0
-        return 1.0 + 0.5 * np.clip(np.nan_to_num(years), 0.0, 60.0)
+    cost_per_trade = 8.0
 
     def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
         n = len(table)
@@ -311,7 +345,8 @@ def bond_analytics(
     vd = market.valuation_date
     today = np.datetime64(vd, "D")
     pv = FixedRateBond().price(
-        Table(table.product, {**table.columns, "quantity": np.ones(n)}), market,
+        Table(table.product, {**table.columns, "quantity": np.ones(n)}),
+        market,
         PricingContext(valuation_date=vd),
     )["pv"]
     leg, trade, amount, months, dc = _bond_cashflows(table, market)
@@ -329,8 +364,11 @@ def bond_analytics(
     step = np.where(
         is_first,
         year_fraction(leg.start_date, leg.end_date, dc_p)
-        - np.where(leg.start_date < today,
-                   year_fraction(leg.start_date, np.full(trade.size, today), dc_p), 0.0),
+        - np.where(
+            leg.start_date < today,
+            year_fraction(leg.start_date, np.full(trade.size, today), dc_p),
+            0.0,
+        ),
         year_fraction(prev, leg.end_date, dc_p),
     )
     times = np.empty_like(step)
@@ -340,8 +378,7 @@ def bond_analytics(
     ytm = np.empty(n)
     dur = np.empty(n)
     freq = 12.0 / months
-    bond_yield_serial(leg.offsets, times, amount, pv, freq.astype(np.float64), tolerance, ytm,
-                      dur)
+    bond_yield_serial(leg.offsets, times, amount, pv, freq.astype(np.float64), tolerance, ytm, dur)
     return {
         "dirty": 100.0 * pv,
         "clean": 100.0 * (pv - accrued),
@@ -354,7 +391,7 @@ def bond_analytics(
 def _vol_inputs(table: Table, market: Market, expiry_t: np.ndarray, tenor_y: np.ndarray):
     """Vol and its type per trade: the trade's own, else the currency's rate vol surface."""
     own = table["vol"]
-    kind = _text(table, "vol_type", "")
+    kind = _text(table, "vol_type", "").astype("<U9")
     vol = np.array(own, dtype=np.float64)
     normal = np.zeros(len(table), dtype=np.int64)
     surfaces = getattr(market, "rate_vols", {})
@@ -374,15 +411,32 @@ def _vol_checks(table: Table, market: Market):
     surfaces = getattr(market, "rate_vols", {})
     has = np.array([str(c) in surfaces for c in table["currency"]], dtype=bool)
     missing = np.isnan(table["vol"]) & ~has
-    return [(missing, Status.UNKNOWN_UNDERLYING,
-             "vol: empty and the market has no rate vols for the currency")]
+    return [
+        (
+            missing,
+            Status.UNKNOWN_UNDERLYING,
+            "vol: empty and the market has no rate vols for the currency",
+        )
+    ]
 
 
-_VOL = Column("vol", "float", "lognormal: annualised; normal: rate units per sqrt(year)",
-              "vol override; empty uses the market's rate vols", required=False, positive=True)
-_VOL_TYPE = Column("vol_type", "choice", "",
-                   "model of the vol: normal (Bachelier) or lognormal (Black); empty: the "
-                   "market surface's type, else normal", required=False, choices=_VOL_TYPES)
+_VOL = Column(
+    "vol",
+    "float",
+    "lognormal: annualised; normal: rate units per sqrt(year)",
+    "vol override; empty uses the market's rate vols",
+    required=False,
+    positive=True,
+)
+_VOL_TYPE = Column(
+    "vol_type",
+    "choice",
+    "",
+    "model of the vol: normal (Bachelier) or lognormal (Black); empty: the "
+    "market surface's type, else normal",
+    required=False,
+    choices=_VOL_TYPES,
+)
 
 
 class CapFloor(Product):
@@ -398,37 +452,61 @@ class CapFloor(Product):
         _INDEX,
         Column("cap_floor", "choice", "", "cap or floor", choices=("cap", "floor")),
         Column("strike", "float", "decimal per year", "cap or floor rate"),
-        Column("start", "date", "ISO date", "first period start; empty: the valuation date",
-               required=False),
+        Column(
+            "start",
+            "date",
+            "ISO date",
+            "first period start; empty: the valuation date",
+            required=False,
+        ),
         Column("maturity", "date", "ISO date", "last period end (unadjusted)"),
         _freq("frequency", "3M", "caplet"),
         _day_count("day_count", "ACT/360", "caplet"),
         _VOL,
         _VOL_TYPE,
     )
-    cost_columns = ("maturity",)
-
-    def cost(self, table: Table) -> np.ndarray:
-        years = (table["maturity"] - np.datetime64("today", "D")).astype(np.float64) / 365.0
-        return 2.0 + 4.0 * np.clip(np.nan_to_num(years), 0.0, 60.0)
+    cost_per_trade = 40.0
 
     def check(self, table: Table, market: Market):
-        return (_index_checks(table, market) + _order_checks(table, market, "start", "maturity")
-                + _vol_checks(table, market))
+        return (
+            _index_checks(table, market)
+            + _order_checks(table, market, "start", "maturity")
+            + _vol_checks(table, market)
+        )
 
     def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
         n = len(table)
         cs, disc, proj = _curve_ids(table, market)
         months = _months(table, "frequency", "3M")
-        fl = float_leg(market.valuation_date, _start(table, market), table["maturity"], months,
-                       _text(table, "day_count", "ACT/360"))
+        fl = float_leg(
+            market.valuation_date,
+            _start(table, market),
+            table["maturity"],
+            months,
+            _text(table, "day_count", "ACT/360"),
+        )
         t_mat = market.year_fraction(table["maturity"])
         vol, normal, point = _vol_inputs(table, market, t_mat, months / 12.0)
         omega = np.where(table["cap_floor"] == "cap", 1.0, -1.0)
         out = [np.empty(n) for _ in range(4)]
         kernel = cap_parallel if ctx.parallel else cap_serial
-        kernel(*cs.arrays(), disc, proj, table["strike"], omega, vol, normal, fl.offsets,
-               fl.start, fl.start, fl.end, fl.tau, fl.accrual, fl.pay, *out)
+        kernel(
+            *cs.arrays(),
+            disc,
+            proj,
+            table["strike"],
+            omega,
+            vol,
+            normal,
+            fl.offsets,
+            fl.start,
+            fl.start,
+            fl.end,
+            fl.tau,
+            fl.accrual,
+            fl.pay,
+            *out,
+        )
         pv, vega, theta, rho = out
         return _rates_measures(pv, theta, rho, table["quantity"], vega * point)
 
@@ -443,8 +521,13 @@ class Swaption(Product):
     description = "European swaption (Black or Bachelier), physical settlement"
     columns = (
         _INDEX,
-        Column("payer_receiver", "choice", "", "payer: the right to pay fixed",
-               choices=("payer", "receiver")),
+        Column(
+            "payer_receiver",
+            "choice",
+            "",
+            "payer: the right to pay fixed",
+            choices=("payer", "receiver"),
+        ),
         Column("strike", "float", "decimal per year", "fixed rate of the underlying swap"),
         Column("expiry", "date", "ISO date", "exercise date, also the swap's start"),
         Column("tenor", "choice", "", "length of the underlying swap", choices=_TENORS),
@@ -458,6 +541,7 @@ class Swaption(Product):
     cost_columns = ("tenor",)
 
     def cost(self, table: Table) -> np.ndarray:
+        # Floating periods dominate: four a year, each valued four times (base, bumps, theta).
         years = np.array([float(str(t)[:-1] or 0) for t in table["tenor"]])
         return 2.0 + 4.0 * years
 
@@ -465,8 +549,6 @@ class Swaption(Product):
         return _index_checks(table, market) + _vol_checks(table, market)
 
     def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
-        from ..curves.calendar import add_months
-
         n = len(table)
         cs, disc, proj = _curve_ids(table, market)
         years = np.array([int(str(t)[:-1]) for t in table["tenor"]], dtype=np.int64)
@@ -477,8 +559,25 @@ class Swaption(Product):
         omega = np.where(table["payer_receiver"] == "payer", 1.0, -1.0)
         out = [np.empty(n) for _ in range(6)]
         kernel = swaption_parallel if ctx.parallel else swaption_serial
-        kernel(*cs.arrays(), disc, proj, table["strike"], omega, vol, normal, t_exp,
-               fx.offsets, fx.pay, fx.accrual, fl.offsets, fl.start, fl.end, fl.tau,
-               fl.accrual, fl.pay, *out)
+        kernel(
+            *cs.arrays(),
+            disc,
+            proj,
+            table["strike"],
+            omega,
+            vol,
+            normal,
+            t_exp,
+            fx.offsets,
+            fx.pay,
+            fx.accrual,
+            fl.offsets,
+            fl.start,
+            fl.end,
+            fl.tau,
+            fl.accrual,
+            fl.pay,
+            *out,
+        )
         pv, vega, theta, rho, _, _ = out
         return _rates_measures(pv, theta, rho, table["quantity"], vega * point)
