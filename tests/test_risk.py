@@ -17,7 +17,7 @@ from xiphpc.errors import JobError
 from xiphpc.factors import factor_set, shifted_market
 from xiphpc.history import generate_history, historical_shifts
 from xiphpc.market import TermStructure
-from xiphpc.products import REGISTRY, PricingContext
+from xiphpc.products import REGISTRY, PricingContext, Product
 from xiphpc.risk import bump_sizes, scenario_pnl, sensitivities
 from xiphpc.synth import generate_market, generate_portfolio
 from xiphpc.var import tail_count, var_es
@@ -263,3 +263,41 @@ def test_bad_risk_sections_exit_2(tmp_path: Path, risk: str, expected: str) -> N
     res = CliRunner().invoke(main, ["run", str(job)])
     assert res.exit_code == 2, res.output
     assert expected in res.output
+
+
+class _RowsPath(type(REGISTRY["equity_option"])):
+    """Equity options without the fused scenario kernel: (trade, scenario) rows + value()."""
+
+    value_scenarios = Product.value_scenarios
+
+
+class _MarketPath(type(REGISTRY["equity_option"])):
+    """Equity options priced only through price(): whole shifted markets per scenario."""
+
+    market_inputs = Product.market_inputs
+    value_scenarios = Product.value_scenarios
+
+    def price(self, table, market, ctx):
+        return REGISTRY["equity_option"].price(table, market, ctx)
+
+
+def test_three_scenario_paths_agree() -> None:
+    m = generate_market(8)
+    fs = factor_set(m)
+    table = generate_portfolio(400, seed=8, market=m)["equity_option"]
+    shifts = np.random.default_rng(3).normal(0.0, 0.02, size=(4, len(fs)))
+    fused = scenario_pnl(REGISTRY["equity_option"], table, m, fs, shifts, CTX)
+    assert REGISTRY["equity_option"].has_fused_scenarios
+    assert not _RowsPath().has_fused_scenarios and not _MarketPath().has_inputs
+    for other in (_RowsPath(), _MarketPath()):
+        got = scenario_pnl(other, table, m, fs, shifts, CTX)
+        np.testing.assert_allclose(got, fused, rtol=1e-9, atol=1e-9 * np.abs(fused).max())
+    bumps = bump_sizes(fs, 1e-5, 1e-5, 1e-5, 1e-5)
+    fi, sv = sensitivities(REGISTRY["equity_option"], table, m, fs, bumps, CTX)
+    fi2, sv2 = sensitivities(_MarketPath(), table, m, fs, bumps, CTX)
+    dense = np.zeros((len(table), len(fs)))
+    dense2 = np.zeros_like(dense)
+    for i in range(len(table)):
+        dense[i, fi[i][fi[i] >= 0]] = sv[i][fi[i] >= 0]
+        dense2[i, fi2[i][fi2[i] >= 0]] = sv2[i][fi2[i] >= 0]
+    np.testing.assert_allclose(dense2, dense, rtol=1e-6, atol=1e-7 * np.abs(dense).max())

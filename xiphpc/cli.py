@@ -227,10 +227,10 @@ def _add_optional_groups() -> None:
     from .slurm import slurm
 
     main.add_command(slurm)
-    try:
-        from .bench import bench
-    except ImportError:
-        return
+    from .bench import bench
+    from .bench_risk import risk
+
+    bench.add_command(risk)
     main.add_command(bench)
 
 

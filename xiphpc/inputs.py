@@ -30,6 +30,7 @@ __all__ = [
     "dense_shifts",
     "fx_to_base_input",
     "no_shift",
+    "per_name",
     "rate_input",
     "vol_input",
 ]
@@ -166,6 +167,17 @@ def _bracket(pillars: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray
     with np.errstate(invalid="ignore", divide="ignore"):
         w = np.where(span > 0, (tc - pillars[lo]) / span, 0.0)
     return lo, hi, w
+
+
+def per_name(names: np.ndarray, fn, dtype=np.float64) -> np.ndarray:
+    """``fn(name)`` for each element of ``names`` (shape ``(n,)``), calling ``fn`` once per
+    distinct name."""
+    uniq, inverse = np.unique(np.asarray(names), return_inverse=True)
+    return (
+        np.array([fn(str(u)) for u in uniq], dtype=dtype)[inverse.reshape(-1)]
+        if uniq.size
+        else np.zeros(0, dtype=dtype)
+    )
 
 
 def _by_name(names: np.ndarray):

@@ -60,7 +60,7 @@ def string_width(values: np.ndarray) -> int:
     """Bytes needed to hold the longest UTF-8 string of ``values`` (at least 1)."""
     if values.size == 0:
         return 1
-    return max(1, int(np.char.str_len(np.char.encode(values.astype(str), "utf-8")).max()))
+    return max(1, write_strings(values).dtype.itemsize)
 
 
 def create_result(path: Path, n_trades: int, columns: dict[str, tuple], write_trades: bool):
@@ -94,7 +94,12 @@ def create_result(path: Path, n_trades: int, columns: dict[str, tuple], write_tr
 
 def write_strings(values: np.ndarray) -> np.ndarray:
     """UTF-8 bytes of ``values`` for a fixed-width string dataset."""
-    return np.char.encode(values.astype(str), "utf-8")
+    text = values.astype(str)
+    try:
+        # ASCII, the common case, converts without a per-element encode.
+        return text.astype("S")
+    except UnicodeEncodeError:
+        return np.char.encode(text, "utf-8")
 
 
 def finalize(tmp: Path, final: Path) -> None:

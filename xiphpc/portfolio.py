@@ -54,9 +54,20 @@ class PortfolioSource(ABC):
         """Rows ``start:stop`` of a product table, all columns or only ``columns``."""
 
 
+def _decode(data: np.ndarray) -> np.ndarray:
+    """UTF-8 bytes to str; ASCII, the common case, without a per-element decode."""
+    try:
+        return data.astype("U")
+    except UnicodeDecodeError:
+        return np.char.decode(data, "utf-8")
+
+
 def _convert(col: Column, raw: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
     """Typed column and missing mask from strings, shape ``(n,)`` each."""
-    text = np.char.strip(raw.astype(str))
+    text = raw.astype(str)
+    # Strip only where needed: np.char.strip is a per-element Python-level call.
+    if text.size and (np.char.startswith(text, " ").any() or np.char.endswith(text, " ").any()):
+        text = np.char.strip(text)
     missing = text == ""
     if col.kind == "float":
         values = np.full(text.shape, np.nan)
@@ -159,7 +170,7 @@ class Hdf5Source(PortfolioSource):
                     continue
                 data = group[name][start:stop]
                 if data.dtype.kind in "SO":
-                    data = np.char.decode(data.astype("S"), "utf-8")
+                    data = _decode(data.astype("S"))
                 raw[name] = data
         schema = {c.name: c for c in REGISTRY[product].all_columns()}
         if columns is not None:

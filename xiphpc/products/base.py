@@ -204,6 +204,24 @@ class Product(ABC):
         all of shape ``(m,)``: one row per (trade, scenario)."""
         raise NotImplementedError
 
+    def value_scenarios(
+        self,
+        static: dict[str, np.ndarray],
+        inputs: dict,
+        fx_in,
+        shifts: np.ndarray,
+        ctx: PricingContext,
+    ) -> np.ndarray:
+        """Optional fused path: PV in base currency of every trade under every scenario of
+        ``shifts`` (shape ``(S, F)``), shape ``(n, S)``. Without it the engine evaluates
+        inputs for every (trade, scenario) row and calls :meth:`value`."""
+        raise NotImplementedError
+
+    @property
+    def has_fused_scenarios(self) -> bool:
+        """Whether :meth:`value_scenarios` is implemented."""
+        return type(self).value_scenarios is not Product.value_scenarios
+
     @property
     def has_inputs(self) -> bool:
         """Whether the product prices through :meth:`market_inputs` and :meth:`value`."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..factors import FactorSet
-from ..inputs import RateInput, SpotInput, rate_input, vol_input
+from ..inputs import RateInput, SpotInput, per_name, rate_input, vol_input
 from ..kernels.black_scholes import (
     allocate_greeks,
     bs_fused_parallel,
@@ -23,6 +23,7 @@ from ..kernels.black_scholes import (
 from ..market import Market
 from ..status import Status
 from .base import Column, PricingContext, Product, Table
+from .bs_scenarios import bs_scenario_pv
 from .scaling import cash_measures
 
 __all__ = ["EquityForward", "EquityOption"]
@@ -33,8 +34,8 @@ _EXPIRY = Column("expiry", "date", "ISO date", "expiry (option) or maturity (for
 
 def _currency_matches(table: Table, market: Market):
     names = table["underlying"]
-    eq_ccy = np.array(
-        [market.equities[n].currency if n in market.equities else "" for n in names], dtype=str
+    eq_ccy = per_name(
+        names, lambda n: market.equities[n].currency if n in market.equities else "", "U3"
     )
     bad = (eq_ccy != "") & (eq_ccy != table["currency"])
     return [(bad, Status.BAD_VALUE, "currency differs from the equity's currency (no quanto)")]
@@ -44,9 +45,9 @@ def _equity_inputs(table: Table, market: Market, factors: FactorSet) -> dict:
     n = len(table)
     tau = market.year_fraction(table["expiry"])
     names = table["underlying"]
-    spot = np.array([market.equities[u].spot for u in names]) if n else np.zeros(0)
-    div = np.array([market.equities[u].dividend_yield for u in names]) if n else np.zeros(0)
-    spot_factor = np.array([factors.index("eq", u) for u in names], dtype=np.int64)
+    spot = per_name(names, lambda u: market.equities[u].spot)
+    div = per_name(names, lambda u: market.equities[u].dividend_yield)
+    spot_factor = per_name(names, lambda u: factors.index("eq", u), np.int64)
     none = np.full(n, -1)
     inputs = {
         "spot": SpotInput(spot, spot_factor, none),
@@ -109,6 +110,9 @@ class EquityOption(Product):
         )
         return cash_measures(out, spot, static["quantity"], ctx.pv_only)
 
+    def value_scenarios(self, static, inputs, fx_in, shifts, ctx: PricingContext) -> np.ndarray:
+        return bs_scenario_pv(static, inputs, fx_in, shifts, True, ctx.parallel)
+
 
 class EquityForward(Product):
     """Forward purchase (quantity > 0) or sale of an equity at a fixed price."""
@@ -152,3 +156,6 @@ class EquityForward(Product):
             *out,
         )
         return cash_measures(out, spot, static["quantity"], ctx.pv_only)
+
+    def value_scenarios(self, static, inputs, fx_in, shifts, ctx: PricingContext) -> np.ndarray:
+        return bs_scenario_pv(static, inputs, fx_in, shifts, False, ctx.parallel)

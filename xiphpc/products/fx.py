@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..factors import FactorSet
-from ..inputs import SpotInput, rate_input, vol_input
+from ..inputs import SpotInput, per_name, rate_input, vol_input
 from ..kernels.black_scholes import (
     allocate_greeks,
     bs_fused_parallel,
@@ -24,6 +24,7 @@ from ..kernels.black_scholes import (
 from ..market import Market
 from ..status import Status
 from .base import Column, PricingContext, Product, Table
+from .bs_scenarios import bs_scenario_pv
 from .scaling import cash_measures
 
 __all__ = ["FxForward", "FxOption"]
@@ -33,20 +34,19 @@ _EXPIRY = Column("expiry", "date", "ISO date", "expiry (option) or settlement (f
 
 
 def _quote_currency(table: Table, market: Market):
-    pairs = table["underlying"]
-    dom = np.array([p[3:] for p in pairs], dtype=str)
+    dom = per_name(table["underlying"], lambda p: p[3:], "U3")
     bad = dom != table["currency"]
     return [(bad, Status.BAD_VALUE, "currency is not the pair's quote currency")]
 
 
 def _fx_inputs(table: Table, market: Market, factors: FactorSet) -> dict:
     pairs = table["underlying"]
-    fore = np.array([p[:3] for p in pairs], dtype=str)
-    dom = np.array([p[3:] for p in pairs], dtype=str)
+    fore = per_name(pairs, lambda p: p[:3], "U3")
+    dom = per_name(pairs, lambda p: p[3:], "U3")
     tau = market.year_fraction(table["expiry"])
-    spot = np.array([market.fx[f] / market.fx[d] for f, d in zip(fore, dom, strict=True)])
-    num = np.array([factors.index("fx", f) for f in fore], dtype=np.int64)
-    den = np.array([factors.index("fx", d) for d in dom], dtype=np.int64)
+    spot = per_name(pairs, lambda p: market.fx[p[:3]] / market.fx[p[3:]])
+    num = per_name(fore, lambda f: factors.index("fx", f), np.int64)
+    den = per_name(dom, lambda d: factors.index("fx", d), np.int64)
     return {
         "spot": SpotInput(spot, num, den),
         "rate": rate_input(market, factors, dom, tau),
@@ -111,6 +111,9 @@ class FxOption(Product):
         )
         return cash_measures(out, spot, static["quantity"], ctx.pv_only)
 
+    def value_scenarios(self, static, inputs, fx_in, shifts, ctx: PricingContext) -> np.ndarray:
+        return bs_scenario_pv(static, inputs, fx_in, shifts, True, ctx.parallel)
+
 
 class FxForward(Product):
     """Outright FX forward: buy (quantity > 0) foreign notional at the contract rate."""
@@ -154,3 +157,6 @@ class FxForward(Product):
             *out,
         )
         return cash_measures(out, spot, static["quantity"], ctx.pv_only)
+
+    def value_scenarios(self, static, inputs, fx_in, shifts, ctx: PricingContext) -> np.ndarray:
+        return bs_scenario_pv(static, inputs, fx_in, shifts, False, ctx.parallel)
