@@ -301,3 +301,59 @@ def test_three_scenario_paths_agree() -> None:
         dense[i, fi[i][fi[i] >= 0]] = sv[i][fi[i] >= 0]
         dense2[i, fi2[i][fi2[i] >= 0]] = sv2[i][fi2[i] >= 0]
     np.testing.assert_allclose(dense2, dense, rtol=1e-6, atol=1e-7 * np.abs(dense).max())
+
+
+def test_merge_sums_risk_and_recomputes_var(tmp_path: Path) -> None:
+    """Two desks run apart and merged give the risk of the two run together."""
+    from xiphpc.synth import write_portfolio_hdf5
+
+    tables = generate_portfolio(600, seed=9)
+    parts = {}
+    for name, products in (
+        ("a", ["equity_option", "equity_forward"]),
+        ("b", ["fx_option", "fx_forward"]),
+    ):
+        write_portfolio_hdf5({p: tables[p] for p in products}, tmp_path / f"{name}.h5")
+        parts[name] = _risk_job(
+            tmp_path, portfolio=f'path = "{name}.h5"', market="generate = { seed = 9 }"
+        )
+        parts[name] = parts[name].rename(tmp_path / f"{name}.toml")
+    write_portfolio_hdf5(tables, tmp_path / "all.h5")
+    whole = _risk_job(tmp_path, portfolio='path = "all.h5"', market="generate = { seed = 9 }")
+    outs = {}
+    for name, job in [*parts.items(), ("all", whole)]:
+        outs[name] = tmp_path / f"out-{name}.h5"
+        res = CliRunner().invoke(main, ["run", str(job), "--out", str(outs[name])])
+        assert res.exit_code == 0, res.output
+    merged = tmp_path / "merged.h5"
+    res = CliRunner().invoke(main, ["merge", "--out", str(merged), str(outs["a"]), str(outs["b"])])
+    assert res.exit_code == 0, res.output
+    with h5py.File(merged) as m, h5py.File(outs["all"]) as w:
+        for level in ("total", "desk"):
+            g, h = m[f"scenarios/historical/{level}"], w[f"scenarios/historical/{level}"]
+            np.testing.assert_array_equal(g["key"][()], h["key"][()])
+            np.testing.assert_allclose(g["pnl"][()], h["pnl"][()], rtol=1e-10, atol=1e-6)
+            np.testing.assert_allclose(g["var"][()], h["var"][()], rtol=1e-10)
+            np.testing.assert_array_equal(g["var_date"][()], h["var_date"][()])
+            np.testing.assert_allclose(
+                m[f"scenarios/stress/{level}/pnl"][()],
+                w[f"scenarios/stress/{level}/pnl"][()],
+                rtol=1e-10,
+                atol=1e-6,
+            )
+        got = dict(
+            zip(
+                m["sensitivities/total/factor"][()], m["sensitivities/total/value"][()], strict=True
+            )
+        )
+        want = dict(
+            zip(
+                w["sensitivities/total/factor"][()], w["sensitivities/total/value"][()], strict=True
+            )
+        )
+        assert got.keys() == want.keys()
+        for k, v in want.items():
+            assert got[k] == pytest.approx(v, rel=1e-9, abs=1e-9)
+        assert m["scenarios/historical/trade_pnl"].shape == (600, 119)
+    show = CliRunner().invoke(main, ["show", str(merged)])
+    assert show.exit_code == 0 and "VaR" in show.output

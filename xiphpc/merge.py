@@ -9,6 +9,7 @@ import numpy as np
 
 from .errors import JobError, Problem
 from .output import finalize, temporary_path
+from .var import var_es
 
 __all__ = ["merge_results"]
 
@@ -66,6 +67,7 @@ def merge_results(parts: list[Path], out: Path) -> Path:
                     f"(e.g. {dup}): merging would count their risk twice",
                 )
             )
+        problems += _risk_compatible(parts, files)
         if problems:
             raise JobError(problems)
         tmp = temporary_path(out)
@@ -91,6 +93,7 @@ def merge_results(parts: list[Path], out: Path) -> Path:
                         acc[rows] += f["aggregates"][level][name][()]
                     new = lg.create_dataset(name, data=acc)
                     new.attrs.update(dict(ds.attrs))
+            _merge_risk(files, g)
             dg = g.create_group("diagnostics")
             for i, f in enumerate(files):
                 f.copy(f["diagnostics/ranks"], dg, name=f"part{i:03d}_ranks")
@@ -105,3 +108,94 @@ def merge_results(parts: list[Path], out: Path) -> Path:
             f.close()
     finalize(tmp, out)
     return out
+
+
+_RISK_GROUPS = ("sensitivities", "scenarios/historical", "scenarios/stress")
+
+
+def _risk_compatible(parts: list[Path], files: list[h5py.File]) -> list[Problem]:
+    """Parts must carry the same risk results on the same factors, dates and stresses."""
+    problems = []
+    first = files[0]
+    checks = {
+        "sensitivities": "sensitivities/factors/label",
+        "scenarios/historical": "scenarios/historical/dates",
+        "scenarios/stress": "scenarios/stress/names",
+    }
+    for group, key in checks.items():
+        for p, f in zip(parts[1:], files[1:], strict=True):
+            if (group in f) != (group in first):
+                problems.append(Problem(str(p), group, f"present in only some parts ({parts[0]})"))
+            elif group in f and not np.array_equal(f[key][()], first[key][()]):
+                problems.append(Problem(str(p), key, f"differs from {parts[0]}"))
+    if "scenarios/historical" in first:
+        for p, f in zip(parts[1:], files[1:], strict=True):
+            for a in ("var_confidence", "es_confidence"):
+                if f["scenarios/historical"].attrs[a] != first["scenarios/historical"].attrs[a]:
+                    problems.append(Problem(str(p), f"scenarios/historical.{a}", "differs"))
+    return problems
+
+
+def _merge_risk(files: list[h5py.File], g: h5py.File) -> None:
+    """Sum sensitivities and scenario P&L by node; recompute VaR and ES from the sums."""
+    first = files[0]
+    if "sensitivities" in first:
+        sg = g.create_group("sensitivities")
+        sg.attrs.update(dict(first["sensitivities"].attrs))
+        first.copy(first["sensitivities/factors"], sg, name="factors")
+        labels = list(first["sensitivities/factors/label"][()])
+        for level in first["sensitivities"]:
+            if level == "factors":
+                continue
+            acc: dict[tuple[bytes, int], float] = {}
+            for f in files:
+                h = f["sensitivities"][level]
+                for node, fac, v in zip(
+                    h["node"][()], h["factor"][()], h["value"][()], strict=True
+                ):
+                    key = (node, labels.index(fac))
+                    acc[key] = acc.get(key, 0.0) + v
+            keys = sorted(acc)
+            lg = sg.create_group(level)
+            lg.attrs.update(dict(first["sensitivities"][level].attrs))
+            lg["node"] = np.array([k[0] for k in keys], dtype="S") if keys else np.zeros(0, "S1")
+            lg["factor"] = (
+                np.array([labels[k[1]] for k in keys], dtype="S") if keys else np.zeros(0, "S1")
+            )
+            lg["value"] = np.array([acc[k] for k in keys], dtype=np.float64)
+            lg["value"].attrs.update(dict(first["sensitivities"][level]["value"].attrs))
+    for group in ("scenarios/historical", "scenarios/stress"):
+        if group not in first:
+            continue
+        src = first[group]
+        dst = g.require_group(group)
+        dst.attrs.update(dict(src.attrs))
+        for name, obj in src.items():
+            if isinstance(obj, h5py.Dataset) and name != "trade_pnl":
+                dst.create_dataset(name, data=obj[()])
+        if all("trade_pnl" in f[group] for f in files):
+            dst.create_dataset(
+                "trade_pnl",
+                data=np.concatenate([f[group]["trade_pnl"][()] for f in files]),
+                compression="gzip",
+            )
+        for level, lgroup in src.items():
+            if not isinstance(lgroup, h5py.Group):
+                continue
+            keys = sorted({k for f in files for k in f[group][level]["key"][()]})
+            index = {k: i for i, k in enumerate(keys)}
+            pnl = np.zeros((len(keys), lgroup["pnl"].shape[1]))
+            for f in files:
+                rows = [index[k] for k in f[group][level]["key"][()]]
+                pnl[rows] += f[group][level]["pnl"][()]
+            out = dst.create_group(level)
+            out["key"] = np.array(keys, dtype="S")
+            out["pnl"] = pnl
+            out["pnl"].attrs.update(dict(lgroup["pnl"].attrs))
+            if "var" in lgroup:
+                dates = src["dates"][()]
+                var, es, var_s, es_s = var_es(
+                    pnl, src.attrs["var_confidence"], src.attrs["es_confidence"]
+                )
+                out["var"], out["es"] = var, es
+                out["var_date"], out["es_dates"] = dates[var_s], dates[es_s]
