@@ -28,6 +28,10 @@ which is both faster and more accurate than a separate multiply and add.
 
 Coefficients were fitted in 60-digit mpmath by weighted least squares at
 Chebyshev nodes (close to minimax) and checked after rounding to float64.
+
+numba's on-disk cache is keyed by the source file of each kernel, not by the
+modules it inlines: after editing this file, delete the cached kernels of the
+modules that use it (``kernels/__pycache__/*.nbi`` and ``*.nbc``).
 """
 
 from __future__ import annotations

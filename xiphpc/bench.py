@@ -3,8 +3,8 @@
 ``bench kernels`` times Black–Scholes PV + delta, gamma, vega, theta, rho in
 float64 for the vectorized fused kernel, the scalar-libm kernel, a NumPy
 array formulation and a QuantLib per-option loop, side by side in one run, and
-relates them to the machine's copy bandwidth. ``bench mc`` times GBM path
-simulation: the Philox kernel against numba with ``np.random`` and NumPy.
+relates them to the machine's copy bandwidth. ``bench mc`` times path
+simulation: the Philox kernels against numba with ``np.random`` and NumPy.
 
 Figures are medians over ``--repeat`` timed runs after one warm-up run (which
 also compiles or loads the numba kernels).
@@ -324,21 +324,31 @@ def _numpy_gbm(spot, drift, sd, n_paths, n_steps, seed):
               help="Also write the figures to this JSON file.")
 def mc_command(paths: int, steps: int, repeat: int, baseline_paths: int,
                json_path: str | None) -> None:
-    """GBM path simulation, float64: path-steps per second."""
+    """Monte Carlo path simulation, float64: path-steps per second.
+
+    The Philox kernels (GBM European, arithmetic Asian, Heston) price one trade;
+    the baselines simulate the same GBM European with one normal per path-step.
+    """
     all_threads = nb.config.NUMBA_NUM_THREADS
     spot, strike, tau, rate, carry_yield, vol = 100.0, 100.0, 1.0, 0.03, 0.01, 0.2
     arrays = [np.array([v]) for v in (spot, strike, tau, rate, carry_yield, vol, 1.0)]
     n_steps = np.array([steps], dtype=np.int64)
     keys = np.array([1], dtype=np.uint64)
     price, stderr = mc.allocate_results(1)
+    heston = [np.array([v]) for v in (0.04, 1.5, 0.04, 0.3, -0.7)]  # v0, kappa, theta, xi, rho
+    philox_kernels = {
+        "Philox GBM European kernel": lambda: mc.gbm_european_parallel(
+            *arrays, n_steps, np.uint64(7), keys, paths, price, stderr),
+        "Philox GBM arithmetic Asian kernel (with CV)": lambda: mc.gbm_asian_parallel(
+            *arrays, n_steps, np.uint64(7), keys, paths, price, stderr),
+        "Philox Heston European kernel": lambda: mc.heston_european_parallel(
+            *arrays[:5], *heston, arrays[6], n_steps, np.uint64(7), keys, paths, price, stderr),
+    }
     rates: list[Rate] = []
-    for threads in sorted({1, all_threads}):
-        with _Threads(threads):
-            rates.append(_rate(
-                "Philox GBM European kernel", threads, paths * steps,
-                lambda: mc.gbm_european_parallel(*arrays, n_steps, np.uint64(7), keys, paths,
-                                                 price, stderr),
-                repeat))
+    for name, run in philox_kernels.items():
+        for threads in sorted({1, all_threads}):
+            with _Threads(threads):
+                rates.append(_rate(name, threads, paths * steps, run, repeat))
     dt = tau / steps
     drift, sd = (rate - carry_yield - 0.5 * vol * vol) * dt, vol * math.sqrt(dt)
     base = min(baseline_paths, paths)
@@ -351,9 +361,10 @@ def mc_command(paths: int, steps: int, repeat: int, baseline_paths: int,
     _print_rates(f"GBM paths x steps, float64, {paths:,} paths x {steps} steps, median of "
                  f"{repeat} runs, M path-steps/s", "M/s", rates)
     ratios = {}
-    for r in rates[:len(rates) - 2]:
+    european = [r for r in rates if r.name == "Philox GBM European kernel"]
+    for r in european:
         for other in rates[-2:]:
-            ratios[f"Philox {r.threads} thread(s) / {other.name.split(',')[0]}"] = (
+            ratios[f"Philox European {r.threads} thread(s) / {other.name.split(',')[0]}"] = (
                 r.median / other.median)
     click.echo("ratios")
     for k, v in ratios.items():
