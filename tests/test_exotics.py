@@ -1,0 +1,410 @@
+"""Equity and commodity options against QuantLib: American (Bjerksund–Stensland), barrier,
+digital, arithmetic Asian (Monte Carlo) and Black-76 futures options, and the product layer
+around them (vol surfaces, commodity underlyings, reproducible Monte Carlo).
+
+QuantLib set-up: flat ``Actual365Fixed`` curves and vol, expiry at a whole number of days;
+inputs are passed as the same year fractions. Tolerances: analytic values 1e-8 relative
+(floor ``FLOOR`` of spot for far-tail values); finite-difference greeks against QuantLib's
+analytic ones 1e-4 relative (theta, a one-day change, against QuantLib's value one day
+later); Monte Carlo within 3 combined standard errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from xiphpc.kernels.american import american_serial
+from xiphpc.kernels.asian import asian_serial, geometric_asian_value
+from xiphpc.kernels.barrier import KINDS, barrier_serial
+from xiphpc.kernels.digital import digital_serial
+
+from xiphpc.curves import Curve, MoneynessSurface
+from xiphpc.curves.loader import Commodity, FuturesCurve
+from xiphpc.market import Equity, Market, TermStructure
+from xiphpc.products.base import PricingContext, Table
+from xiphpc.products.commodity import CommodityOption
+from xiphpc.products.exotics import (
+    AsianOption,
+    BarrierOption,
+    DigitalOption,
+    asian_monte_carlo,
+    trade_keys,
+)
+
+ql = pytest.importorskip("QuantLib")
+
+VDATE = dt.date(2026, 11, 24)
+#: Far out of the money QuantLib's normal CDF loses relative accuracy (up to ~1e-6): values
+#: below this fraction of spot are compared in absolute terms (1e-8 of it), and the kernels'
+#: own far-tail accuracy is checked against mpmath in test_far_tail_against_mpmath.
+FLOOR = 1e-6
+TODAY = np.datetime64(VDATE, "D")
+DC = ql.Actual365Fixed()
+
+
+@pytest.fixture(autouse=True)
+def _evaluation_date():
+    ql.Settings.instance().evaluationDate = ql.Date(24, 11, 2026)
+    yield
+
+
+def _process(s, r, q, v):
+    today = ql.Settings.instance().evaluationDate
+    return ql.BlackScholesMertonProcess(
+        ql.QuoteHandle(ql.SimpleQuote(float(s))),
+        ql.YieldTermStructureHandle(ql.FlatForward(today, float(q), DC)),
+        ql.YieldTermStructureHandle(ql.FlatForward(today, float(r), DC)),
+        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), float(v),
+                                                           DC)))
+
+
+def _sample(seed, n, max_days=3 * 365):
+    rng = np.random.default_rng(seed)
+    days = rng.integers(20, max_days, n)
+    return dict(
+        rng=rng, days=days, tau=days / 365.0,
+        spot=rng.uniform(60, 140, n), strike=rng.uniform(60, 140, n),
+        rate=rng.uniform(-0.01, 0.08, n), carry=rng.uniform(-0.01, 0.06, n),
+        vol=rng.uniform(0.08, 0.6, n), cp=rng.choice([-1.0, 1.0], n),
+    )
+
+
+def _close(mine, ref, scale, rel):
+    """``|mine - ref| <= rel * max(|ref|, scale)``: relative, with a floor ``scale`` for
+    values that are nearly zero."""
+    return abs(mine - ref) <= rel * max(abs(ref), scale)
+
+
+def _qtype(cp):
+    return ql.Option.Call if cp > 0 else ql.Option.Put
+
+
+def test_american_matches_quantlib_bjerksund_stensland():
+    s = _sample(21, 150)
+    n = s["spot"].size
+    # QuantLib refuses calls with r < q < 0 (a double exercise boundary): rates >= 0 here.
+    s["rate"], s["carry"] = np.abs(s["rate"]), np.abs(s["carry"])
+    out = [np.empty(n) for _ in range(6)]
+    american_serial(s["spot"], s["strike"], s["tau"], s["rate"], s["carry"], s["vol"], s["cp"],
+                    *out)
+    today = ql.Settings.instance().evaluationDate
+    for i in range(n):
+        opt = ql.VanillaOption(ql.PlainVanillaPayoff(_qtype(s["cp"][i]), float(s["strike"][i])),
+                               ql.AmericanExercise(today, today + int(s["days"][i])))
+        opt.setPricingEngine(ql.BjerksundStenslandApproximationEngine(
+            _process(s["spot"][i], s["rate"][i], s["carry"][i], s["vol"][i])))
+        spot = s["spot"][i]
+        assert _close(out[0][i], opt.NPV(), FLOOR * spot, 1e-8), i
+        if abs(s["rate"][i] - s["carry"][i]) < 1e-3:
+            # The approximation's boundary has a kink at r = q (max(1, r/q) in B0): the
+            # finite differences straddle it, QuantLib's derivative takes one side.
+            continue
+        assert _close(out[1][i], opt.delta(), 1e-3, 1e-4), i
+        assert _close(out[2][i], opt.gamma(), 1e-5, 1e-4), i
+        assert _close(out[3][i], opt.vega(), 1e-3 * spot, 1e-4), i
+        assert _close(out[5][i], opt.rho(), 1e-3 * spot, 1e-4), i
+        # Theta is the one-day change (times 365): against QuantLib one day closer to expiry.
+        later = ql.VanillaOption(
+            ql.PlainVanillaPayoff(_qtype(s["cp"][i]), float(s["strike"][i])),
+            ql.AmericanExercise(today, today + int(s["days"][i]) - 1))
+        later.setPricingEngine(ql.BjerksundStenslandApproximationEngine(
+            _process(s["spot"][i], s["rate"][i], s["carry"][i], s["vol"][i])))
+        assert _close(out[4][i], 365 * (later.NPV() - opt.NPV()), 1e-3 * spot, 1e-6), i
+
+
+def test_american_accuracy_against_finite_differences():
+    """Bjerksund–Stensland (1993) is a lower bound; on this sample (expiries to 3 years, vols
+    10-50%, rates and yields 0-8%) it is within 0.2% of the strike of a 800x800
+    Crank–Nicolson solution (the stated accuracy of the American pricer)."""
+    rng = np.random.default_rng(17)
+    n = 30
+    spot = rng.uniform(70, 130, n)
+    days = rng.integers(30, 3 * 365, n)
+    r, q, v = rng.uniform(0, 0.08, n), rng.uniform(0, 0.08, n), rng.uniform(0.1, 0.5, n)
+    cp = rng.choice([-1.0, 1.0], n)
+    out = [np.empty(n) for _ in range(6)]
+    american_serial(spot, np.full(n, 100.0), days / 365.0, r, q, v, cp, *out)
+    today = ql.Settings.instance().evaluationDate
+    for i in range(n):
+        opt = ql.VanillaOption(ql.PlainVanillaPayoff(_qtype(cp[i]), 100.0),
+                               ql.AmericanExercise(today, today + int(days[i])))
+        opt.setPricingEngine(ql.FdBlackScholesVanillaEngine(_process(spot[i], r[i], q[i], v[i]),
+                                                            800, 800))
+        err = out[0][i] - opt.NPV()
+        assert -0.2 <= err <= 1e-3, (i, err)
+
+
+def test_barriers_match_quantlib_analytic_engine():
+    s = _sample(22, 400)
+    n = s["spot"].size
+    rng = s["rng"]
+    kind_names = rng.choice(list(KINDS), n)
+    kind = np.array([KINDS[k] for k in kind_names], dtype=np.int64)
+    down = np.isin(kind_names, ["down_in", "down_out"])
+    # Barriers on the not-yet-hit side of the spot.
+    barrier = np.where(down, s["spot"] * rng.uniform(0.6, 0.99, n),
+                       s["spot"] * rng.uniform(1.01, 1.5, n))
+    rebate = np.where(rng.random(n) < 0.5, rng.uniform(0.5, 5.0, n), 0.0)
+    # QuantLib's rebate term needs mu^2 + 2 r / vol^2 >= 0: keep rates non-negative here.
+    rate = np.abs(s["rate"])
+    out = [np.empty(n) for _ in range(6)]
+    barrier_serial(s["spot"], s["strike"], barrier, rebate, s["tau"], rate, s["carry"],
+                   s["vol"], s["cp"], kind, *out)
+    qkind = {"down_in": ql.Barrier.DownIn, "up_in": ql.Barrier.UpIn,
+             "down_out": ql.Barrier.DownOut, "up_out": ql.Barrier.UpOut}
+    today = ql.Settings.instance().evaluationDate
+    for i in range(n):
+        quote = ql.SimpleQuote(float(s["spot"][i]))
+        proc = ql.BlackScholesMertonProcess(
+            ql.QuoteHandle(quote),
+            ql.YieldTermStructureHandle(ql.FlatForward(today, float(s["carry"][i]), DC)),
+            ql.YieldTermStructureHandle(ql.FlatForward(today, float(rate[i]), DC)),
+            ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(),
+                                                               float(s["vol"][i]), DC)))
+        opt = ql.BarrierOption(qkind[kind_names[i]], float(barrier[i]), float(rebate[i]),
+                               ql.PlainVanillaPayoff(_qtype(s["cp"][i]), float(s["strike"][i])),
+                               ql.EuropeanExercise(today + int(s["days"][i])))
+        opt.setPricingEngine(ql.AnalyticBarrierEngine(proc))
+        assert _close(out[0][i], opt.NPV(), FLOOR * s["spot"][i], 1e-8), i
+        if abs(s["spot"][i] - barrier[i]) > 0.05 * s["spot"][i]:
+            # Delta against QuantLib's price moved by the same spot step.
+            h = 1e-4 * s["spot"][i]
+            quote.setValue(float(s["spot"][i] + h))
+            up = opt.NPV()
+            quote.setValue(float(s["spot"][i] - h))
+            dn = opt.NPV()
+            assert _close(out[1][i], (up - dn) / (2 * h), 1e-3, 1e-6), i
+
+
+def test_barrier_already_reached():
+    one = lambda x: np.array([x], dtype=float)  # noqa: E731
+    for kind, expect_rebate in (("down_out", True), ("down_in", False)):
+        out = [np.empty(1) for _ in range(6)]
+        barrier_serial(one(90.0), one(100.0), one(95.0), one(2.5), one(0.5), one(0.03),
+                       one(0.01), one(0.2), one(1.0), np.array([KINDS[kind]]), *out)
+        vanilla = [np.empty(1) for _ in range(6)]
+        digital_serial(one(90.0), one(100.0), one(0.5), one(0.03), one(0.01), one(0.2), one(1.0),
+                       one(0.0), np.array([1]), *vanilla)  # asset leg of the call
+        cash = [np.empty(1) for _ in range(6)]
+        digital_serial(one(90.0), one(100.0), one(0.5), one(0.03), one(0.01), one(0.2), one(1.0),
+                       one(100.0), np.array([0]), *cash)
+        want = 2.5 if expect_rebate else vanilla[0][0] - cash[0][0]
+        assert out[0][0] == pytest.approx(want, rel=1e-13)
+
+
+def test_digitals_match_quantlib():
+    s = _sample(23, 300)
+    n = s["spot"].size
+    rng = s["rng"]
+    cash = rng.uniform(1, 20, n)
+    asset = rng.integers(0, 2, n)
+    out = [np.empty(n) for _ in range(6)]
+    digital_serial(s["spot"], s["strike"], s["tau"], s["rate"], s["carry"], s["vol"], s["cp"],
+                   cash, asset, *out)
+    today = ql.Settings.instance().evaluationDate
+    for i in range(n):
+        t, k = _qtype(s["cp"][i]), float(s["strike"][i])
+        pay = ql.AssetOrNothingPayoff(t, k) if asset[i] else ql.CashOrNothingPayoff(t, k,
+                                                                                    cash[i])
+        opt = ql.VanillaOption(pay, ql.EuropeanExercise(today + int(s["days"][i])))
+        opt.setPricingEngine(ql.AnalyticEuropeanEngine(
+            _process(s["spot"][i], s["rate"][i], s["carry"][i], s["vol"][i])))
+        ref = (opt.NPV(), opt.delta(), opt.gamma(), opt.vega(), opt.theta(), opt.rho())
+        for j in range(6):
+            assert _close(out[j][i], ref[j], FLOOR * s["spot"][i], 1e-8), (i, j)
+
+
+def test_geometric_asian_matches_quantlib():
+    s = _sample(24, 40)
+    today = ql.Settings.instance().evaluationDate
+    for i in range(40):
+        n_fix = int(s["rng"].integers(1, 30))
+        step = int(s["rng"].integers(3, 40))
+        fix_days = [step * (k + 1) for k in range(n_fix)]
+        days = fix_days[-1]
+        opt = ql.DiscreteAveragingAsianOption(
+            ql.Average.Geometric, 1.0, 0, [today + d for d in fix_days],
+            ql.PlainVanillaPayoff(_qtype(s["cp"][i]), float(s["strike"][i])),
+            ql.EuropeanExercise(today + days))
+        opt.setPricingEngine(ql.AnalyticDiscreteGeometricAveragePriceAsianEngine(
+            _process(s["spot"][i], s["rate"][i], s["carry"][i], s["vol"][i])))
+        mine = geometric_asian_value(s["spot"][i], s["strike"][i], s["rate"][i], s["carry"][i],
+                                     s["vol"][i], s["cp"][i], step / 365.0, days / 365.0, n_fix,
+                                     days / 365.0)
+        assert _close(mine, opt.NPV(), FLOOR * s["spot"][i], 1e-8), i
+
+
+def test_arithmetic_asian_matches_quantlib_monte_carlo():
+    cases = [(100.0, 100.0, 0.05, 0.02, 0.25, 1.0, 365, 12), (90.0, 95.0, 0.03, 0.0, 0.35, -1.0,
+                                                              730, 24),
+             (120.0, 100.0, 0.01, 0.03, 0.15, 1.0, 183, 6), (50.0, 55.0, 0.06, 0.01, 0.45, -1.0,
+                                                              90, 3)]
+    today = ql.Settings.instance().evaluationDate
+    m = len(cases)
+    arr = np.array(cases, dtype=float)
+    days = arr[:, 6].astype(int)
+    n_fix = arr[:, 7].astype(np.int64)
+    # Fixing days that are whole and equally spaced: days divisible by n_fix where it matters.
+    tau = days / 365.0
+    out = [np.empty(m) for _ in range(7)]
+    asian_serial(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5], tau / n_fix,
+                 tau, n_fix, tau, np.full(m, 40_000, np.int64), np.uint64(7),
+                 np.arange(m, dtype=np.uint64), 1, *out)
+    for i, (s0, k, r, q, v, cp, d, nf) in enumerate(cases):
+        fix = [today + int(round(d * (j + 1) / nf)) for j in range(int(nf))]
+        opt = ql.DiscreteAveragingAsianOption(
+            ql.Average.Arithmetic, 0.0, 0, fix, ql.PlainVanillaPayoff(_qtype(cp), k),
+            ql.EuropeanExercise(today + int(d)))
+        opt.setPricingEngine(ql.MCDiscreteArithmeticAPEngine(
+            _process(s0, r, q, v), "pseudorandom", requiredSamples=40_000, seed=42,
+            controlVariate=True))
+        se = np.hypot(out[6][i], opt.errorEstimate())
+        assert abs(out[0][i] - opt.NPV()) <= 3 * se + 1e-4, (i, out[0][i], opt.NPV(), se)
+
+
+def _equity_market(**extra) -> Market:
+    t = np.array([0.25, 1.0, 5.0])
+    eq = {"ACME": Equity("USD", 100.0, 0.01, TermStructure(t, np.array([0.3, 0.25, 0.22])))}
+    return Market(VDATE, "USD", {"USD": 1.0}, {"USD": Curve(t, np.array([0.03, 0.035, 0.04]))},
+                  eq, **extra)
+
+
+def _table(product, n, **cols):
+    base = {"trade_id": np.array([f"X{i:05d}" for i in range(n)]), "desk": np.full(n, "D"),
+            "book": np.full(n, "B"), "counterparty": np.full(n, "C"),
+            "currency": np.full(n, "USD"), "quantity": np.full(n, 10.0)}
+    return Table(product, {**base, **cols})
+
+
+def test_smile_surface_gives_the_vol_at_the_strike():
+    surf = MoneynessSurface(np.array([0.5, 2.0]), np.array([0.8, 1.0, 1.2]),
+                            np.array([[0.35, 0.28, 0.30], [0.30, 0.25, 0.26]]))
+    m = _equity_market(vol_surfaces={"ACME": surf})
+    n = 3
+    cols = dict(underlying=np.full(n, "ACME"), option_type=np.array(["call", "put", "call"]),
+                payoff=np.array(["cash", "asset", "cash"]), strike=np.array([85.0, 100.0, 115.0]),
+                cash=np.full(n, np.nan), expiry=np.full(n, TODAY + 400))
+    ctx = PricingContext(valuation_date=VDATE)
+    from_surface = DigitalOption().price(_table("digital_option", n, vol=np.full(n, np.nan),
+                                                **cols), m, ctx)
+    v = surf.vol_at(np.full(n, 400 / 365), cols["strike"], np.full(n, 100.0))
+    given = DigitalOption().price(_table("digital_option", n, vol=v, **cols), m, ctx)
+    assert np.allclose(from_surface["pv"], given["pv"], rtol=1e-14, atol=0)
+
+
+def test_commodity_option_is_black76_on_the_futures_curve():
+    fut = FuturesCurve(np.array([0.1, 0.5, 2.0]), np.array([70.0, 72.0, 75.0]))
+    m = _equity_market(commodities={"WTI": Commodity("USD", fut, TermStructure(
+        np.array([1.0]), np.array([0.35])))})
+    n = 2
+    table = _table("commodity_option", n, underlying=np.full(n, "WTI"),
+                   option_type=np.array(["call", "put"]), strike=np.array([70.0, 74.0]),
+                   expiry=np.full(n, TODAY + 146),
+                   futures_expiry=np.array([TODAY + 146, TODAY + 365]),
+                   vol=np.full(n, np.nan))
+    got = CommodityOption().price(table, m, PricingContext(valuation_date=VDATE))
+    today = ql.Settings.instance().evaluationDate
+    r = float(m.curves["USD"].zero_rate(np.array([0.4]))[0])
+    for i, t_fut in enumerate((0.4, 1.0)):
+        f = float(fut.price(np.array([t_fut]))[0])
+        proc = ql.BlackProcess(ql.QuoteHandle(ql.SimpleQuote(f)),
+                               ql.YieldTermStructureHandle(ql.FlatForward(today, r, DC)),
+                               ql.BlackVolTermStructureHandle(ql.BlackConstantVol(
+                                   today, ql.NullCalendar(), 0.35, DC)))
+        opt = ql.VanillaOption(ql.PlainVanillaPayoff(_qtype(1 - 2 * i), float(table["strike"][i])),
+                               ql.EuropeanExercise(today + 146))
+        opt.setPricingEngine(ql.AnalyticEuropeanEngine(proc))
+        assert got["pv"][i] == pytest.approx(10 * opt.NPV(), rel=1e-10)
+        assert got["delta"][i] == pytest.approx(10 * opt.delta() * f, rel=1e-10)
+        # rho holds the futures price: QuantLib's rho plus its dividend rho.
+        assert got["rho"][i] == pytest.approx(10 * (opt.rho() + opt.dividendRho()) * 1e-4,
+                                              rel=1e-10)
+
+
+def _asian_table(n, ids, **over):
+    cols = dict(underlying=np.full(n, "ACME"), option_type=np.full(n, "call"),
+                strike=np.full(n, 100.0), expiry=np.full(n, TODAY + 365),
+                fixings=np.full(n, 12.0), averaging_start=np.full(n, "NaT", "datetime64[D]"),
+                paths=np.full(n, 4000.0), vol=np.full(n, np.nan))
+    cols.update(over)
+    t = _table("asian_option", n, **cols)
+    t.columns["trade_id"] = np.asarray(ids)
+    return t
+
+
+def test_asian_monte_carlo_is_reproducible_per_trade():
+    m = _equity_market()
+    ids = np.array(["A1", "B2", "C3", "D4", "E5"])
+    ctx = PricingContext(seed=11, valuation_date=VDATE)
+    whole = AsianOption().price(_asian_table(5, ids), m, ctx)
+    # Any partition and order of the same trades gives bit-identical results.
+    order = np.array([3, 0, 4])
+    part = AsianOption().price(_asian_table(3, ids[order]), m, ctx)
+    rest = AsianOption().price(_asian_table(2, ids[[2, 1]]), m,
+                               PricingContext(seed=11, parallel=True, valuation_date=VDATE))
+    assert np.array_equal(part["pv"], whole["pv"][order])
+    assert np.array_equal(rest["pv"], whole["pv"][[2, 1]])
+    assert len(set(whole["pv"].tolist())) == 5  # each trade has its own draws
+    other = AsianOption().price(_asian_table(5, ids), m,
+                                PricingContext(seed=12, valuation_date=VDATE))
+    assert not np.array_equal(other["pv"], whole["pv"])
+    pv_only = AsianOption().price(_asian_table(5, ids), m,
+                                  PricingContext(seed=11, pv_only=True, valuation_date=VDATE))
+    assert np.array_equal(pv_only["pv"], whole["pv"])
+
+
+def test_asian_greeks_are_consistent_with_the_price():
+    m = _equity_market()
+    ctx = PricingContext(seed=3, valuation_date=VDATE)
+    t = _asian_table(1, ["Z"], paths=np.array([20_000.0]))
+    got = asian_monte_carlo(t, m, ctx)
+
+    def at(spot):
+        bumped = Market(VDATE, "USD", m.fx, m.curves,
+                        {"ACME": Equity("USD", spot, 0.01, m.equities["ACME"].vol)})
+        return asian_monte_carlo(t, bumped, ctx)["pv"][0]
+
+    # Cash delta (per +100%) is the central 1% difference with the same draws.
+    assert got["delta"][0] * 0.01 == pytest.approx(0.5 * (at(101.0) - at(99.0)), rel=1e-9)
+    assert got["stderr"][0] < 0.002 * abs(got["pv"][0])
+
+
+def test_trade_keys_are_fnv1a():
+    # FNV-1a 64 test vectors (Fowler, Noll, Vo): "" and "a".
+    assert trade_keys(np.array(["", "a"])).tolist() == [0xCBF29CE484222325, 0xAF63DC4C8601EC8C]
+
+
+def test_barrier_product_flags_negative_rebate():
+    m = _equity_market()
+    t = _table("barrier_option", 2, underlying=np.full(2, "ACME"),
+               option_type=np.full(2, "call"), strike=np.full(2, 100.0),
+               barrier=np.full(2, 80.0), barrier_type=np.full(2, "down_out"),
+               rebate=np.array([1.0, -1.0]), expiry=np.full(2, TODAY + 100),
+               vol=np.full(2, np.nan))
+    flags = [mask.tolist() for mask, _, _ in BarrierOption().check(t, m) if mask.any()]
+    assert flags == [[False, True]]
+
+
+def test_far_tail_against_mpmath():
+    """Deep out-of-the-money digitals to 1e-12 relative against 50-digit arithmetic."""
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 50
+    spot = np.array([100.0, 100.0, 40.0])
+    strike = np.array([260.0, 30.0, 130.0])
+    tau, rate, carry, vol = np.full(3, 0.5), np.full(3, 0.03), np.full(3, 0.01), np.full(3, 0.2)
+    cp = np.array([1.0, -1.0, 1.0])
+    out = [np.empty(3) for _ in range(6)]
+    digital_serial(spot, strike, tau, rate, carry, vol, cp, np.ones(3), np.array([0, 0, 1]),
+                   *out)
+    for i in range(3):
+        s, k, t = mp.mpf(spot[i]), mp.mpf(strike[i]), mp.mpf(tau[i])
+        r, q, v = mp.mpf(rate[i]), mp.mpf(carry[i]), mp.mpf(vol[i])
+        d1 = (mp.log(s / k) + (r - q + v * v / 2) * t) / (v * mp.sqrt(t))
+        d2 = d1 - v * mp.sqrt(t)
+        c = int(cp[i])
+        want = (s * mp.exp(-q * t) * mp.ncdf(c * d1) if i == 2
+                else mp.exp(-r * t) * mp.ncdf(c * d2))
+        assert out[0][i] == pytest.approx(float(want), rel=1e-12)
+        assert float(want) < 1e-6 * spot[i]

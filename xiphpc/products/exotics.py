@@ -1,0 +1,237 @@
+"""Options on an equity or a commodity future beyond the European vanilla: American
+(Bjerksund–Stensland 1993), single barrier with rebate (Reiner–Rubinstein / Haug), digital
+cash- or asset-or-nothing, and arithmetic-average Asian (Monte Carlo, geometric control
+variate).
+
+Underlying: a name of ``market.equities`` (spot, dividend yield) or ``market.commodities``
+(the future for delivery at the option's expiry, no drift); vols and rates as
+:func:`xiphpc.products.commodity.underlying_inputs` (the trade's own vol, else the smile
+surface at the strike, else the term structure at expiry). Time ACT/365F.
+
+Measures as the equity products (:mod:`xiphpc.products.scaling`): cash delta and gamma on
+the spot (futures price), vega per vol point (+0.01), theta per calendar day, rho per bp on
+the trade currency's zero rate (dividend yield or futures price held). Greeks of the
+American, barrier and Asian options are central finite differences (steps in
+:mod:`xiphpc.kernels.barrier` and :mod:`xiphpc.kernels.asian`); digitals are analytic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels.american import american_parallel, american_serial
+from ..kernels.asian import asian_parallel, asian_serial
+from ..kernels.barrier import KINDS, barrier_parallel, barrier_serial
+from ..kernels.black_scholes import allocate_greeks
+from ..kernels.digital import digital_parallel, digital_serial
+from ..market import Market
+from ..status import Status
+from .base import Column, PricingContext, Product, Table
+from .commodity import underlying_checks, underlying_inputs
+from .scaling import cash_measures
+
+__all__ = [
+    "AmericanOption",
+    "AsianOption",
+    "BarrierOption",
+    "DigitalOption",
+    "asian_monte_carlo",
+    "trade_keys",
+]
+
+_UNDERLYING = Column("underlying", "str", "", "equity or commodity name in the market data")
+_OPTION_TYPE = Column("option_type", "choice", "", "call or put", choices=("call", "put"))
+_STRIKE = Column("strike", "float", "trade currency", "strike price", positive=True)
+_EXPIRY = Column("expiry", "date", "ISO date", "expiry")
+_VOL = Column("vol", "float", "annualised", "vol override; empty uses the market's",
+              required=False, positive=True)
+
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = 0x100000001B3
+_MASK64 = (1 << 64) - 1
+
+
+def trade_keys(trade_ids: np.ndarray) -> np.ndarray:
+    """64-bit FNV-1a hash of each trade id's UTF-8 bytes, shape ``(n,)`` uint64.
+
+    A stable key: the same id gives the same key on every machine, rank and run.
+    """
+    out = np.empty(len(trade_ids), dtype=np.uint64)
+    for i, tid in enumerate(trade_ids):
+        h = _FNV_OFFSET
+        for byte in str(tid).encode("utf-8"):
+            h = ((h ^ byte) * _FNV_PRIME) & _MASK64
+        out[i] = h
+    return out
+
+
+def _inputs(table: Table, market: Market):
+    tau = market.year_fraction(table["expiry"])
+    spot, rate, carry, vol = underlying_inputs(table, market, tau)
+    cp = np.where(table["option_type"] == "call", 1.0, -1.0)
+    return spot, tau, rate, carry, vol, cp
+
+
+class AmericanOption(Product):
+    """American call or put, exercisable any time until expiry: Bjerksund–Stensland (1993)
+    approximation (accuracy stated in :mod:`xiphpc.kernels.american`)."""
+
+    name = "american_option"
+    description = "American option (Bjerksund-Stensland 1993 approximation)"
+    columns = (_UNDERLYING, _OPTION_TYPE, _STRIKE, _EXPIRY, _VOL)
+    cost_per_trade = 12.0
+
+    def check(self, table: Table, market: Market):
+        return underlying_checks(table, market)
+
+    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
+        spot, tau, rate, carry, vol, cp = _inputs(table, market)
+        out = allocate_greeks(len(table))
+        kernel = american_parallel if ctx.parallel else american_serial
+        kernel(spot, table["strike"], tau, rate, carry, vol, cp, *out)
+        return cash_measures(out, spot, table["quantity"], ctx.pv_only)
+
+
+class BarrierOption(Product):
+    """European option with one continuously monitored barrier (in or out, up or down) and a
+    cash rebate: paid at the hit for out options, at expiry if never hit for in options.
+    A barrier already reached makes an out option worth its rebate and an in option a
+    European option."""
+
+    name = "barrier_option"
+    description = "single-barrier option with rebate (Reiner-Rubinstein, Haug)"
+    columns = (
+        _UNDERLYING,
+        _OPTION_TYPE,
+        _STRIKE,
+        Column("barrier", "float", "trade currency", "barrier level", positive=True),
+        Column("barrier_type", "choice", "", "which side and effect of the barrier",
+               choices=tuple(KINDS)),
+        Column("rebate", "float", "trade currency", "cash rebate per unit; empty: 0",
+               required=False),
+        _EXPIRY,
+        _VOL,
+    )
+    cost_per_trade = 10.0
+
+    def check(self, table: Table, market: Market):
+        rebate = table["rebate"]
+        return underlying_checks(table, market) + [
+            (~np.isnan(rebate) & (rebate < 0.0), Status.BAD_VALUE, "rebate: negative")
+        ]
+
+    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
+        spot, tau, rate, carry, vol, cp = _inputs(table, market)
+        kind = np.array([KINDS[k] for k in table["barrier_type"]], dtype=np.int64)
+        out = allocate_greeks(len(table))
+        kernel = barrier_parallel if ctx.parallel else barrier_serial
+        kernel(spot, table["strike"], table["barrier"], np.nan_to_num(table["rebate"]), tau,
+               rate, carry, vol, cp, kind, *out)
+        return cash_measures(out, spot, table["quantity"], ctx.pv_only)
+
+
+class DigitalOption(Product):
+    """European digital: cash-or-nothing pays ``cash`` (default 1) when the option ends in
+    the money, asset-or-nothing pays the underlying."""
+
+    name = "digital_option"
+    description = "European cash-or-nothing or asset-or-nothing digital option"
+    columns = (
+        _UNDERLYING,
+        _OPTION_TYPE,
+        Column("payoff", "choice", "", "cash or asset", choices=("cash", "asset")),
+        _STRIKE,
+        Column("cash", "float", "trade currency", "amount paid by a cash digital; empty: 1",
+               required=False),
+        _EXPIRY,
+        _VOL,
+    )
+
+    def check(self, table: Table, market: Market):
+        return underlying_checks(table, market)
+
+    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
+        spot, tau, rate, carry, vol, cp = _inputs(table, market)
+        cash = np.where(np.isnan(table["cash"]), 1.0, table["cash"])
+        asset = (table["payoff"] == "asset").astype(np.int64)
+        out = allocate_greeks(len(table))
+        kernel = digital_parallel if ctx.parallel else digital_serial
+        kernel(spot, table["strike"], tau, rate, carry, vol, cp, cash, asset, *out)
+        return cash_measures(out, spot, table["quantity"], ctx.pv_only)
+
+
+_DEFAULT_PATHS = 10_000
+
+
+def _counts(table: Table) -> tuple[np.ndarray, np.ndarray]:
+    fixings = table["fixings"]
+    paths = np.where(np.isnan(table["paths"]), _DEFAULT_PATHS, table["paths"])
+    return fixings, paths
+
+
+def asian_monte_carlo(
+    table: Table, market: Market, ctx: PricingContext
+) -> dict[str, np.ndarray]:
+    """Measures of :class:`AsianOption` trades plus ``stderr``, the Monte Carlo standard
+    error of ``pv`` (scaled by quantity, absolute), each shape ``(n,)``."""
+    spot, tau, rate, carry, vol, cp = _inputs(table, market)
+    fixings, paths = _counts(table)
+    start = table["averaging_start"]
+    t0 = np.where(np.isnat(start), 0.0, market.year_fraction(start))
+    n_fix = fixings.astype(np.int64)
+    # Fixings at t0 + k (T - t0) / n, k = 1..n: the first one period after the start.
+    t_first = t0 + (tau - t0) / n_fix
+    out = allocate_greeks(len(table))
+    stderr = np.empty(len(table))
+    kernel = asian_parallel if ctx.parallel else asian_serial
+    kernel(spot, table["strike"], rate, carry, vol, cp, t_first, tau, n_fix, tau,
+           paths.astype(np.int64), np.uint64(ctx.seed), trade_keys(table["trade_id"]),
+           0 if ctx.pv_only else 1, *out, stderr)
+    measures = cash_measures(out, spot, table["quantity"])
+    measures["stderr"] = stderr * np.abs(table["quantity"])
+    return measures
+
+
+class AsianOption(Product):
+    """Arithmetic-average-price Asian call or put, ``fixings`` equally spaced fixings over
+    (averaging start, expiry], the last at expiry; Monte Carlo with the geometric-average
+    option as control variate, reproducible per trade from the job seed and the trade id
+    (:func:`trade_keys`), whatever the partitioning."""
+
+    name = "asian_option"
+    description = "arithmetic-average Asian option (Monte Carlo, geometric control variate)"
+    columns = (
+        _UNDERLYING,
+        _OPTION_TYPE,
+        _STRIKE,
+        _EXPIRY,
+        Column("fixings", "float", "count", "number of averaging fixings", positive=True),
+        Column("averaging_start", "date", "ISO date",
+               "start of the averaging period; empty: the valuation date", required=False),
+        Column("paths", "float", "count", f"Monte Carlo paths; empty: {_DEFAULT_PATHS}",
+               required=False, positive=True),
+        _VOL,
+    )
+    cost_columns = ("fixings", "paths")
+
+    def cost(self, table: Table) -> np.ndarray:
+        fixings, paths = _counts(table)
+        # A path step with its eight bumped revaluations is a few fused Black–Scholes options.
+        return 3.0 * np.nan_to_num(fixings, nan=1.0) * np.nan_to_num(paths, nan=1.0)
+
+    def check(self, table: Table, market: Market):
+        fixings, paths = _counts(table)
+        whole = lambda x: ~np.isnan(x) & ((x != np.round(x)) | (x < 1))  # noqa: E731
+        late = ~np.isnat(table["averaging_start"]) & (table["averaging_start"]
+                                                      >= table["expiry"])
+        return underlying_checks(table, market) + [
+            (whole(fixings), Status.BAD_VALUE, "fixings: not a whole number >= 1"),
+            (whole(paths), Status.BAD_VALUE, "paths: not a whole number >= 1"),
+            (late, Status.BAD_VALUE, "averaging_start: not before the expiry"),
+        ]
+
+    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
+        out = asian_monte_carlo(table, market, ctx)
+        del out["stderr"]
+        # With pv_only the kernel skips the bumped revaluations: pv alone is meaningful.
+        return {"pv": out["pv"]} if ctx.pv_only else out
