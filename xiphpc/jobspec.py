@@ -8,6 +8,7 @@ A job file is TOML::
     [portfolio]
     path = "data/portfolio.h5"     # HDF5 file or folder of CSV files, relative to this file
     # or: generate = { trades = 20000, seed = 7, bad_fraction = 0.01 }
+    # products = ["equity_option"]  # only these tables (default: all)
 
     [market]
     path = "data/market.json"      # or: generate = { seed = 7 }
@@ -68,11 +69,18 @@ class MarketGenerateSpec(_Strict):
 class PortfolioSpec(_Strict):
     path: str | None = None
     generate: GenerateSpec | None = None
+    #: Price only these product tables (e.g. one job per product line, merged afterwards).
+    products: list[str] | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> PortfolioSpec:
         if (self.path is None) == (self.generate is None):
             raise ValueError("give exactly one of 'path' or 'generate'")
+        from .products import REGISTRY
+
+        bad = [p for p in self.products or [] if p not in REGISTRY]
+        if bad:
+            raise ValueError(f"unknown products {bad}; accepted: {list(REGISTRY)}")
         return self
 
 

@@ -56,7 +56,10 @@ def merge_results(parts: list[Path], out: Path) -> Path:
                         )
                     )
         ids = np.concatenate([f["trades/trade_id"][()] for f in files])
-        uniq, counts = np.unique(ids, return_counts=True)
+        # A repeated id within one part was flagged by its run; only ids shared between
+        # parts would be counted twice.
+        per_part = np.concatenate([np.unique(f["trades/trade_id"][()]) for f in files])
+        uniq, counts = np.unique(per_part, return_counts=True)
         if (counts > 1).any():
             dup = [u.decode() for u in uniq[counts > 1][:5]]
             problems.append(

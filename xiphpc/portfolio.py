@@ -29,6 +29,7 @@ __all__ = [
     "GeneratedSource",
     "Hdf5Source",
     "PortfolioSource",
+    "SelectedSource",
     "open_portfolio",
     "table_from_strings",
 ]
@@ -257,6 +258,21 @@ class GeneratedSource(PortfolioSource):
 
     def read(self, product, start=0, stop=None, columns=None) -> Table:
         return self._tables[product].take(slice(start, stop))
+
+
+class SelectedSource(PortfolioSource):
+    """Only some product tables of another source."""
+
+    def __init__(self, inner: PortfolioSource, products: list[str]):
+        self.inner = inner
+        self.products = set(products)
+        self.description = f"{inner.description} [products: {', '.join(products)}]"
+
+    def counts(self) -> dict[str, int]:
+        return {k: v for k, v in self.inner.counts().items() if k in self.products}
+
+    def read(self, product, start=0, stop=None, columns=None) -> Table:
+        return self.inner.read(product, start, stop, columns)
 
 
 def open_portfolio(path: Path) -> PortfolioSource:

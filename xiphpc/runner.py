@@ -32,7 +32,7 @@ from .output import (
     write_strings,
 )
 from .partition import plan_partitions
-from .portfolio import GeneratedSource, PortfolioSource, open_portfolio
+from .portfolio import GeneratedSource, PortfolioSource, SelectedSource, open_portfolio
 from .products import MEASURES, REGISTRY, PricingContext
 from .risk import RiskSetup, prepare_risk, scenario_pnl, sensitivities
 from .risk_output import TRADE_PNL, create_trade_pnl, write_risk
@@ -86,6 +86,8 @@ def load_inputs(spec: JobSpec) -> tuple[Market, PortfolioSource]:
     else:
         g = spec.portfolio.generate
         source = GeneratedSource(g.trades, g.seed, g.bad_fraction, market.valuation_date)
+    if spec.portfolio.products is not None:
+        source = SelectedSource(source, spec.portfolio.products)
     if sum(source.counts().values()) == 0:
         raise JobError([Problem(source.description, "", "the portfolio holds no trade")])
     return market, source
