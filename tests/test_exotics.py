@@ -408,3 +408,34 @@ def test_far_tail_against_mpmath():
                 else mp.exp(-r * t) * mp.ncdf(c * d2))
         assert out[0][i] == pytest.approx(float(want), rel=1e-12)
         assert float(want) < 1e-6 * spot[i]
+
+
+def test_fx_option_reads_the_delta_surface():
+    from xiphpc.curves import DeltaSurface
+    from xiphpc.products.fx import FxOption
+
+    t = np.array([0.25, 1.0, 3.0])
+    curves = {"USD": Curve(t, np.array([0.04, 0.042, 0.041])),
+              "EUR": Curve(t, np.array([0.02, 0.022, 0.025]))}
+    surf = DeltaSurface(np.array([0.25, 1.0]), np.array([0.1, 0.25, 0.5, 0.75, 0.9]),
+                        np.array([[0.12, 0.10, 0.09, 0.095, 0.11],
+                                  [0.125, 0.105, 0.095, 0.10, 0.115]]))
+    m = Market(VDATE, "USD", {"USD": 1.0, "EUR": 1.1}, curves,
+               fx_vols={"EURUSD": TermStructure(np.array([1.0]), np.array([0.09]))},
+               fx_vol_surfaces={"EURUSD": surf})
+    n = 3
+    strike = np.array([1.00, 1.12, 1.25])
+    cols = dict(underlying=np.full(n, "EURUSD"), option_type=np.array(["put", "call", "call"]),
+                strike=strike, expiry=np.full(n, TODAY + 200))
+    ctx = PricingContext(valuation_date=VDATE)
+    got = FxOption().price(_table("fx_option", n, vol=np.full(n, np.nan), **cols), m, ctx)
+    tau = np.full(n, 200 / 365)
+    r_d, r_f = curves["USD"].zero_rate(tau), curves["EUR"].zero_rate(tau)
+    vol = surf.vol_at(tau, strike, 1.1 * np.exp((r_d - r_f) * tau))
+    assert len(set(np.round(vol, 12))) == 3  # three points of the smile
+    today = ql.Settings.instance().evaluationDate
+    for i in range(n):
+        opt = ql.VanillaOption(ql.PlainVanillaPayoff(_qtype(1 if i else -1), float(strike[i])),
+                               ql.EuropeanExercise(today + 200))
+        opt.setPricingEngine(ql.AnalyticEuropeanEngine(_process(1.1, r_d[i], r_f[i], vol[i])))
+        assert got["pv"][i] == pytest.approx(10 * opt.NPV(), rel=1e-10)

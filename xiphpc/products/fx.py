@@ -6,6 +6,10 @@ the foreign currency. Rates: domestic and foreign zero rates to expiry from each
 curve; ``rho`` is the sensitivity to the domestic curve only. Spot is the cross of the market's
 FX rates, vol from the pair's term structure at expiry (or the trade's own ``vol``). Risk
 factors: both currencies' FX rates and curve pillars, the pair's vol pillars.
+
+Where the market has a delta surface for the pair (``fx_vol_surfaces``), an option without its
+own vol reads the smile at its strike (forward delta, see :mod:`xiphpc.curves.surfaces`), with
+the forward from both curves; that vol is then a fixed input, not moved by the vol factors.
 """
 
 from __future__ import annotations
@@ -51,8 +55,28 @@ def _fx_inputs(table: Table, market: Market, factors: FactorSet) -> dict:
         "spot": SpotInput(spot, num, den),
         "rate": rate_input(market, factors, dom, tau),
         "carry": rate_input(market, factors, fore, tau),
-        "vol": vol_input(market.fx_vols, "fxvol", factors, pairs, tau, table.columns.get("vol")),
+        "vol": vol_input(market.fx_vols, "fxvol", factors, pairs, tau, _smile_vol(table, market,
+                                                                                   tau)),
     }
+
+
+def _smile_vol(table: Table, market: Market, tau: np.ndarray) -> np.ndarray | None:
+    """The trade's own vol where given, else the pair's delta surface at the strike (NaN for
+    pairs without one); ``None`` for tables without vols (forwards)."""
+    own = table.columns.get("vol")
+    if own is None or not market.fx_vol_surfaces:
+        return own
+    vol = own.copy()
+    pairs = table["underlying"]
+    for pair in np.unique(pairs):
+        surface = market.fx_vol_surfaces.get(str(pair))
+        rows = np.flatnonzero((pairs == pair) & np.isnan(own))
+        if surface is None or not rows.size:
+            continue
+        spot, r_for, r_dom, _ = market.fx_pair_fields(pairs[rows], tau[rows])
+        fwd = spot * np.exp((r_dom - r_for) * tau[rows])
+        vol[rows] = surface.vol_at(tau[rows], table["strike"][rows], fwd)
+    return vol
 
 
 class FxOption(Product):
