@@ -129,10 +129,26 @@ def sensitivities(
     return fidx, value
 
 
+def _named_in(table: Table) -> set[str]:
+    """Every distinct text value of the table (currencies, underlyings, curve names...)."""
+    names: set[str] = set()
+    for values in table.columns.values():
+        if values.dtype.kind == "U":
+            names.update(np.unique(values).tolist())
+    return names
+
+
 def _sensitivities_by_market(product, table, market, factors, bumps, ctx):
+    """Bump-and-revalue on whole shifted markets. Only factors whose name (currency,
+    underlying, curve) appears in one of the table's text columns are bumped: a product
+    depends on market objects its trades name."""
     unit = np.array([FACTOR_UNITS[kd] for kd in factors.kind])
+    named = _named_in(table)
     columns = []
     for f in range(len(factors)):
+        if str(factors.name[f]) not in named:
+            columns.append(np.zeros(len(table)))
+            continue
         shift = np.zeros(len(factors))
         shift[f] = bumps[f]
         up = _market_pv_base(product, table, shifted_market(market, factors, shift), ctx)

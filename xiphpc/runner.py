@@ -31,10 +31,10 @@ from .output import (
     temporary_path,
     write_strings,
 )
-from .partition import plan_partitions
+from .partition import PartitionPlan, plan_partitions
 from .portfolio import GeneratedSource, PortfolioSource, SelectedSource, open_portfolio
 from .products import MEASURES, REGISTRY, PricingContext
-from .risk import RiskSetup, prepare_risk, scenario_pnl, sensitivities
+from .risk import MAX_ROWS, RiskSetup, prepare_risk, scenario_pnl, sensitivities
 from .risk_output import TRADE_PNL, create_trade_pnl, write_risk
 from .status import Status
 from .validation import duplicate_mask, validate_table
@@ -136,50 +136,76 @@ def _level_values(level: str, product: str, table) -> np.ndarray:
     return np.full(len(table), "")
 
 
-def _risk_partition(
+def _risk_partials(
     risk: RiskSetup,
     local_tables,
     lo: int,
-    r0: int,
-    r1: int,
+    plan: PartitionPlan,
+    parts: range,
     status: np.ndarray,
     market: Market,
     ctx: PricingContext,
     levels: list[str],
     group_of: dict,
     level_offset: np.ndarray,
-    out: np.ndarray,
+    partial: np.ndarray,
     n_base: int,
     trade_pnl: np.ndarray | None,
 ) -> None:
-    """Sensitivities and scenario P&L of local rows ``r0:r1`` (one partition), summed into
-    ``out`` (shape ``(G, C)``) by group, in row order."""
+    """Sensitivities and scenario P&L of this rank's priced trades, summed by group into
+    ``partial`` (shape ``(partitions owned, G, C)``), each partition in row order.
+
+    Trades are valued in chunks of whole partitions of one product table (at most about
+    :data:`~xiphpc.risk.MAX_ROWS` trade-scenario rows), so that products revalued on whole
+    shifted markets pay per chunk, not per partition; a trade's values do not depend on the
+    chunk it is in.
+    """
     n_sens = len(risk.factors) if risk.bumps is not None else 0
     shifts = np.concatenate([risk.hist_shifts, risk.stress_shifts])
+    n_hist = risk.hist_shifts.shape[0]
     c_scen = n_base + n_sens
+    per_chunk = max(1, MAX_ROWS // max(1, shifts.shape[0], 16))
     for product, a, table in local_tables:
-        t0, t1 = max(r0, a - lo), min(r1, a - lo + len(table))
-        if t0 >= t1:
-            continue
-        rows = np.arange(t0, t1)
-        rows = rows[status[rows] == Status.OK]
-        if rows.size == 0:
-            continue
-        sub = table.take(rows - (a - lo))
+        ta, tb = a - lo, a - lo + len(table)
+        spans = []
+        for j, p in enumerate(parts):
+            r0, r1 = max(ta, int(plan.bounds[p]) - lo), min(tb, int(plan.bounds[p + 1]) - lo)
+            if r0 < r1:
+                spans.append((j, r0, r1))
+        chunks: list[list[tuple[int, int, int]]] = []
+        for span in spans:
+            if chunks and sum(r1 - r0 for _, r0, r1 in chunks[-1]) + span[2] - span[1] <= per_chunk:
+                chunks[-1].append(span)
+            else:
+                chunks.append([span])
         pr = REGISTRY[product]
-        groups = [group_of[lv][rows] + level_offset[li] for li, lv in enumerate(levels)]
-        if risk.bumps is not None:
-            fidx, sens = sensitivities(pr, sub, market, risk.factors, risk.bumps, ctx)
-            cols = np.where(fidx >= 0, fidx + n_base, -1)
-            for g in groups:
-                group_scatter_sum(g, cols, sens, out)
-        if shifts.shape[0]:
-            pnl = scenario_pnl(pr, sub, market, risk.factors, shifts, ctx)
-            include = np.ones(rows.size, dtype=bool)
-            for g in groups:
-                group_sum(g, pnl, include, out[:, c_scen:])
-            if trade_pnl is not None:
-                trade_pnl[rows] = pnl[:, : risk.hist_shifts.shape[0]]
+        for chunk in chunks:
+            rows = np.arange(chunk[0][1], chunk[-1][2])
+            rows = rows[status[rows] == Status.OK]
+            if rows.size == 0:
+                continue
+            sub = table.take(rows - ta)
+            sens = scen = None
+            if risk.bumps is not None:
+                fidx, sens = sensitivities(pr, sub, market, risk.factors, risk.bumps, ctx)
+                cols = np.where(fidx >= 0, fidx + n_base, -1)
+            if shifts.shape[0]:
+                scen = scenario_pnl(pr, sub, market, risk.factors, shifts, ctx)
+                if trade_pnl is not None:
+                    trade_pnl[rows] = scen[:, :n_hist]
+            for j, r0, r1 in chunk:
+                k0, k1 = np.searchsorted(rows, [r0, r1])
+                if k0 == k1:
+                    continue
+                mine = rows[k0:k1]
+                for li, lv in enumerate(levels):
+                    g = group_of[lv][mine] + level_offset[li]
+                    if sens is not None:
+                        group_scatter_sum(g, cols[k0:k1], sens[k0:k1], partial[j])
+                    if scen is not None:
+                        group_sum(
+                            g, scen[k0:k1], np.ones(k1 - k0, dtype=bool), partial[j, :, c_scen:]
+                        )
 
 
 def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSummary | None:
@@ -315,23 +341,23 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
                 include,
                 partial[j, :, :n_base],
             )
-        if risk is not None:
-            _risk_partition(
-                risk,
-                local_tables,
-                lo,
-                r0,
-                r1,
-                status,
-                market,
-                ctx,
-                levels,
-                group_of,
-                level_offset,
-                partial[j],
-                n_base,
-                trade_pnl,
-            )
+    if risk is not None:
+        _risk_partials(
+            risk,
+            local_tables,
+            lo,
+            plan,
+            parts,
+            status,
+            market,
+            ctx,
+            levels,
+            group_of,
+            level_offset,
+            partial,
+            n_base,
+            trade_pnl,
+        )
     timers["compute_s"] += time.perf_counter() - t0
     t0 = time.perf_counter()
     gathered = gather_blocks(comm, partial.reshape(len(parts), n_groups * n_cols))
