@@ -339,3 +339,117 @@ def test_delta_surface_vol_is_a_fixed_point():
         delta = 0.5 * erfc(-d1 / sqrt(2))
         again = grid_vol(e, d, v, t[i : i + 1], np.array([delta]))[0]
         assert abs(again - vol[i]) <= 1e-11
+
+
+def _json_market() -> dict:
+    return {
+        "valuation_date": "2026-11-24",
+        "base_currency": "USD",
+        "fx": {"USD": 1.0, "EUR": 1.08},
+        "curves": {
+            "USD": {"quotes": [{"type": "deposit", "tenor": "1D", "rate": 0.043},
+                               {"type": "ois", "tenor": "1Y", "rate": 0.041},
+                               {"type": "ois", "tenor": "5Y", "rate": 0.038},
+                               {"type": "ois", "tenor": "10Y", "rate": 0.039}]},
+            "EUR": {"tenors": [1, 5, 10], "discount_factors": [0.98, 0.89, 0.78]},
+        },
+        "index_curves": {
+            "USD-TERMSOFR-3M": {"quotes": [
+                {"type": "deposit", "tenor": "3M", "rate": 0.045},
+                {"type": "fra", "start_months": 3, "end_months": 6, "rate": 0.044},
+                {"type": "future", "start": "2027-06-16", "price": 95.7},
+                {"type": "swap", "tenor": "5Y", "rate": 0.040, "fixed_day_count": "ACT/360"}],
+                "interpolation": "linear_zero"},
+        },
+        "equities": {"ACME": {"currency": "USD", "spot": 100.0, "vol": 0.25}},
+        "fx_vols": {"EURUSD": {"expiries": [0.5, 1.0], "vols": [0.08, 0.085]}},
+        "rate_vols": {"USD": {"type": "normal", "expiries": [1, 5], "tenors": [1, 10],
+                              "vols": [[0.009, 0.008], [0.0085, 0.0075]]}},
+        "vol_surfaces": {"ACME": {"expiries": [0.5, 2], "moneyness": [0.8, 1, 1.2],
+                                  "vols": [[0.3, 0.25, 0.27], [0.28, 0.24, 0.25]]}},
+        "fx_vol_surfaces": {"EURUSD": {"expiries": [0.5, 1.0], "deltas": [0.25, 0.5, 0.75],
+                                       "vols": [[0.085, 0.08, 0.09], [0.09, 0.085, 0.095]]}},
+        "credit_curves": {"ACME-SNR": {"currency": "USD", "recovery": 0.4,
+                                       "spreads": {"tenors": ["1Y", "5Y"],
+                                                   "spreads": [0.008, 0.012]}}},
+        "commodities": {"WTI": {"currency": "USD",
+                                "futures": {"expiries": [0.1, 1.0], "prices": [71.2, 69.8]},
+                                "vol": 0.32}},
+    }
+
+
+def test_market_json_sections_load_and_round_trip():
+    import json
+
+    from xiphpc.market import market_from_dict
+
+    m = market_from_dict(_json_market(), "m.json")
+    usd, eur = m.curves["USD"], m.curves["EUR"]
+    assert usd.interpolation == "loglinear_discount" and eur.interpolation == "loglinear_discount"
+    assert eur.discount(np.array([5.0]))[0] == pytest.approx(0.89, rel=1e-15)
+    ois = [OisSwap("1Y", 0.041), OisSwap("5Y", 0.038)]
+    assert max(abs(par_rate(i, usd, VDATE) - i.rate) for i in ois) <= 1e-12
+    sofr = m.index_curves["USD-TERMSOFR-3M"]
+    assert sofr.interpolation == "linear_zero"
+    # Multi-curve: the index swap is at par projected on the index, discounted on OIS.
+    swap = Swap("5Y", 0.040, fixed_day_count="ACT/360")
+    assert par_rate(swap, sofr, VDATE, discount=usd) == pytest.approx(0.040, abs=1e-12)
+    assert m.vol_surfaces["ACME"].reference == 100.0
+    assert m.fx_vol_surfaces["EURUSD"].reference_spot == pytest.approx(1.08)
+    assert m.credit_curves["ACME-SNR"].hazard.times.size == 2
+    assert m.commodities["WTI"].futures.price(np.array([0.55]))[0] == pytest.approx(70.5)
+    again = market_from_dict(json.loads(json.dumps(m.to_dict())), "again.json")
+    t = np.linspace(0.01, 12.0, 97)
+    for a, b in ((usd, again.curves["USD"]), (sofr, again.index_curves["USD-TERMSOFR-3M"])):
+        assert np.max(np.abs(a.discount(t) - b.discount(t))) <= 1e-15
+    k = np.array([90.0, 120.0])
+    assert np.array_equal(m.vol_surfaces["ACME"].smile_offset(np.ones(2), k),
+                          again.vol_surfaces["ACME"].smile_offset(np.ones(2), k))
+    assert np.array_equal(m.fx_vol_surfaces["EURUSD"].smile_offset(np.ones(2), k / 100),
+                          again.fx_vol_surfaces["EURUSD"].smile_offset(np.ones(2), k / 100))
+    assert np.array_equal(again.credit_curves["ACME-SNR"].hazard.hazards,
+                          m.credit_curves["ACME-SNR"].hazard.hazards)
+
+
+def test_market_json_problems_name_their_fields():
+    from xiphpc.errors import JobError
+    from xiphpc.market import market_from_dict
+
+    doc = _json_market()
+    doc["curves"]["EUR"]["interpolation"] = "cubic"
+    doc["index_curves"]["USD-TERMSOFR-3M"]["quotes"][1] = {"type": "fra", "rate": 0.04}
+    doc["index_curves"]["LIBOR"] = {"tenors": [1], "zero_rates": [0.04]}
+    doc["rate_vols"]["USD"]["type"] = "sabr"
+    doc["vol_surfaces"]["ACME"]["vols"] = [[0.3, 0.25]]
+    doc["fx_vol_surfaces"]["EURUSD"]["deltas"] = [0.0, 0.5, 0.75]
+    doc["commodities"]["WTI"]["futures"]["prices"] = [71.2, -1.0]
+    with pytest.raises(JobError) as err:
+        market_from_dict(doc, "m.json")
+    fields = [p.field for p in err.value.problems]
+    assert fields == [
+        "curves.EUR.interpolation",
+        "index_curves.USD-TERMSOFR-3M.quotes[1].start_months",
+        "index_curves.USD-TERMSOFR-3M.quotes[1].end_months",
+        "index_curves.LIBOR",
+        "rate_vols.USD.type",
+        "vol_surfaces.ACME.vols",
+        "fx_vol_surfaces.EURUSD.deltas",
+        "commodities.WTI.futures.prices[1]",
+    ]
+    assert all(p.file == "m.json" for p in err.value.problems)
+
+
+def test_generated_market_round_trips():
+    import json
+
+    from xiphpc.market import market_from_dict
+    from xiphpc.synth import generate_market
+
+    m = generate_market(3)
+    again = market_from_dict(json.loads(json.dumps(m.to_dict())))
+    assert set(again.index_curves) == set(m.index_curves)
+    assert set(again.credit_curves) == set(m.credit_curves)
+    t = np.linspace(0.1, 9.0, 11)
+    for name, c in m.credit_curves.items():
+        assert np.allclose(again.credit_curves[name].hazard.survival(t), c.hazard.survival(t),
+                           rtol=1e-15, atol=0)

@@ -279,17 +279,19 @@ def _table(product, n, **cols):
 
 
 def test_smile_surface_gives_the_vol_at_the_strike():
-    surf = MoneynessSurface(np.array([0.5, 2.0]), np.array([0.8, 1.0, 1.2]),
-                            np.array([[0.35, 0.28, 0.30], [0.30, 0.25, 0.26]]))
+    # At-the-money column = the equity's term structure; expiry on a pillar (one year).
+    surf = MoneynessSurface(np.array([0.25, 1.0, 5.0]), np.array([0.8, 1.0, 1.2]),
+                            np.array([[0.36, 0.30, 0.32], [0.30, 0.25, 0.26],
+                                      [0.25, 0.22, 0.23]]), reference=100.0)
     m = _equity_market(vol_surfaces={"ACME": surf})
     n = 3
     cols = dict(underlying=np.full(n, "ACME"), option_type=np.array(["call", "put", "call"]),
                 payoff=np.array(["cash", "asset", "cash"]), strike=np.array([85.0, 100.0, 115.0]),
-                cash=np.full(n, np.nan), expiry=np.full(n, TODAY + 400))
+                cash=np.full(n, np.nan), expiry=np.full(n, TODAY + 365))
     ctx = PricingContext(valuation_date=VDATE)
     from_surface = DigitalOption().price(_table("digital_option", n, vol=np.full(n, np.nan),
                                                 **cols), m, ctx)
-    v = surf.vol_at(np.full(n, 400 / 365), cols["strike"], np.full(n, 100.0))
+    v = surf.vol_at(np.ones(n), cols["strike"], np.full(n, 100.0))
     given = DigitalOption().price(_table("digital_option", n, vol=v, **cols), m, ctx)
     assert np.allclose(from_surface["pv"], given["pv"], rtol=1e-14, atol=0)
 
@@ -417,25 +419,27 @@ def test_fx_option_reads_the_delta_surface():
     t = np.array([0.25, 1.0, 3.0])
     curves = {"USD": Curve(t, np.array([0.04, 0.042, 0.041])),
               "EUR": Curve(t, np.array([0.02, 0.022, 0.025]))}
-    surf = DeltaSurface(np.array([0.25, 1.0]), np.array([0.1, 0.25, 0.5, 0.75, 0.9]),
-                        np.array([[0.12, 0.10, 0.09, 0.095, 0.11],
-                                  [0.125, 0.105, 0.095, 0.10, 0.115]]))
+    expiries = np.array([73 / 365, 1.0])
+    smile = np.array([[0.12, 0.10, 0.09, 0.095, 0.11], [0.125, 0.105, 0.095, 0.10, 0.115]])
+    surf = DeltaSurface(expiries, np.array([0.1, 0.25, 0.5, 0.75, 0.9]), smile)
+    # The at-the-money term structure is the surface's delta-0.5 column.
     m = Market(VDATE, "USD", {"USD": 1.0, "EUR": 1.1}, curves,
-               fx_vols={"EURUSD": TermStructure(np.array([1.0]), np.array([0.09]))},
+               fx_vols={"EURUSD": TermStructure(expiries, smile[:, 2])},
                fx_vol_surfaces={"EURUSD": surf})
     n = 3
     strike = np.array([1.00, 1.12, 1.25])
+    # Expiry on the first pillar: the vol is the smile's at the strike exactly.
     cols = dict(underlying=np.full(n, "EURUSD"), option_type=np.array(["put", "call", "call"]),
-                strike=strike, expiry=np.full(n, TODAY + 200))
+                strike=strike, expiry=np.full(n, TODAY + 73))
     ctx = PricingContext(valuation_date=VDATE)
     got = FxOption().price(_table("fx_option", n, vol=np.full(n, np.nan), **cols), m, ctx)
-    tau = np.full(n, 200 / 365)
+    tau = np.full(n, 73 / 365)
     r_d, r_f = curves["USD"].zero_rate(tau), curves["EUR"].zero_rate(tau)
     vol = surf.vol_at(tau, strike, 1.1 * np.exp((r_d - r_f) * tau))
     assert len(set(np.round(vol, 12))) == 3  # three points of the smile
     today = ql.Settings.instance().evaluationDate
     for i in range(n):
         opt = ql.VanillaOption(ql.PlainVanillaPayoff(_qtype(1 if i else -1), float(strike[i])),
-                               ql.EuropeanExercise(today + 200))
+                               ql.EuropeanExercise(today + 73))
         opt.setPricingEngine(ql.AnalyticEuropeanEngine(_process(1.1, r_d[i], r_f[i], vol[i])))
         assert got["pv"][i] == pytest.approx(10 * opt.NPV(), rel=1e-10)

@@ -2,6 +2,12 @@
 :mod:`xiphpc.market`): curves from discount factors or par quotes, index (projection)
 curves, rate vols, vol surfaces, credit curves and commodities.
 
+Smile anchors: an equity vol surface may state ``reference_spot`` and an FX delta surface
+``reference_spot`` and ``reference_forwards`` (one per expiry), the market the smile's
+moneyness or deltas are measured against (:mod:`xiphpc.curves.surfaces`); without them the
+surface is anchored at the spot and curves of the market it is read with. Written markets
+state them, so a market written after a scenario shift reads back with the same smiles.
+
 Functions take the market reader (``_Reader`` of :mod:`xiphpc.market`) so that every bad
 field becomes one ``Problem(file, field, message)`` and loading goes on to report the rest.
 """
@@ -25,6 +31,7 @@ __all__ = [
     "Commodity",
     "CreditCurve",
     "FuturesCurve",
+    "fx_smile",
     "read_curve",
     "read_extra_sections",
     "extra_sections_to_dict",
@@ -175,10 +182,12 @@ def read_curve(r, spec: Any, field: str, vdate: dt.date, discount: Curve | None 
     return Curve(got[0], got[1], interp or "linear_zero")
 
 
-def _grid(r, spec: Any, field: str, axis: str):
+def _grid(r, spec: Any, field: str, axis: str, optional: tuple[str, ...] = ()):
     keys = {"expiries", axis, "vols"}
-    if not isinstance(spec, dict) or set(spec) - keys - {"type"} or not keys <= set(spec):
-        r.bad(field, f"expected a table with {sorted(keys)}, got {spec!r}")
+    if (not isinstance(spec, dict) or set(spec) - keys - {"type", *optional}
+            or not keys <= set(spec)):
+        r.bad(field, f"expected a table with {sorted(keys)} (optional: {list(optional)}), "
+                     f"got {spec!r}")
         return None
     out = []
     for key in ("expiries", axis):
@@ -303,19 +312,42 @@ def read_extra_sections(r, doc: dict, vdate: dt.date, fx: dict, curves: dict) ->
         g = _grid(r, spec, f, "tenors")
         if g is not None:
             out["rate_vols"][ccy] = RateVolSurface(kind, *g)
+    equities = doc.get("equities") if isinstance(doc.get("equities"), dict) else {}
     for name, spec in r.table(doc, "vol_surfaces", "vol_surfaces", required=False).items():
-        g = _grid(r, spec, f"vol_surfaces.{name}", "moneyness")
+        f = f"vol_surfaces.{name}"
+        g = _grid(r, spec, f, "moneyness", ("reference_spot",))
         if g is not None:
-            out["vol_surfaces"][name] = MoneynessSurface(*g)
+            # An equity's smile is anchored at its stated reference spot, else at the spot
+            # of this market.
+            eq = equities.get(name)
+            spot = spec.get("reference_spot", eq.get("spot") if isinstance(eq, dict) else None)
+            ref = r.number(spot, f"{f}.reference_spot", positive=True) if spot is not None \
+                else float("nan")
+            if ref is not None:
+                out["vol_surfaces"][name] = MoneynessSurface(*g, reference=ref)
     for pair, spec in r.table(doc, "fx_vol_surfaces", "fx_vol_surfaces",
                               required=False).items():
         f = f"fx_vol_surfaces.{pair}"
-        g = _grid(r, spec, f, "deltas")
-        if g is not None:
-            if g[1][0] <= 0.0 or g[1][-1] >= 1.0:
-                r.bad(f"{f}.deltas", "call deltas must lie in (0, 1)")
-                continue
-            out["fx_vol_surfaces"][pair] = DeltaSurface(*g)
+        g = _grid(r, spec, f, "deltas", ("reference_spot", "reference_forwards"))
+        if g is None:
+            continue
+        if g[1][0] <= 0.0 or g[1][-1] >= 1.0:
+            r.bad(f"{f}.deltas", "call deltas must lie in (0, 1)")
+            continue
+        fore, dom = pair[:3], pair[3:]
+        if len(pair) != 6 or not all(c in fx and c in curves for c in (fore, dom)):
+            r.bad(f, "both currencies of the pair need an FX rate and a curve")
+            continue
+        surface = DeltaSurface(*g)
+        if "reference_forwards" in spec or "reference_spot" in spec:
+            got = r.pillars({"expiries": spec["expiries"], "forwards": spec.get(
+                "reference_forwards")}, f"{f}.reference_forwards", "expiries", "forwards",
+                positive_y=True)
+            spot = r.number(spec.get("reference_spot"), f"{f}.reference_spot", positive=True)
+            if got is not None and spot is not None:
+                out["fx_vol_surfaces"][pair] = surface.with_reference(spot, got[1])
+            continue
+        out["fx_vol_surfaces"][pair] = fx_smile(surface, fx, curves, pair)
     for name, spec in r.table(doc, "credit_curves", "credit_curves", required=False).items():
         c = _credit(r, spec, f"credit_curves.{name}", vdate, fx, curves)
         if c is not None:
@@ -325,6 +357,15 @@ def read_extra_sections(r, doc: dict, vdate: dt.date, fx: dict, curves: dict) ->
         if c is not None:
             out["commodities"][name] = c
     return out
+
+
+def fx_smile(surface: DeltaSurface, fx: dict, curves: dict, pair: str) -> DeltaSurface:
+    """``surface`` anchored at the pair's spot and forwards (both curves) of this market."""
+    fore, dom = pair[:3], pair[3:]
+    spot = fx[fore] / fx[dom]
+    t = surface.expiries
+    drift = curves[dom].zero_rate(t) - curves[fore].zero_rate(t)
+    return surface.with_reference(spot, spot * np.exp(drift * t))
 
 
 def _vol_dict(v) -> Any:

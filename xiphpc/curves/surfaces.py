@@ -16,10 +16,17 @@ before the first and after the last expiry.
 
 Every surface answers ``vol(t)`` (shape ``(n,)``) at its at-the-money column (moneyness 1,
 delta 0.5, the shortest tenor), so it can stand where a vol term structure is expected.
+
+Smiles and moving markets: products read an equity or FX smile as an offset to the
+at-the-money term structure, ``smile_offset(t, K) = surface(t, K) - surface_atm(t)``, with the
+moneyness (or delta) of ``K`` taken against the *reference* spot (forward) the surface was
+loaded with. The offset is sticky-strike: it does not move when spot, rates or the ATM vols
+are bumped or shifted in a scenario; the ATM term structure does.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,6 +91,8 @@ class MoneynessSurface:
     expiries: np.ndarray
     moneyness: np.ndarray
     vols: np.ndarray
+    #: Spot the moneyness of :meth:`smile_offset` is taken against (the market's at load).
+    reference: float = math.nan
 
     def __post_init__(self) -> None:
         _check(self.expiries, self.moneyness, self.vols, "moneyness")
@@ -96,12 +105,21 @@ class MoneynessSurface:
         """Vols at ``strike / reference`` and expiries ``t`` (all shape ``(n,)``)."""
         return grid_vol(self.expiries, self.moneyness, self.vols, t, strike / reference)
 
+    def smile_offset(self, t: np.ndarray, strike: np.ndarray) -> np.ndarray:
+        """Vol at ``strike`` minus the at-the-money vol, moneyness against :attr:`reference`
+        (shape ``(n,)``)."""
+        m = np.asarray(strike, dtype=np.float64) / self.reference
+        return grid_vol(self.expiries, self.moneyness, self.vols, t, m) - self.vol(t)
+
     def to_dict(self) -> dict:
-        return {
+        out = {
             "expiries": self.expiries.tolist(),
             "moneyness": self.moneyness.tolist(),
             "vols": self.vols.tolist(),
         }
+        if not math.isnan(self.reference):
+            out["reference_spot"] = self.reference
+        return out
 
 
 @dataclass(frozen=True)
@@ -120,9 +138,29 @@ class DeltaSurface:
     expiries: np.ndarray
     deltas: np.ndarray
     vols: np.ndarray
+    #: Reference forwards at :attr:`expiries` (the market's at load) for
+    #: :meth:`smile_offset`; between expiries the drift ``log(F / S) / t`` is linear in time.
+    reference_spot: float = math.nan
+    reference_forwards: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         _check(self.expiries, self.deltas, self.vols, "deltas")
+
+    def with_reference(self, spot: float, forwards: np.ndarray) -> DeltaSurface:
+        """The surface with its reference spot and forwards (shape ``(k,)``) set."""
+        return DeltaSurface(self.expiries, self.deltas, self.vols, float(spot),
+                            np.asarray(forwards, dtype=np.float64))
+
+    def reference_forward(self, t: np.ndarray) -> np.ndarray:
+        """Reference forwards to times ``t`` (years, shape ``(n,)``)."""
+        drift = np.log(self.reference_forwards / self.reference_spot) / self.expiries
+        t = np.asarray(t, dtype=np.float64)
+        return self.reference_spot * np.exp(np.interp(t, self.expiries, drift) * t)
+
+    def smile_offset(self, t: np.ndarray, strike: np.ndarray) -> np.ndarray:
+        """Vol at ``strike`` minus the delta-0.5 vol, deltas against the reference forwards
+        (shape ``(n,)``)."""
+        return self.vol_at(t, strike, self.reference_forward(t)) - self.vol(t)
 
     def vol(self, t: np.ndarray) -> np.ndarray:
         """Vols at delta 0.5 to expiries ``t``, shape ``(n,)``."""
@@ -149,11 +187,15 @@ class DeltaSurface:
         return vol
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "expiries": self.expiries.tolist(),
             "deltas": self.deltas.tolist(),
             "vols": self.vols.tolist(),
         }
+        if self.reference_forwards is not None:
+            out["reference_spot"] = self.reference_spot
+            out["reference_forwards"] = self.reference_forwards.tolist()
+        return out
 
 
 RATE_VOL_KINDS = ("normal", "lognormal")

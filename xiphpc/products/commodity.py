@@ -9,13 +9,19 @@ the trade currency's zero rate to expiry. The trade currency must be the underly
 
 Measures as the equity products (:mod:`xiphpc.products.scaling`), with the futures price in
 the place of the spot: cash delta and gamma on the futures price; ``rho`` with the futures
-price held (discounting only, ``-T * PV`` per unit rate).
+price held (discounting only, ``-T * PV`` per unit rate). Risk factors (bucketed
+sensitivities, scenarios): the trade currency's curve pillars and FX rate; commodities and
+their vols are not factors of the engine's factor set.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from ..factors import FactorSet, factor_set
+from ..inputs import RateInput, SpotInput, VolInput, no_shift, rate_input, vol_input
 from ..kernels.black76 import black76_parallel, black76_serial
 from ..kernels.black_scholes import allocate_greeks
 from ..market import Market
@@ -23,7 +29,13 @@ from ..status import Status
 from .base import Column, PricingContext, Product, Table
 from .scaling import cash_measures
 
-__all__ = ["CommodityOption", "underlying_checks", "underlying_inputs"]
+__all__ = [
+    "CommodityOption",
+    "add_smile",
+    "underlying_checks",
+    "underlying_inputs",
+    "underlying_market_inputs",
+]
 
 
 def _kind(market: Market, name: str) -> str:
@@ -61,10 +73,30 @@ def underlying_checks(table: Table, market: Market) -> list[tuple[np.ndarray, in
     ]
 
 
-def underlying_inputs(
-    table: Table, market: Market, tau: np.ndarray, delivery: np.ndarray | None = None
-) -> tuple[np.ndarray, ...]:
-    """Spot (or futures price), rate, carry yield and vol of each trade's underlying.
+def add_smile(vol: VolInput, offset: np.ndarray) -> VolInput:
+    """``vol`` with a per-trade smile offset (shape ``(n,)``) added to the two term-structure
+    pillars each trade interpolates between (trades on a fixed vol are left alone).
+
+    The offset does not depend on the market (see
+    :meth:`~xiphpc.curves.surfaces.MoneynessSurface.smile_offset`), so bumps and scenarios of
+    the pillars move smile-priced trades as they move at-the-money ones, and every
+    revaluation path (per-trade inputs, fused scenario kernels, whole shifted markets) gives
+    the same vol. At a pillar expiry the vol is the pillar's plus the offset exactly; between
+    pillars the shifted pillars are interpolated in total variance as usual.
+    """
+    off = np.where(vol.lo >= 0, offset, 0.0)
+    return replace(vol, v_lo=vol.v_lo + off, v_hi=vol.v_hi + off)
+
+
+def underlying_market_inputs(
+    table: Table,
+    market: Market,
+    factors: FactorSet,
+    tau: np.ndarray,
+    delivery: np.ndarray | None = None,
+) -> dict:
+    """Per-trade market inputs ``spot``, ``rate``, ``carry`` and ``vol`` of options on an
+    equity or a commodity future (:mod:`xiphpc.inputs`).
 
     Parameters
     ----------
@@ -75,38 +107,73 @@ def underlying_inputs(
     delivery : ndarray, shape ``(n,)``, optional
         Futures delivery times (years) for commodities; ``tau`` when omitted.
 
-    Returns
-    -------
-    spot, rate, carry_yield, vol : ndarray, each shape ``(n,)``
-        For an equity: spot, dividend yield; for a commodity: the futures price and the rate
-        itself as carry yield (no drift for a future).
+    Notes
+    -----
+    Equity: spot (factor ``eq``), dividend yield as carry (not a factor), vol from the
+    equity's term structure (factors ``eqvol``) with, where the market has a smile surface,
+    the sticky-strike offset of the strike's vol from the at-the-money vol
+    (:meth:`~xiphpc.curves.surfaces.MoneynessSurface.smile_offset`, :func:`add_smile`).
+    Commodity: the futures price
+    for ``delivery`` (not a factor), carry equal to the rate (no drift), vol from the smile
+    surface or term structure as a fixed input.
     """
     n = len(table)
     delivery = tau if delivery is None else delivery
-    spot, carry, vol = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    rate = market.zero_rate(table["currency"], tau)
+    names = table["underlying"]
     strike = table["strike"]
-    for name in np.unique(table["underlying"]):
-        rows = np.flatnonzero(table["underlying"] == name)
+    none = np.full(n, -1, dtype=np.int64)
+    own = table["vol"]
+    spot = np.full(n, np.nan)
+    div = np.zeros(n)
+    spot_factor = none.copy()
+    fixed = own.copy()
+    offset = np.zeros(n)
+    is_equity = np.zeros(n, dtype=bool)
+    for name in np.unique(names):
+        rows = np.flatnonzero(names == name)
         name = str(name)
+        surface = market.vol_surfaces.get(name)
         if name in market.equities:
             eq = market.equities[name]
-            spot[rows], carry[rows] = eq.spot, eq.dividend_yield
-            term = eq.vol
+            spot[rows], div[rows] = eq.spot, eq.dividend_yield
+            spot_factor[rows] = factors.index("eq", name)
+            is_equity[rows] = True
+            free = rows[np.isnan(own[rows])]
+            if surface is not None and free.size:
+                if np.isnan(surface.reference):
+                    surface = replace(surface, reference=eq.spot)
+                offset[free] = surface.smile_offset(tau[free], strike[free])
         elif name in market.commodities:
             com = market.commodities[name]
             spot[rows] = com.futures.price(delivery[rows])
-            carry[rows] = rate[rows]
-            term = com.vol
-        else:
-            continue
-        surface = market.vol_surfaces.get(name)
-        if surface is not None:
-            vol[rows] = surface.vol_at(tau[rows], strike[rows], spot[rows])
-        else:
-            vol[rows] = term.vol(tau[rows])
-    own = table["vol"]
-    return spot, rate, carry, np.where(np.isnan(own), vol, own)
+            free = rows[np.isnan(own[rows])]
+            if surface is not None:
+                fixed[free] = surface.vol_at(tau[free], strike[free], spot[free])
+            else:
+                fixed[free] = com.vol.vol(tau[free])
+    rate = rate_input(market, factors, table["currency"], tau)
+    # Equities carry their dividend yield; a future carries the rate itself.
+    carry = RateInput(
+        np.where(is_equity, div, rate.base),
+        np.where(is_equity, none, rate.lo),
+        np.where(is_equity, none, rate.hi),
+        np.where(is_equity, 0.0, rate.w),
+    )
+    terms = {u: e.vol for u, e in market.equities.items()}
+    eq_names = np.where(is_equity, names, "")
+    vol = add_smile(vol_input(terms, "eqvol", factors, eq_names, tau, fixed), offset)
+    return {"spot": SpotInput(spot, spot_factor, none), "rate": rate, "carry": carry,
+            "vol": vol}
+
+
+def underlying_inputs(
+    table: Table, market: Market, tau: np.ndarray, delivery: np.ndarray | None = None
+) -> tuple[np.ndarray, ...]:
+    """Spot (or futures price), rate, carry yield and vol of each trade's underlying, the
+    values of :func:`underlying_market_inputs` in today's market, each shape ``(n,)``."""
+    inputs = underlying_market_inputs(table, market, factor_set(market), tau, delivery)
+    rows = np.arange(len(table))
+    return tuple(inputs[k].value(rows, no_shift) for k in ("spot", "rate", "carry", "vol"))
 
 
 class CommodityOption(Product):
@@ -136,13 +203,24 @@ class CommodityOption(Product):
             (early, Status.BAD_VALUE, "futures_expiry: before the option expiry"),
         ]
 
-    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
+    def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
+        return {
+            "strike": table["strike"],
+            "cp": np.where(table["option_type"] == "call", 1.0, -1.0),
+            "quantity": table["quantity"],
+            "tau": market.year_fraction(table["expiry"]),
+        }
+
+    def market_inputs(self, table: Table, market: Market, factors: FactorSet) -> dict:
         tau = market.year_fraction(table["expiry"])
         fut = table["futures_expiry"]
         delivery = np.where(np.isnat(fut), tau, market.year_fraction(fut))
-        fwd, rate, _, vol = underlying_inputs(table, market, tau, delivery)
-        cp = np.where(table["option_type"] == "call", 1.0, -1.0)
-        out = allocate_greeks(len(table))
+        return underlying_market_inputs(table, market, factors, tau, delivery)
+
+    def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
+        fwd = inputs["spot"]
+        out = allocate_greeks(fwd.size)
         kernel = black76_parallel if ctx.parallel else black76_serial
-        kernel(fwd, table["strike"], tau, rate, vol, cp, *out)
-        return cash_measures(out, fwd, table["quantity"], ctx.pv_only)
+        kernel(fwd, static["strike"], static["tau"], inputs["rate"], inputs["vol"],
+               static["cp"], *out)
+        return cash_measures(out, fwd, static["quantity"], ctx.pv_only)

@@ -10,7 +10,9 @@ surface at the strike, else the term structure at expiry). Time ACT/365F.
 
 Measures as the equity products (:mod:`xiphpc.products.scaling`): cash delta and gamma on
 the spot (futures price), vega per vol point (+0.01), theta per calendar day, rho per bp on
-the trade currency's zero rate (dividend yield or futures price held). Greeks of the
+the trade currency's zero rate (dividend yield or futures price held). The products price
+through per-trade market inputs (:func:`~xiphpc.products.commodity.underlying_market_inputs`),
+so risk bumps and scenarios move only the factors each trade depends on. Greeks of the
 American, barrier and Asian options are central finite differences (steps in
 :mod:`xiphpc.kernels.barrier` and :mod:`xiphpc.kernels.asian`); digitals are analytic.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..factors import FactorSet
 from ..kernels.american import american_parallel, american_serial
 from ..kernels.asian import asian_parallel, asian_serial
 from ..kernels.barrier import KINDS, barrier_parallel, barrier_serial
@@ -27,7 +30,7 @@ from ..kernels.digital import digital_parallel, digital_serial
 from ..market import Market
 from ..status import Status
 from .base import Column, PricingContext, Product, Table
-from .commodity import underlying_checks, underlying_inputs
+from .commodity import underlying_checks, underlying_inputs, underlying_market_inputs
 from .scaling import cash_measures
 
 __all__ = [
@@ -65,14 +68,26 @@ def trade_keys(trade_ids: np.ndarray) -> np.ndarray:
     return out
 
 
-def _inputs(table: Table, market: Market):
-    tau = market.year_fraction(table["expiry"])
-    spot, rate, carry, vol = underlying_inputs(table, market, tau)
-    cp = np.where(table["option_type"] == "call", 1.0, -1.0)
-    return spot, tau, rate, carry, vol, cp
+class _OptionOnUnderlying(Product):
+    """What the options of this module share: inputs from the underlying, static arrays."""
+
+    def check(self, table: Table, market: Market):
+        return underlying_checks(table, market)
+
+    def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
+        return {
+            "strike": table["strike"],
+            "cp": np.where(table["option_type"] == "call", 1.0, -1.0),
+            "quantity": table["quantity"],
+            "tau": market.year_fraction(table["expiry"]),
+        }
+
+    def market_inputs(self, table: Table, market: Market, factors: FactorSet) -> dict:
+        tau = market.year_fraction(table["expiry"])
+        return underlying_market_inputs(table, market, factors, tau)
 
 
-class AmericanOption(Product):
+class AmericanOption(_OptionOnUnderlying):
     """American call or put, exercisable any time until expiry: Bjerksund–Stensland (1993)
     approximation (accuracy stated in :mod:`xiphpc.kernels.american`)."""
 
@@ -81,18 +96,16 @@ class AmericanOption(Product):
     columns = (_UNDERLYING, _OPTION_TYPE, _STRIKE, _EXPIRY, _VOL)
     cost_per_trade = 12.0
 
-    def check(self, table: Table, market: Market):
-        return underlying_checks(table, market)
-
-    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
-        spot, tau, rate, carry, vol, cp = _inputs(table, market)
-        out = allocate_greeks(len(table))
+    def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
+        spot = inputs["spot"]
+        out = allocate_greeks(spot.size)
         kernel = american_parallel if ctx.parallel else american_serial
-        kernel(spot, table["strike"], tau, rate, carry, vol, cp, *out)
-        return cash_measures(out, spot, table["quantity"], ctx.pv_only)
+        kernel(spot, static["strike"], static["tau"], inputs["rate"], inputs["carry"],
+               inputs["vol"], static["cp"], *out)
+        return cash_measures(out, spot, static["quantity"], ctx.pv_only)
 
 
-class BarrierOption(Product):
+class BarrierOption(_OptionOnUnderlying):
     """European option with one continuously monitored barrier (in or out, up or down) and a
     cash rebate: paid at the hit for out options, at expiry if never hit for in options.
     A barrier already reached makes an out option worth its rebate and an in option a
@@ -120,17 +133,24 @@ class BarrierOption(Product):
             (~np.isnan(rebate) & (rebate < 0.0), Status.BAD_VALUE, "rebate: negative")
         ]
 
-    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
-        spot, tau, rate, carry, vol, cp = _inputs(table, market)
-        kind = np.array([KINDS[k] for k in table["barrier_type"]], dtype=np.int64)
-        out = allocate_greeks(len(table))
+    def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
+        return super().static(table, market) | {
+            "barrier": table["barrier"],
+            "rebate": np.nan_to_num(table["rebate"]),
+            "kind": np.array([KINDS[k] for k in table["barrier_type"]], dtype=np.int64),
+        }
+
+    def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
+        spot = inputs["spot"]
+        out = allocate_greeks(spot.size)
         kernel = barrier_parallel if ctx.parallel else barrier_serial
-        kernel(spot, table["strike"], table["barrier"], np.nan_to_num(table["rebate"]), tau,
-               rate, carry, vol, cp, kind, *out)
-        return cash_measures(out, spot, table["quantity"], ctx.pv_only)
+        kernel(spot, static["strike"], static["barrier"], static["rebate"], static["tau"],
+               inputs["rate"], inputs["carry"], inputs["vol"], static["cp"], static["kind"],
+               *out)
+        return cash_measures(out, spot, static["quantity"], ctx.pv_only)
 
 
-class DigitalOption(Product):
+class DigitalOption(_OptionOnUnderlying):
     """European digital: cash-or-nothing pays ``cash`` (default 1) when the option ends in
     the money, asset-or-nothing pays the underlying."""
 
@@ -147,17 +167,19 @@ class DigitalOption(Product):
         _VOL,
     )
 
-    def check(self, table: Table, market: Market):
-        return underlying_checks(table, market)
+    def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
+        return super().static(table, market) | {
+            "cash": np.where(np.isnan(table["cash"]), 1.0, table["cash"]),
+            "asset": (table["payoff"] == "asset").astype(np.int64),
+        }
 
-    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
-        spot, tau, rate, carry, vol, cp = _inputs(table, market)
-        cash = np.where(np.isnan(table["cash"]), 1.0, table["cash"])
-        asset = (table["payoff"] == "asset").astype(np.int64)
-        out = allocate_greeks(len(table))
+    def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
+        spot = inputs["spot"]
+        out = allocate_greeks(spot.size)
         kernel = digital_parallel if ctx.parallel else digital_serial
-        kernel(spot, table["strike"], tau, rate, carry, vol, cp, cash, asset, *out)
-        return cash_measures(out, spot, table["quantity"], ctx.pv_only)
+        kernel(spot, static["strike"], static["tau"], inputs["rate"], inputs["carry"],
+               inputs["vol"], static["cp"], static["cash"], static["asset"], *out)
+        return cash_measures(out, spot, static["quantity"], ctx.pv_only)
 
 
 _DEFAULT_PATHS = 10_000
@@ -169,34 +191,57 @@ def _counts(table: Table) -> tuple[np.ndarray, np.ndarray]:
     return fixings, paths
 
 
+def _asian_static(table: Table, market: Market) -> dict[str, np.ndarray]:
+    tau = market.year_fraction(table["expiry"])
+    fixings, paths = _counts(table)
+    start = table["averaging_start"]
+    t0 = np.where(np.isnat(start), 0.0, market.year_fraction(start))
+    n_fix = fixings.astype(np.int64)
+    return {
+        "strike": table["strike"],
+        "cp": np.where(table["option_type"] == "call", 1.0, -1.0),
+        "quantity": table["quantity"],
+        "tau": tau,
+        # Fixings at t0 + k (T - t0) / n, k = 1..n: the first one period after the start.
+        "t_first": t0 + (tau - t0) / n_fix,
+        "n_fix": n_fix,
+        "paths": paths.astype(np.int64),
+        "key": trade_keys(table["trade_id"]),
+    }
+
+
+def _asian_kernel(static, inputs, ctx: PricingContext):
+    spot = inputs["spot"]
+    out = allocate_greeks(spot.size)
+    stderr = np.empty(spot.size)
+    kernel = asian_parallel if ctx.parallel else asian_serial
+    tau = static["tau"]
+    kernel(spot, static["strike"], inputs["rate"], inputs["carry"], inputs["vol"],
+           static["cp"], static["t_first"], tau, static["n_fix"], tau, static["paths"],
+           np.uint64(ctx.seed), static["key"], 0 if ctx.pv_only else 1, *out, stderr)
+    return out, stderr
+
+
 def asian_monte_carlo(
     table: Table, market: Market, ctx: PricingContext
 ) -> dict[str, np.ndarray]:
     """Measures of :class:`AsianOption` trades plus ``stderr``, the Monte Carlo standard
     error of ``pv`` (scaled by quantity, absolute), each shape ``(n,)``."""
-    spot, tau, rate, carry, vol, cp = _inputs(table, market)
-    fixings, paths = _counts(table)
-    start = table["averaging_start"]
-    t0 = np.where(np.isnat(start), 0.0, market.year_fraction(start))
-    n_fix = fixings.astype(np.int64)
-    # Fixings at t0 + k (T - t0) / n, k = 1..n: the first one period after the start.
-    t_first = t0 + (tau - t0) / n_fix
-    out = allocate_greeks(len(table))
-    stderr = np.empty(len(table))
-    kernel = asian_parallel if ctx.parallel else asian_serial
-    kernel(spot, table["strike"], rate, carry, vol, cp, t_first, tau, n_fix, tau,
-           paths.astype(np.int64), np.uint64(ctx.seed), trade_keys(table["trade_id"]),
-           0 if ctx.pv_only else 1, *out, stderr)
+    static = _asian_static(table, market)
+    spot, rate, carry, vol = underlying_inputs(table, market, static["tau"])
+    out, stderr = _asian_kernel(static, {"spot": spot, "rate": rate, "carry": carry,
+                                         "vol": vol}, ctx)
     measures = cash_measures(out, spot, table["quantity"])
     measures["stderr"] = stderr * np.abs(table["quantity"])
     return measures
 
 
-class AsianOption(Product):
+class AsianOption(_OptionOnUnderlying):
     """Arithmetic-average-price Asian call or put, ``fixings`` equally spaced fixings over
     (averaging start, expiry], the last at expiry; Monte Carlo with the geometric-average
     option as control variate, reproducible per trade from the job seed and the trade id
-    (:func:`trade_keys`), whatever the partitioning."""
+    (:func:`trade_keys`), whatever the partitioning. Under scenarios and bumps every row of a
+    trade uses the same draws."""
 
     name = "asian_option"
     description = "arithmetic-average Asian option (Monte Carlo, geometric control variate)"
@@ -230,8 +275,10 @@ class AsianOption(Product):
             (late, Status.BAD_VALUE, "averaging_start: not before the expiry"),
         ]
 
-    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
-        out = asian_monte_carlo(table, market, ctx)
-        del out["stderr"]
+    def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
+        return _asian_static(table, market)
+
+    def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
+        out, _ = _asian_kernel(static, inputs, ctx)
         # With pv_only the kernel skips the bumped revaluations: pv alone is meaningful.
-        return {"pv": out["pv"]} if ctx.pv_only else out
+        return cash_measures(out, inputs["spot"], static["quantity"], ctx.pv_only)

@@ -8,16 +8,18 @@ FX rates, vol from the pair's term structure at expiry (or the trade's own ``vol
 factors: both currencies' FX rates and curve pillars, the pair's vol pillars.
 
 Where the market has a delta surface for the pair (``fx_vol_surfaces``), an option without its
-own vol reads the smile at its strike (forward delta, see :mod:`xiphpc.curves.surfaces`), with
-the forward from both curves; that vol is then a fixed input, not moved by the vol factors.
+own vol adds the smile at its strike to the pair's vol pillars: the sticky-strike offset of
+:meth:`~xiphpc.curves.surfaces.DeltaSurface.smile_offset` (forward deltas against the forwards
+the market was loaded with), see :func:`~xiphpc.products.commodity.add_smile`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..curves.loader import fx_smile
 from ..factors import FactorSet
-from ..inputs import SpotInput, per_name, rate_input, vol_input
+from ..inputs import SpotInput, VolInput, per_name, rate_input, vol_input
 from ..kernels.black_scholes import (
     allocate_greeks,
     bs_fused_parallel,
@@ -29,6 +31,7 @@ from ..market import Market
 from ..status import Status
 from .base import Column, PricingContext, Product, Table
 from .bs_scenarios import bs_scenario_pv
+from .commodity import add_smile
 from .scaling import cash_measures
 
 __all__ = ["FxForward", "FxOption"]
@@ -55,28 +58,30 @@ def _fx_inputs(table: Table, market: Market, factors: FactorSet) -> dict:
         "spot": SpotInput(spot, num, den),
         "rate": rate_input(market, factors, dom, tau),
         "carry": rate_input(market, factors, fore, tau),
-        "vol": vol_input(market.fx_vols, "fxvol", factors, pairs, tau, _smile_vol(table, market,
-                                                                                   tau)),
+        "vol": _smile(
+            vol_input(market.fx_vols, "fxvol", factors, pairs, tau, table.columns.get("vol")),
+            table,
+            market,
+            tau,
+        ),
     }
 
 
-def _smile_vol(table: Table, market: Market, tau: np.ndarray) -> np.ndarray | None:
-    """The trade's own vol where given, else the pair's delta surface at the strike (NaN for
-    pairs without one); ``None`` for tables without vols (forwards)."""
-    own = table.columns.get("vol")
-    if own is None or not market.fx_vol_surfaces:
-        return own
-    vol = own.copy()
+def _smile(vol: VolInput, table: Table, market: Market, tau: np.ndarray) -> VolInput:
+    """``vol`` with the pair's smile at each option's strike, where the market has one."""
+    if "strike" not in table.columns or not market.fx_vol_surfaces:
+        return vol
+    offset = np.zeros(len(table))
     pairs = table["underlying"]
     for pair in np.unique(pairs):
         surface = market.fx_vol_surfaces.get(str(pair))
-        rows = np.flatnonzero((pairs == pair) & np.isnan(own))
-        if surface is None or not rows.size:
-            continue
-        spot, r_for, r_dom, _ = market.fx_pair_fields(pairs[rows], tau[rows])
-        fwd = spot * np.exp((r_dom - r_for) * tau[rows])
-        vol[rows] = surface.vol_at(tau[rows], table["strike"][rows], fwd)
-    return vol
+        if surface is not None:
+            if surface.reference_forwards is None:
+                # Built in code without an anchor: anchor it at this market.
+                surface = fx_smile(surface, market.fx, market.curves, str(pair))
+            rows = np.flatnonzero(pairs == pair)
+            offset[rows] = surface.smile_offset(tau[rows], table["strike"][rows])
+    return add_smile(vol, offset)
 
 
 class FxOption(Product):
