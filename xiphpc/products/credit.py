@@ -21,6 +21,7 @@ from ..kernels.credit import cds_parallel, cds_serial
 from ..market import Market
 from ..status import Status
 from .base import Column, PricingContext, Product, Table
+from .rates import memo_schedules
 
 __all__ = ["CreditDefaultSwap", "cds_analytics"]
 
@@ -33,7 +34,10 @@ def _run(table: Table, market: Market, parallel: bool) -> list[np.ndarray]:
     ccys = [str(c) for c in np.unique(table["currency"])]
     disc = np.searchsorted(np.array(ccys), table["currency"]).astype(np.int64)
     cs = pack_curves([market.curves[c] for c in ccys])
-    p = cds_periods(market.valuation_date, table["maturity"])
+    p = memo_schedules(
+        table, market, "credit_default_swap", ("maturity",),
+        lambda: cds_periods(market.valuation_date, table["maturity"]),
+    )
     recovery = np.array([h.recovery for h in hazards])[credit]
     sign = np.where(table["protection"] == "buy", 1.0, -1.0)
     out = [np.empty(n) for _ in range(5)]

@@ -24,6 +24,10 @@ amount): ``pv``; ``delta``, ``gamma`` are 0 (no spot underlying); ``rho`` is the
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from ..curves.calendar import WEEKENDS_ONLY, add_months
@@ -55,6 +59,7 @@ __all__ = [
     "InterestRateSwap",
     "Swaption",
     "bond_analytics",
+    "memo_schedules",
 ]
 
 #: Accepted coupon frequencies, by their period.
@@ -94,6 +99,27 @@ def _day_count(name: str, default: str, what: str) -> Column:
         required=False,
         choices=DAY_COUNTS,
     )
+
+
+_MEMO: dict[tuple, tuple[list, Any]] = {}
+
+
+def memo_schedules(
+    table: Table, market: Market, kind: str, columns: tuple[str, ...], build: Callable[[], Any]
+) -> Any:
+    """``build()``, remembered while the same column arrays of ``table`` are priced again on
+    the same valuation date (risk revalues one table on many shifted markets; schedules and
+    year fractions do not depend on the market data)."""
+    arrays = [table.columns[c] for c in ("trade_id", *columns)]
+    key = (kind, market.valuation_date, *(id(a) for a in arrays))
+    hit = _MEMO.get(key)
+    if hit is not None and all(r() is a for r, a in zip(hit[0], arrays, strict=True)):
+        return hit[1]
+    value = build()
+    if len(_MEMO) >= 32:
+        _MEMO.clear()
+    _MEMO[key] = ([weakref.ref(a) for a in arrays], value)
+    return value
 
 
 def _text(table: Table, name: str, default: str) -> np.ndarray:
@@ -165,6 +191,9 @@ def _rates_measures(pv, theta, rho, quantity, vega=None) -> dict[str, np.ndarray
     }
 
 
+_SWAP_COLUMNS = ("fixed_frequency", "float_frequency", "fixed_day_count", "float_day_count")
+
+
 def _swap_legs(table: Table, market: Market, start: np.ndarray, end: np.ndarray):
     vd = market.valuation_date
     fx = fixed_leg(
@@ -214,7 +243,10 @@ class InterestRateSwap(Product):
     def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
         n = len(table)
         cs, disc, proj = _curve_ids(table, market)
-        fx, fl = _swap_legs(table, market, _start(table, market), table["maturity"])
+        fx, fl = memo_schedules(
+            table, market, self.name, ("start", "maturity", *_SWAP_COLUMNS),
+            lambda: _swap_legs(table, market, _start(table, market), table["maturity"]),
+        )
         sign = np.where(table["pay_receive"] == "payer", 1.0, -1.0)
         spread = np.nan_to_num(table["spread"])
         out = [np.empty(n) for _ in range(5)]
@@ -319,7 +351,10 @@ class FixedRateBond(Product):
         names = [str(c) for c in np.unique(ccy)]
         cs = pack_curves([market.curves[c] for c in names])
         disc = np.searchsorted(np.array(names), ccy).astype(np.int64)
-        leg, _, amount, _, _ = _bond_cashflows(table, market)
+        leg, _, amount, _, _ = memo_schedules(
+            table, market, self.name, ("coupon", "maturity", "frequency", "day_count"),
+            lambda: _bond_cashflows(table, market),
+        )
         out = [np.empty(n) for _ in range(3)]
         kernel = cashflows_parallel if ctx.parallel else cashflows_serial
         kernel(*cs.arrays(), disc, leg.offsets, leg.pay, amount, *out)
@@ -478,12 +513,15 @@ class CapFloor(Product):
         n = len(table)
         cs, disc, proj = _curve_ids(table, market)
         months = _months(table, "frequency", "3M")
-        fl = float_leg(
-            market.valuation_date,
-            _start(table, market),
-            table["maturity"],
-            months,
-            _text(table, "day_count", "ACT/360"),
+        fl = memo_schedules(
+            table, market, self.name, ("start", "maturity", "frequency", "day_count"),
+            lambda: float_leg(
+                market.valuation_date,
+                _start(table, market),
+                table["maturity"],
+                months,
+                _text(table, "day_count", "ACT/360"),
+            ),
         )
         t_mat = market.year_fraction(table["maturity"])
         vol, normal, point = _vol_inputs(table, market, t_mat, months / 12.0)
@@ -553,7 +591,10 @@ class Swaption(Product):
         cs, disc, proj = _curve_ids(table, market)
         years = np.array([int(str(t)[:-1]) for t in table["tenor"]], dtype=np.int64)
         start = table["expiry"]
-        fx, fl = _swap_legs(table, market, start, add_months(start, 12 * years))
+        fx, fl = memo_schedules(
+            table, market, self.name, ("expiry", "tenor", *_SWAP_COLUMNS),
+            lambda: _swap_legs(table, market, start, add_months(start, 12 * years)),
+        )
         t_exp = market.year_fraction(start)
         vol, normal, point = _vol_inputs(table, market, t_exp, years.astype(np.float64))
         omega = np.where(table["payer_receiver"] == "payer", 1.0, -1.0)
