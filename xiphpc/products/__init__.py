@@ -9,8 +9,12 @@ append, do not reorder.
 from __future__ import annotations
 
 from .base import COMMON_COLUMNS, MEASURES, Column, PricingContext, Product, Table
+from .commodity import CommodityOption
+from .credit import CreditDefaultSwap
 from .equity import EquityForward, EquityOption
+from .exotics import AmericanOption, AsianOption, BarrierOption, DigitalOption
 from .fx import FxForward, FxOption
+from .rates import CapFloor, FixedRateBond, ForwardRateAgreement, InterestRateSwap, Swaption
 
 __all__ = [
     "COMMON_COLUMNS",
@@ -29,5 +33,16 @@ REGISTRY: dict[str, Product] = {
         FxOption(),
         EquityForward(),
         FxForward(),
+        InterestRateSwap(),
+        ForwardRateAgreement(),
+        FixedRateBond(),
+        CapFloor(),
+        Swaption(),
+        CreditDefaultSwap(),
+        AmericanOption(),
+        BarrierOption(),
+        DigitalOption(),
+        AsianOption(),
+        CommodityOption(),
     )
 }
