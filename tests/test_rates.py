@@ -326,10 +326,13 @@ def test_index_checks_flag_unknown_and_foreign_indices():
     table = _table("interest_rate_swap", 3, underlying=np.array(["USD-LIBOR-3M", "NOPE",
                                                                  "EUR-EURIBOR-6M"]),
                    start=np.array(["NaT"] * 3, dtype="datetime64[D]"),
-                   maturity=np.full(3, TODAY + 400))
-    flags = {int(code): mask for mask, code, _ in InterestRateSwap().check(table, m) if mask.any()}
-    assert flags[7].tolist() == [False, True, False]  # unknown underlying
-    assert flags[9].tolist() == [False, False, True]  # index of another currency
+                   maturity=np.full(3, TODAY + 400), fixed_rate=np.array([5.0, 0.04, -0.01]))
+    flags = [(int(code), mask.tolist(), why) for mask, code, why in
+             InterestRateSwap().check(table, m) if mask.any()]
+    assert flags[0][:2] == (7, [False, True, False])  # unknown underlying
+    assert flags[1][:2] == (9, [False, False, True])  # index of another currency
+    # 5 for 5%: a unit error, not a rate.
+    assert flags[2][:2] == (9, [True, False, False]) and "0.05 for 5%" in flags[2][2]
 
 
 def test_common_columns_are_present():

@@ -21,7 +21,7 @@ from ..kernels.credit import cds_parallel, cds_serial
 from ..market import Market
 from ..status import Status
 from .base import Column, PricingContext, Product, Table
-from .rates import memo_schedules
+from .rates import memo_schedules, rate_checks
 
 __all__ = ["CreditDefaultSwap", "cds_analytics"]
 
@@ -67,7 +67,7 @@ class CreditDefaultSwap(Product):
             [str(u) not in curves or curves[str(u)].currency == str(c)
              for u, c in zip(table["underlying"], table["currency"], strict=True)], dtype=bool)
         negative = ~np.isnan(table["spread"]) & (table["spread"] < 0.0)
-        return [
+        return rate_checks(table, "spread") + [
             (~known, Status.UNKNOWN_UNDERLYING, "underlying: no credit curve of that name"),
             (~ccy_ok, Status.BAD_VALUE, "currency differs from the credit curve's currency"),
             (negative, Status.BAD_VALUE, "spread: negative"),

@@ -60,6 +60,7 @@ __all__ = [
     "Swaption",
     "bond_analytics",
     "memo_schedules",
+    "rate_checks",
 ]
 
 #: Accepted coupon frequencies, by their period.
@@ -172,6 +173,13 @@ def _index_checks(table: Table, market: Market) -> list[tuple[np.ndarray, int, s
     ]
 
 
+def rate_checks(table: Table, name: str) -> list[tuple[np.ndarray, int, str]]:
+    """A rate column beyond +-100% per year is taken for a unit error (5 for 5%)."""
+    x = table[name]
+    bad = ~np.isnan(x) & (np.abs(x) > 1.0)
+    return [(bad, Status.BAD_VALUE, f"{name}: beyond +-1 (rates are decimals: 0.05 for 5%)")]
+
+
 def _order_checks(table: Table, market: Market, first: str, last: str):
     a = _start(table, market) if first == "start" else table[first]
     b = table[last]
@@ -238,7 +246,11 @@ class InterestRateSwap(Product):
     cost_per_trade = 40.0
 
     def check(self, table: Table, market: Market):
-        return _index_checks(table, market) + _order_checks(table, market, "start", "maturity")
+        return (
+            _index_checks(table, market)
+            + _order_checks(table, market, "start", "maturity")
+            + rate_checks(table, "fixed_rate")
+        )
 
     def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
         n = len(table)
@@ -291,7 +303,11 @@ class ForwardRateAgreement(Product):
     cost_per_trade = 0.5
 
     def check(self, table: Table, market: Market):
-        return _index_checks(table, market) + _order_checks(table, market, "start", "end")
+        return (
+            _index_checks(table, market)
+            + _order_checks(table, market, "start", "end")
+            + rate_checks(table, "fixed_rate")
+        )
 
     def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
         n = len(table)
@@ -344,6 +360,9 @@ class FixedRateBond(Product):
         _day_count("day_count", "30/360", "coupon"),
     )
     cost_per_trade = 8.0
+
+    def check(self, table: Table, market: Market):
+        return rate_checks(table, "coupon")
 
     def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
         n = len(table)
@@ -507,6 +526,7 @@ class CapFloor(Product):
             _index_checks(table, market)
             + _order_checks(table, market, "start", "maturity")
             + _vol_checks(table, market)
+            + rate_checks(table, "strike")
         )
 
     def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
@@ -584,7 +604,9 @@ class Swaption(Product):
         return 2.0 + 4.0 * years
 
     def check(self, table: Table, market: Market):
-        return _index_checks(table, market) + _vol_checks(table, market)
+        return _index_checks(table, market) + _vol_checks(table, market) + rate_checks(
+            table, "strike"
+        )
 
     def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
         n = len(table)
