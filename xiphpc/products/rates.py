@@ -600,7 +600,8 @@ class Swaption(Product):
 
     def cost(self, table: Table) -> np.ndarray:
         # Floating periods dominate: four a year, each valued four times (base, bumps, theta).
-        years = np.array([float(str(t)[:-1] or 0) for t in table["tenor"]])
+        # Costs are estimated before validation: an unknown tenor counts as none.
+        years = np.array([int(str(t)[:-1]) if str(t) in _TENORS else 0 for t in table["tenor"]])
         return 2.0 + 4.0 * years
 
     def check(self, table: Table, market: Market):
