@@ -43,8 +43,29 @@ def survival(ht, hh, hc, ho, c, t):
 
 
 @nb.njit(**_INLINE)
-def _legs(ct, cz, ck, co, ht, hh, hc, ho, dc, cc, recovery, p0, p1, start, end, pay, mid, acc,
-          acc_mid, h, b):
+def _legs(
+    ct,
+    cz,
+    ck,
+    co,
+    ht,
+    hh,
+    hc,
+    ho,
+    dc,
+    cc,
+    recovery,
+    p0,
+    p1,
+    start,
+    end,
+    pay,
+    mid,
+    acc,
+    acc_mid,
+    h,
+    b,
+):
     protection = 0.0
     annuity = 0.0
     for k in range(p0, p1):
@@ -53,21 +74,71 @@ def _legs(ct, cz, ck, co, ht, hh, hc, ho, dc, cc, recovery, p0, p1, start, end, 
         d_mid = shifted_df(ct, cz, ck, co, dc, mid[k], h, b)
         default = s_start - s_end
         protection += (1.0 - recovery) * default * d_mid
-        annuity += acc[k] * survival(ht, hh, hc, ho, cc, pay[k] - h) * shifted_df(
-            ct, cz, ck, co, dc, pay[k], h, b)
+        annuity += (
+            acc[k]
+            * survival(ht, hh, hc, ho, cc, pay[k] - h)
+            * shifted_df(ct, cz, ck, co, dc, pay[k], h, b)
+        )
         annuity += acc_mid[k] * default * d_mid
     return protection, annuity
 
 
-def _cds_loop(ct, cz, ck, co, ht, hh, hc, ho, disc, credit, recovery, spread, sign, off, start,
-              end, pay, mid, acc, acc_mid, pv, theta, rho, par_spread, annuity):
+def _cds_loop(
+    ct,
+    cz,
+    ck,
+    co,
+    ht,
+    hh,
+    hc,
+    ho,
+    disc,
+    credit,
+    recovery,
+    spread,
+    sign,
+    off,
+    start,
+    end,
+    pay,
+    mid,
+    acc,
+    acc_mid,
+    pv,
+    theta,
+    rho,
+    par_spread,
+    annuity,
+    n_val,
+):
     for i in nb.prange(disc.shape[0]):
-        out = np.empty(4)
-        for j in range(4):
+        out = np.zeros(4)
+        for j in range(n_val):
             h = _DAY if j == 3 else 0.0
             b = _BP if j == 1 else (-_BP if j == 2 else 0.0)
-            prot, ann = _legs(ct, cz, ck, co, ht, hh, hc, ho, disc[i], credit[i], recovery[i],
-                              off[i], off[i + 1], start, end, pay, mid, acc, acc_mid, h, b)
+            prot, ann = _legs(
+                ct,
+                cz,
+                ck,
+                co,
+                ht,
+                hh,
+                hc,
+                ho,
+                disc[i],
+                credit[i],
+                recovery[i],
+                off[i],
+                off[i + 1],
+                start,
+                end,
+                pay,
+                mid,
+                acc,
+                acc_mid,
+                h,
+                b,
+            )
             out[j] = sign[i] * (prot - spread[i] * ann)
             if j == 0:
                 par_spread[i] = prot / ann

@@ -109,8 +109,28 @@ def shifted_df(ct, cz, ck, co, c, t, h, b):
 
 
 @nb.njit(**_INLINE)
-def _legs(ct, cz, ck, co, dc, pc, spread, f0, f1, fix_pay, fix_acc, l0, l1, flt_start, flt_end,
-          flt_tau, flt_acc, flt_pay, h, b):
+def _legs(
+    ct,
+    cz,
+    ck,
+    co,
+    dc,
+    pc,
+    spread,
+    f0,
+    f1,
+    fix_pay,
+    fix_acc,
+    l0,
+    l1,
+    flt_start,
+    flt_end,
+    flt_tau,
+    flt_acc,
+    flt_pay,
+    h,
+    b,
+):
     # Fixed-leg annuity and float-leg PV (forwards plus spread) per unit notional.
     annuity = 0.0
     for k in range(f0, f1):
@@ -124,17 +144,59 @@ def _legs(ct, cz, ck, co, dc, pc, spread, f0, f1, fix_pay, fix_acc, l0, l1, flt_
     return annuity, flt
 
 
-def _swap_loop(ct, cz, ck, co, disc, proj, fixed_rate, spread, sign, fix_off, fix_pay, fix_acc,
-               flt_off, flt_start, flt_end, flt_tau, flt_acc, flt_pay, pv, theta, rho, annuity,
-               par_rate):
+def _swap_loop(
+    ct,
+    cz,
+    ck,
+    co,
+    disc,
+    proj,
+    fixed_rate,
+    spread,
+    sign,
+    fix_off,
+    fix_pay,
+    fix_acc,
+    flt_off,
+    flt_start,
+    flt_end,
+    flt_tau,
+    flt_acc,
+    flt_pay,
+    pv,
+    theta,
+    rho,
+    annuity,
+    par_rate,
+    n_val,
+):
     for i in nb.prange(disc.shape[0]):
-        out = np.empty(4)
-        for j in range(4):
+        out = np.zeros(4)
+        for j in range(n_val):
             h = _DAY if j == 3 else 0.0
             b = _BP if j == 1 else (-_BP if j == 2 else 0.0)
-            a, flt = _legs(ct, cz, ck, co, disc[i], proj[i], spread[i], fix_off[i],
-                           fix_off[i + 1], fix_pay, fix_acc, flt_off[i], flt_off[i + 1],
-                           flt_start, flt_end, flt_tau, flt_acc, flt_pay, h, b)
+            a, flt = _legs(
+                ct,
+                cz,
+                ck,
+                co,
+                disc[i],
+                proj[i],
+                spread[i],
+                fix_off[i],
+                fix_off[i + 1],
+                fix_pay,
+                fix_acc,
+                flt_off[i],
+                flt_off[i + 1],
+                flt_start,
+                flt_end,
+                flt_tau,
+                flt_acc,
+                flt_pay,
+                h,
+                b,
+            )
             out[j] = sign[i] * (flt - fixed_rate[i] * a)
             if j == 0:
                 annuity[i] = a
@@ -145,11 +207,12 @@ def _swap_loop(ct, cz, ck, co, disc, proj, fixed_rate, spread, sign, fix_off, fi
         theta[i] = out[3] - out[0]
 
 
-def _fra_loop(ct, cz, ck, co, disc, proj, strike, sign, t_start, t_end, tau, pv, theta, rho,
-              forward):
+def _fra_loop(
+    ct, cz, ck, co, disc, proj, strike, sign, t_start, t_end, tau, pv, theta, rho, forward, n_val
+):
     for i in nb.prange(disc.shape[0]):
-        out = np.empty(4)
-        for j in range(4):
+        out = np.zeros(4)
+        for j in range(n_val):
             h = _DAY if j == 3 else 0.0
             b = _BP if j == 1 else (-_BP if j == 2 else 0.0)
             p1 = shifted_df(ct, cz, ck, co, proj[i], t_start[i], h, b)
@@ -165,7 +228,7 @@ def _fra_loop(ct, cz, ck, co, disc, proj, strike, sign, t_start, t_end, tau, pv,
         theta[i] = out[3] - out[0]
 
 
-def _cashflow_loop(ct, cz, ck, co, disc, off, pay, amount, pv, theta, rho):
+def _cashflow_loop(ct, cz, ck, co, disc, off, pay, amount, pv, theta, rho, n_val):
     for i in nb.prange(disc.shape[0]):
         v0 = 0.0
         vu = 0.0
@@ -173,9 +236,12 @@ def _cashflow_loop(ct, cz, ck, co, disc, off, pay, amount, pv, theta, rho):
         vt = 0.0
         for k in range(off[i], off[i + 1]):
             v0 += amount[k] * shifted_df(ct, cz, ck, co, disc[i], pay[k], 0.0, 0.0)
-            vu += amount[k] * shifted_df(ct, cz, ck, co, disc[i], pay[k], 0.0, _BP)
-            vd += amount[k] * shifted_df(ct, cz, ck, co, disc[i], pay[k], 0.0, -_BP)
-            vt += amount[k] * shifted_df(ct, cz, ck, co, disc[i], pay[k], _DAY, 0.0)
+            if n_val > 1:
+                vu += amount[k] * shifted_df(ct, cz, ck, co, disc[i], pay[k], 0.0, _BP)
+                vd += amount[k] * shifted_df(ct, cz, ck, co, disc[i], pay[k], 0.0, -_BP)
+                vt += amount[k] * shifted_df(ct, cz, ck, co, disc[i], pay[k], _DAY, 0.0)
+        if n_val == 1:
+            vt = v0
         pv[i] = v0
         rho[i] = 0.5 * (vu - vd)
         theta[i] = vt - v0
@@ -243,8 +309,28 @@ def option_value(fwd, strike, sd, omega, normal):
 
 
 @nb.njit(**_INLINE)
-def _cap_value(ct, cz, ck, co, dc, pc, strike, omega, vol, normal, c0, c1, fix_t, start_t,
-               end_t, tau, acc, pay_t, h, b):
+def _cap_value(
+    ct,
+    cz,
+    ck,
+    co,
+    dc,
+    pc,
+    strike,
+    omega,
+    vol,
+    normal,
+    c0,
+    c1,
+    fix_t,
+    start_t,
+    end_t,
+    tau,
+    acc,
+    pay_t,
+    h,
+    b,
+):
     value = 0.0
     vega = 0.0
     for k in range(c0, c1):
@@ -260,16 +346,57 @@ def _cap_value(ct, cz, ck, co, dc, pc, strike, omega, vol, normal, c0, c1, fix_t
     return value, vega
 
 
-def _cap_loop(ct, cz, ck, co, disc, proj, strike, omega, vol, normal, off, fix_t, start_t,
-              end_t, tau, acc, pay_t, pv, vega, theta, rho):
+def _cap_loop(
+    ct,
+    cz,
+    ck,
+    co,
+    disc,
+    proj,
+    strike,
+    omega,
+    vol,
+    normal,
+    off,
+    fix_t,
+    start_t,
+    end_t,
+    tau,
+    acc,
+    pay_t,
+    pv,
+    vega,
+    theta,
+    rho,
+    n_val,
+):
     for i in nb.prange(disc.shape[0]):
-        out = np.empty(4)
-        for j in range(4):
+        out = np.zeros(4)
+        for j in range(n_val):
             h = _DAY if j == 3 else 0.0
             b = _BP if j == 1 else (-_BP if j == 2 else 0.0)
-            v, g = _cap_value(ct, cz, ck, co, disc[i], proj[i], strike[i], omega[i], vol[i],
-                              normal[i], off[i], off[i + 1], fix_t, start_t, end_t, tau, acc,
-                              pay_t, h, b)
+            v, g = _cap_value(
+                ct,
+                cz,
+                ck,
+                co,
+                disc[i],
+                proj[i],
+                strike[i],
+                omega[i],
+                vol[i],
+                normal[i],
+                off[i],
+                off[i + 1],
+                fix_t,
+                start_t,
+                end_t,
+                tau,
+                acc,
+                pay_t,
+                h,
+                b,
+            )
             out[j] = v
             if j == 0:
                 vega[i] = g
@@ -278,17 +405,62 @@ def _cap_loop(ct, cz, ck, co, disc, proj, strike, omega, vol, normal, off, fix_t
         theta[i] = out[3] - out[0]
 
 
-def _swaption_loop(ct, cz, ck, co, disc, proj, strike, omega, vol, normal, expiry, fix_off,
-                   fix_pay, fix_acc, flt_off, flt_start, flt_end, flt_tau, flt_acc, flt_pay, pv,
-                   vega, theta, rho, forward, annuity):
+def _swaption_loop(
+    ct,
+    cz,
+    ck,
+    co,
+    disc,
+    proj,
+    strike,
+    omega,
+    vol,
+    normal,
+    expiry,
+    fix_off,
+    fix_pay,
+    fix_acc,
+    flt_off,
+    flt_start,
+    flt_end,
+    flt_tau,
+    flt_acc,
+    flt_pay,
+    pv,
+    vega,
+    theta,
+    rho,
+    forward,
+    annuity,
+    n_val,
+):
     for i in nb.prange(disc.shape[0]):
-        out = np.empty(4)
-        for j in range(4):
+        out = np.zeros(4)
+        for j in range(n_val):
             h = _DAY if j == 3 else 0.0
             b = _BP if j == 1 else (-_BP if j == 2 else 0.0)
-            a, flt = _legs(ct, cz, ck, co, disc[i], proj[i], 0.0, fix_off[i], fix_off[i + 1],
-                           fix_pay, fix_acc, flt_off[i], flt_off[i + 1], flt_start, flt_end,
-                           flt_tau, flt_acc, flt_pay, h, b)
+            a, flt = _legs(
+                ct,
+                cz,
+                ck,
+                co,
+                disc[i],
+                proj[i],
+                0.0,
+                fix_off[i],
+                fix_off[i + 1],
+                fix_pay,
+                fix_acc,
+                flt_off[i],
+                flt_off[i + 1],
+                flt_start,
+                flt_end,
+                flt_tau,
+                flt_acc,
+                flt_pay,
+                h,
+                b,
+            )
             s = flt / a
             t_e = expiry[i] - h
             sq = math.sqrt(t_e) if t_e > 0.0 else 0.0

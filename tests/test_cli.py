@@ -12,6 +12,7 @@ from conftest import assert_same_results, write_job
 
 from xiphpc.cli import main
 from xiphpc.mpi import FAULT_ENV
+from xiphpc.products import REGISTRY
 
 
 def _invoke(*args: str, code: int = 0, **kw) -> str:
@@ -58,7 +59,7 @@ def test_gen_writes_every_product(inputs: dict[str, Path]) -> None:
         counts = {k: f["portfolio"][k]["trade_id"].shape[0] for k in f["portfolio"]}
         assert f["portfolio/equity_option/strike"].attrs["unit"]
     assert sum(counts.values()) == 2000
-    assert set(counts) == {"equity_option", "fx_option", "equity_forward", "fx_forward"}
+    assert set(counts) == set(REGISTRY)
     assert sorted(p.name for p in inputs["csv"].glob("*.csv")) == sorted(f"{k}.csv" for k in counts)
 
 

@@ -238,7 +238,7 @@ def _reprice_with_kernels(inst_list, proj: Curve, disc: Curve) -> float:
             swap_serial(*cs.arrays(), np.zeros(1, np.int64), np.ones(1, np.int64),
                         np.array([inst.rate]), np.zeros(1), np.ones(1), fx.offsets, fx.pay,
                         fx.accrual, fl.offsets, fl.start, fl.end, fl.tau, fl.accrual, fl.pay,
-                        *out)
+                        *out, 1)
             worst = max(worst, abs(out[4][0] - inst.rate), abs(out[0][0]))
         else:
             # A deposit, FRA or future struck at its quote is worth nothing.
@@ -246,7 +246,7 @@ def _reprice_with_kernels(inst_list, proj: Curve, disc: Curve) -> float:
             out = [np.empty(1) for _ in range(4)]
             fra_serial(*cs.arrays(), np.zeros(1, np.int64), np.ones(1, np.int64),
                        np.array([_quote(inst)]), np.ones(1), np.array([p.start]),
-                       np.array([p.end]), np.array([p.tau]), *out)
+                       np.array([p.end]), np.array([p.tau]), *out, 1)
             worst = max(worst, abs(out[3][0] - _quote(inst)), abs(out[0][0]))
     return worst
 

@@ -27,6 +27,7 @@ import pytest
 from click.testing import CliRunner
 from slurm_cluster import SlurmCluster, slurm_cluster_fixture  # noqa: F401
 
+from xiphpc.products import REGISTRY
 from xiphpc.slurm import ARRAY_ID_PLACEHOLDER, slurm
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -623,15 +624,16 @@ def test_demo_with_xiphpc_slurm_submit(
 
 
 def _slice_jobs(folder: Path) -> list[Path]:
-    """Two job files for the array: the demo job's equity and FX product lines."""
+    """Two job files for the array: the demo job's product tables in two disjoint halves."""
+    names = list(REGISTRY)
+    halves = (names[: len(names) // 2], names[len(names) // 2 :])
     paths = []
-    for i, products in enumerate(
-        ('["equity_option", "equity_forward"]', '["fx_option", "fx_forward"]')
-    ):
+    for i, products in enumerate(halves):
         path = folder / f"slice-{i}.toml"
+        listed = ", ".join(f'"{p}"' for p in products)
         path.write_text(
             DEMO_JOB.read_text().replace(
-                "[portfolio]\n", f"[portfolio]\nproducts = {products}\n", 1
+                "[portfolio]\n", f"[portfolio]\nproducts = [{listed}]\n", 1
             )
         )
         paths.append(path)

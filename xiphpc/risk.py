@@ -162,7 +162,8 @@ def _sensitivities_by_market(product, table, market, factors, bumps, ctx):
 
 
 def _market_pv_base(product, table, market, ctx) -> np.ndarray:
-    return product.price(table, market, ctx)["pv"] * market.fx_to_base(table["currency"])
+    pv = product.price(table, market, dataclasses.replace(ctx, pv_only=True))["pv"]
+    return pv * market.fx_to_base(table["currency"])
 
 
 def _slice_inputs(inputs: dict, a: int, b: int) -> dict:

@@ -26,7 +26,7 @@ from .rates import memo_schedules, rate_checks
 __all__ = ["CreditDefaultSwap", "cds_analytics"]
 
 
-def _run(table: Table, market: Market, parallel: bool) -> list[np.ndarray]:
+def _run(table: Table, market: Market, parallel: bool, n_val: int = 4) -> list[np.ndarray]:
     n = len(table)
     names = [str(u) for u in np.unique(table["underlying"])]
     credit = np.searchsorted(np.array(names), table["underlying"]).astype(np.int64)
@@ -35,15 +35,34 @@ def _run(table: Table, market: Market, parallel: bool) -> list[np.ndarray]:
     disc = np.searchsorted(np.array(ccys), table["currency"]).astype(np.int64)
     cs = pack_curves([market.curves[c] for c in ccys])
     p = memo_schedules(
-        table, market, "credit_default_swap", ("maturity",),
+        table,
+        market,
+        "credit_default_swap",
+        ("maturity",),
         lambda: cds_periods(market.valuation_date, table["maturity"]),
     )
     recovery = np.array([h.recovery for h in hazards])[credit]
     sign = np.where(table["protection"] == "buy", 1.0, -1.0)
     out = [np.empty(n) for _ in range(5)]
     kernel = cds_parallel if parallel else cds_serial
-    kernel(*cs.arrays(), *pack_hazards(hazards), disc, credit, recovery, table["spread"], sign,
-           p.offsets, p.start, p.end, p.pay, p.mid, p.accrual, p.accrual_mid, *out)
+    kernel(
+        *cs.arrays(),
+        *pack_hazards(hazards),
+        disc,
+        credit,
+        recovery,
+        table["spread"],
+        sign,
+        p.offsets,
+        p.start,
+        p.end,
+        p.pay,
+        p.mid,
+        p.accrual,
+        p.accrual_mid,
+        *out,
+        n_val,
+    )
     return out
 
 
@@ -58,14 +77,18 @@ class CreditDefaultSwap(Product):
         Column("spread", "float", "decimal per year", "contractual running spread"),
         Column("maturity", "date", "ISO date", "scheduled termination date"),
     )
-    cost_per_trade = 20.0
+    cost_per_trade = 37.0
 
     def check(self, table: Table, market: Market):
         curves = market.credit_curves
         known = np.array([str(u) in curves for u in table["underlying"]], dtype=bool)
         ccy_ok = np.array(
-            [str(u) not in curves or curves[str(u)].currency == str(c)
-             for u, c in zip(table["underlying"], table["currency"], strict=True)], dtype=bool)
+            [
+                str(u) not in curves or curves[str(u)].currency == str(c)
+                for u, c in zip(table["underlying"], table["currency"], strict=True)
+            ],
+            dtype=bool,
+        )
         negative = ~np.isnan(table["spread"]) & (table["spread"] < 0.0)
         return rate_checks(table, "spread") + [
             (~known, Status.UNKNOWN_UNDERLYING, "underlying: no credit curve of that name"),
@@ -74,11 +97,17 @@ class CreditDefaultSwap(Product):
         ]
 
     def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
-        pv, theta, rho, _, _ = _run(table, market, ctx.parallel)
+        pv, theta, rho, _, _ = _run(table, market, ctx.parallel, 1 if ctx.pv_only else 4)
         q = table["quantity"]
         zero = np.zeros(len(table))
-        return {"pv": pv * q, "delta": zero, "gamma": zero.copy(), "vega": zero.copy(),
-                "theta": theta * q, "rho": rho * q}
+        return {
+            "pv": pv * q,
+            "delta": zero,
+            "gamma": zero.copy(),
+            "vega": zero.copy(),
+            "theta": theta * q,
+            "rho": rho * q,
+        }
 
 
 def cds_analytics(table: Table, market: Market) -> dict[str, np.ndarray]:
@@ -94,5 +123,8 @@ def cds_analytics(table: Table, market: Market) -> dict[str, np.ndarray]:
     """
     _, _, _, par, annuity = _run(table, market, False)
     sign = np.where(table["protection"] == "buy", 1.0, -1.0)
-    return {"par_spread": par, "risky_annuity": annuity,
-            "cs01": sign * annuity * 1e-4 * table["quantity"]}
+    return {
+        "par_spread": par,
+        "risky_annuity": annuity,
+        "cs01": sign * annuity * 1e-4 * table["quantity"],
+    }

@@ -124,7 +124,7 @@ class EquityForward(Product):
         Column("strike", "float", "trade currency", "agreed forward price", positive=True),
         _EXPIRY,
     )
-    cost_per_trade = 0.4
+    cost_per_trade = 0.25
 
     def check(self, table: Table, market: Market):
         return _currency_matches(table, market)

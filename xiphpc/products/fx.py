@@ -154,7 +154,7 @@ class FxForward(Product):
         Column("strike", "float", "domestic per foreign", "contract rate", positive=True),
         _EXPIRY,
     )
-    cost_per_trade = 0.4
+    cost_per_trade = 0.5
 
     def check(self, table: Table, market: Market):
         return _quote_currency(table, market)

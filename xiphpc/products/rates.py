@@ -80,6 +80,12 @@ _PAY_RECEIVE = Column(
 )
 
 
+def _n_val(ctx: PricingContext) -> int:
+    """Valuations per trade in the rates kernels: base, +1bp, -1bp and one day on (for rho and
+    theta), or the base alone when only PV is read."""
+    return 1 if ctx.pv_only else 4
+
+
 def _freq(name: str, default: str, what: str) -> Column:
     return Column(
         name,
@@ -243,7 +249,7 @@ class InterestRateSwap(Product):
             "spread", "float", "decimal per year", "spread over the index; empty: 0", required=False
         ),
     )
-    cost_per_trade = 40.0
+    cost_per_trade = 68.0
 
     def check(self, table: Table, market: Market):
         return (
@@ -256,7 +262,10 @@ class InterestRateSwap(Product):
         n = len(table)
         cs, disc, proj = _curve_ids(table, market)
         fx, fl = memo_schedules(
-            table, market, self.name, ("start", "maturity", *_SWAP_COLUMNS),
+            table,
+            market,
+            self.name,
+            ("start", "maturity", *_SWAP_COLUMNS),
             lambda: _swap_legs(table, market, _start(table, market), table["maturity"]),
         )
         sign = np.where(table["pay_receive"] == "payer", 1.0, -1.0)
@@ -280,6 +289,7 @@ class InterestRateSwap(Product):
             fl.accrual,
             fl.pay,
             *out,
+            _n_val(ctx),
         )
         pv, theta, rho, _, _ = out
         return _rates_measures(pv, theta, rho, table["quantity"])
@@ -300,7 +310,7 @@ class ForwardRateAgreement(Product):
         Column("end", "date", "ISO date", "end of the rate period"),
         _day_count("day_count", "ACT/360", "rate period"),
     )
-    cost_per_trade = 0.5
+    cost_per_trade = 13.0
 
     def check(self, table: Table, market: Market):
         return (
@@ -320,7 +330,7 @@ class ForwardRateAgreement(Product):
         sign = np.where(table["pay_receive"] == "payer", 1.0, -1.0)
         out = [np.empty(n) for _ in range(4)]
         kernel = fra_parallel if ctx.parallel else fra_serial
-        kernel(*cs.arrays(), disc, proj, table["fixed_rate"], sign, t0, t1, tau, *out)
+        kernel(*cs.arrays(), disc, proj, table["fixed_rate"], sign, t0, t1, tau, *out, _n_val(ctx))
         pv, theta, rho, _ = out
         return _rates_measures(pv, theta, rho, table["quantity"])
 
@@ -359,7 +369,7 @@ class FixedRateBond(Product):
         _freq("frequency", "6M", "coupon"),
         _day_count("day_count", "30/360", "coupon"),
     )
-    cost_per_trade = 8.0
+    cost_per_trade = 12.0
 
     def check(self, table: Table, market: Market):
         return rate_checks(table, "coupon")
@@ -371,12 +381,15 @@ class FixedRateBond(Product):
         cs = pack_curves([market.curves[c] for c in names])
         disc = np.searchsorted(np.array(names), ccy).astype(np.int64)
         leg, _, amount, _, _ = memo_schedules(
-            table, market, self.name, ("coupon", "maturity", "frequency", "day_count"),
+            table,
+            market,
+            self.name,
+            ("coupon", "maturity", "frequency", "day_count"),
             lambda: _bond_cashflows(table, market),
         )
         out = [np.empty(n) for _ in range(3)]
         kernel = cashflows_parallel if ctx.parallel else cashflows_serial
-        kernel(*cs.arrays(), disc, leg.offsets, leg.pay, amount, *out)
+        kernel(*cs.arrays(), disc, leg.offsets, leg.pay, amount, *out, _n_val(ctx))
         pv, theta, rho = out
         return _rates_measures(pv, theta, rho, table["quantity"])
 
@@ -519,7 +532,7 @@ class CapFloor(Product):
         _VOL,
         _VOL_TYPE,
     )
-    cost_per_trade = 40.0
+    cost_per_trade = 53.0
 
     def check(self, table: Table, market: Market):
         return (
@@ -534,7 +547,10 @@ class CapFloor(Product):
         cs, disc, proj = _curve_ids(table, market)
         months = _months(table, "frequency", "3M")
         fl = memo_schedules(
-            table, market, self.name, ("start", "maturity", "frequency", "day_count"),
+            table,
+            market,
+            self.name,
+            ("start", "maturity", "frequency", "day_count"),
             lambda: float_leg(
                 market.valuation_date,
                 _start(table, market),
@@ -564,6 +580,7 @@ class CapFloor(Product):
             fl.accrual,
             fl.pay,
             *out,
+            _n_val(ctx),
         )
         pv, vega, theta, rho = out
         return _rates_measures(pv, theta, rho, table["quantity"], vega * point)
@@ -602,11 +619,11 @@ class Swaption(Product):
         # Floating periods dominate: four a year, each valued four times (base, bumps, theta).
         # Costs are estimated before validation: an unknown tenor counts as none.
         years = np.array([int(str(t)[:-1]) if str(t) in _TENORS else 0 for t in table["tenor"]])
-        return 2.0 + 4.0 * years
+        return 3.0 + 6.0 * years
 
     def check(self, table: Table, market: Market):
-        return _index_checks(table, market) + _vol_checks(table, market) + rate_checks(
-            table, "strike"
+        return (
+            _index_checks(table, market) + _vol_checks(table, market) + rate_checks(table, "strike")
         )
 
     def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
@@ -615,7 +632,10 @@ class Swaption(Product):
         years = np.array([int(str(t)[:-1]) for t in table["tenor"]], dtype=np.int64)
         start = table["expiry"]
         fx, fl = memo_schedules(
-            table, market, self.name, ("expiry", "tenor", *_SWAP_COLUMNS),
+            table,
+            market,
+            self.name,
+            ("expiry", "tenor", *_SWAP_COLUMNS),
             lambda: _swap_legs(table, market, start, add_months(start, 12 * years)),
         )
         t_exp = market.year_fraction(start)
@@ -642,6 +662,7 @@ class Swaption(Product):
             fl.accrual,
             fl.pay,
             *out,
+            _n_val(ctx),
         )
         pv, vega, theta, rho, _, _ = out
         return _rates_measures(pv, theta, rho, table["quantity"], vega * point)
