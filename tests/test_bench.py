@@ -70,3 +70,20 @@ def test_numpy_reference_matches_the_kernel():
     bs.bs_fused_serial(*book, *ours)
     for a, b in zip(numpy_black_scholes(*book), ours, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * book[0].max())
+
+
+def test_bench_products(tmp_path):
+    from xiphpc.products import REGISTRY
+
+    path = tmp_path / "products.json"
+    result = CliRunner().invoke(
+        bench, ["products", "--n", "1500", "--repeat", "1", "--quantlib-n", "20",
+                "--json", str(path)],
+    )
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.output)
+    for name in REGISTRY:
+        assert rows.get((name, 1), 0.0) > 0.0, (name, result.output)
+    figures = json.loads(path.read_text())
+    assert {r["name"] for r in figures["rates"]} >= set(REGISTRY)
+    assert all(r["median"] > 0 for r in figures["rates"])

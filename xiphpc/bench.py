@@ -5,6 +5,8 @@ float64 for the vectorized fused kernel, the scalar-libm kernel, a NumPy
 array formulation and a QuantLib per-option loop, side by side in one run, and
 relates them to the machine's copy bandwidth. ``bench mc`` times path
 simulation: the Philox kernels against numba with ``np.random`` and NumPy.
+``bench products`` times every product of the registry end to end
+(``Product.price`` on a synthetic portfolio, one thread).
 
 Figures are medians over ``--repeat`` timed runs after one warm-up run (which
 also compiles or loads the numba kernels).
@@ -202,13 +204,13 @@ def copy_bandwidth(repeat: int, threads: int, n_bytes: int = 1 << 28) -> float:
     return 2.0 * src.nbytes / statistics.median(seconds)
 
 
-def _print_rates(title: str, unit: str, rates: list[Rate]) -> None:
+def _print_rates(title: str, unit: str, rates: list[Rate], scale: float = 1e6) -> None:
     click.echo(title)
     click.echo(f"  {'implementation':<46} {'threads':>7} {'median':>10} {'min':>10} "
                f"{'max':>10}  {unit}")
     for r in rates:
-        click.echo(f"  {r.name:<46} {r.threads:>7d} {r.median / 1e6:>10.3f} "
-                   f"{r.low / 1e6:>10.3f} {r.high / 1e6:>10.3f}  {r.note}")
+        click.echo(f"  {r.name:<46} {r.threads:>7d} {r.median / scale:>10.3f} "
+                   f"{r.low / scale:>10.3f} {r.high / scale:>10.3f}  {r.note}")
 
 
 def _write_json(path: str | None, payload: dict) -> None:
@@ -370,4 +372,68 @@ def mc_command(paths: int, steps: int, repeat: int, baseline_paths: int,
     for k, v in ratios.items():
         click.echo(f"  {k:<46} {v:>10.1f}x")
     _write_json(json_path, dict(benchmark="mc", paths=paths, steps=steps, repeat=repeat,
+                                rates=[asdict(r) for r in rates], ratios=ratios))
+
+
+# ---------------------------------------------------------------------------
+# Products of the registry, end to end
+# ---------------------------------------------------------------------------
+
+@bench.command("products")
+@click.option("--n", "n", default=100_000, show_default=True, type=click.IntRange(min=1),
+              help="Trades of the synthetic portfolio (all products together).")
+@click.option("--repeat", default=5, show_default=True, type=click.IntRange(min=1),
+              help="Timed runs per product (after one warm-up run).")
+@click.option("--quantlib-n", default=500, show_default=True, type=click.IntRange(min=1),
+              help="Options in the QuantLib reference loop.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the figures to this JSON file.")
+def products_command(n: int, repeat: int, quantlib_n: int, json_path: str | None) -> None:
+    """Every registry product: ``Product.price`` on a synthetic portfolio, trades per second.
+
+    The portfolio is ``generate_portfolio(n, seed=1)`` on ``generate_market(1)``, invalid
+    trades removed; one thread, all measures (PV and greeks). The European equity option is
+    set against a QuantLib ``AnalyticEuropeanEngine`` loop (PV and five greeks, inputs
+    already resolved, so QuantLib's figure leaves out market look-ups).
+    """
+    from xiphpc.products import REGISTRY, PricingContext
+    from xiphpc.synth import generate_market, generate_portfolio
+    from xiphpc.validation import validate_table
+
+    market = generate_market(1)
+    tables = generate_portfolio(n, seed=1, market=market)
+    ctx = PricingContext(seed=1, parallel=False, valuation_date=market.valuation_date)
+    rates: list[Rate] = []
+    with _Threads(1):
+        for name, product in REGISTRY.items():
+            table = tables.get(name)
+            if table is None or len(table) == 0:
+                click.echo(f"{name}: no trades in a portfolio of {n:,}, skipped")
+                continue
+            status, _ = validate_table(table, market)
+            table = table.take(np.flatnonzero(status == 0))
+            if len(table) == 0:
+                click.echo(f"{name}: no valid trades, skipped")
+                continue
+            rates.append(_rate(name, 1, len(table),
+                               lambda p=product, t=table: p.price(t, market, ctx), repeat,
+                               f"({len(table):,} trades)"))
+    ratios = {}
+    ql_run = quantlib_loop(random_book(quantlib_n, seed=1))
+    if ql_run is None:
+        click.echo("QuantLib not importable: its loop is skipped")
+    else:
+        ql_rate = _rate("QuantLib AnalyticEuropeanEngine, Python loop", 1, quantlib_n, ql_run,
+                        repeat, f"({quantlib_n:,} options)")
+        rates.append(ql_rate)
+        ours = [r for r in rates if r.name == "equity_option"]
+        if ours:
+            ratios["equity_option / QuantLib"] = ours[0].median / ql_rate.median
+    _print_rates(f"Product.price, all measures, 1 thread, portfolio of {n:,} trades, median of "
+                 f"{repeat} runs, k trades/s", "k/s", rates, scale=1e3)
+    if ratios:
+        click.echo("ratios")
+        for k, v in ratios.items():
+            click.echo(f"  {k:<46} {v:>10.1f}x")
+    _write_json(json_path, dict(benchmark="products", n=n, repeat=repeat,
                                 rates=[asdict(r) for r in rates], ratios=ratios))
