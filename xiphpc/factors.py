@@ -2,16 +2,20 @@
 
 A market exposes one factor per
 
-- ``ir:<CCY>:<tenor>`` zero-rate pillar — absolute shift (0.0001 = 1bp);
+- ``ir:<CCY>:<tenor>`` zero-rate pillar of a currency's discount curve, and
+  ``ir:<INDEX>:<tenor>`` of a projection (index) curve — absolute shift (0.0001 = 1bp);
 - ``fx:<CCY>`` FX rate to the base currency (not for the base itself) — relative shift
   (0.01 = +1%);
 - ``eq:<NAME>`` equity spot — relative shift;
 - ``eqvol:<NAME>:<expiry>`` equity vol pillar — absolute shift (0.01 = one vol point);
-- ``fxvol:<PAIR>:<expiry>`` FX vol pillar — absolute shift.
+- ``fxvol:<PAIR>:<expiry>`` FX vol pillar — absolute shift;
+- ``cs:<ENTITY>:<tenor>`` hazard-rate pillar of a credit curve — absolute shift (0.0001 =
+  1bp of hazard rate; a CDS spread moves by about ``(1 - recovery)`` times that).
 
 A flat vol is one pillar. Factor order (and so the columns of every sensitivity and
 scenario array) is: rates by currency then tenor, FX, equities, equity vols, FX vols, names
-sorted.
+sorted, then index curves and credit curves. Commodity prices, rate vols and smiles are not
+factors (their trades carry no sensitivity to them here).
 """
 
 from __future__ import annotations
@@ -22,12 +26,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .market import Equity, Market, TermStructure, ZeroCurve
+from .market import Equity, Market, TermStructure
 
-__all__ = ["ABSOLUTE_KINDS", "FactorSet", "factor_set", "shifted_market", "tenor_label"]
+__all__ = [
+    "ABSOLUTE_KINDS",
+    "FactorSet",
+    "curve_pillars",
+    "factor_levels",
+    "factor_set",
+    "shifted_market",
+    "tenor_label",
+]
 
 #: Kinds shifted by adding; the others are shifted relatively (multiplied by 1 + shift).
-ABSOLUTE_KINDS = ("ir", "eqvol", "fxvol")
+ABSOLUTE_KINDS = ("ir", "eqvol", "fxvol", "cs")
+
+
+def curve_pillars(curve) -> np.ndarray:
+    """Pillar times (years) of a zero curve, whichever curve class holds them."""
+    return curve.tenors if hasattr(curve, "tenors") else curve.times
 
 
 def tenor_label(years: float) -> str:
@@ -93,7 +110,7 @@ def factor_set(market: Market) -> FactorSet:
         pillar.append(p)
 
     for ccy in sorted(market.curves):
-        for t in market.curves[ccy].tenors:
+        for t in curve_pillars(market.curves[ccy]):
             add("ir", ccy, float(t), f"ir:{ccy}:{tenor_label(t)}")
     for ccy in sorted(market.fx):
         if ccy != market.base_currency:
@@ -106,6 +123,12 @@ def factor_set(market: Market) -> FactorSet:
     for pair in sorted(market.fx_vols):
         for t in market.fx_vols[pair].expiries:
             add("fxvol", pair, float(t), f"fxvol:{pair}:{tenor_label(t)}")
+    for index in sorted(market.index_curves):
+        for t in curve_pillars(market.index_curves[index]):
+            add("ir", index, float(t), f"ir:{index}:{tenor_label(t)}")
+    for entity in sorted(market.credit_curves):
+        for t in market.credit_curves[entity].hazard.times:
+            add("cs", entity, float(t), f"cs:{entity}:{tenor_label(t)}")
     return FactorSet(labels, np.array(kind), np.array(name), np.array(pillar), first)
 
 
@@ -119,9 +142,23 @@ def shifted_market(market: Market, factors: FactorSet, shift: np.ndarray) -> Mar
         i = factors.index(kind, name)
         return shift[i : i + n] if i >= 0 else np.zeros(n)
 
-    curves = {
-        c: ZeroCurve(k.tenors, k.zero_rates + block("ir", c, k.tenors.size))
-        for c, k in market.curves.items()
+    def moved(kind: str, name: str, curve):
+        # replace() keeps the curve's class and interpolation.
+        return dataclasses.replace(
+            curve, zero_rates=curve.zero_rates + block(kind, name, curve.zero_rates.size)
+        )
+
+    curves = {c: moved("ir", c, k) for c, k in market.curves.items()}
+    index_curves = {c: moved("ir", c, k) for c, k in market.index_curves.items()}
+    credit_curves = {
+        e: dataclasses.replace(
+            c,
+            hazard=dataclasses.replace(
+                c.hazard,
+                hazards=np.maximum(c.hazard.hazards + block("cs", e, c.hazard.hazards.size), 0.0),
+            ),
+        )
+        for e, c in market.credit_curves.items()
     }
     fx = {c: v * (1.0 + block("fx", c, 1)[0]) for c, v in market.fx.items()}
 
@@ -140,4 +177,35 @@ def shifted_market(market: Market, factors: FactorSet, shift: np.ndarray) -> Mar
         for n, e in market.equities.items()
     }
     fx_vols = {p: vols("fxvol", p, v) for p, v in market.fx_vols.items()}
-    return dataclasses.replace(market, curves=curves, fx=fx, equities=equities, fx_vols=fx_vols)
+    return dataclasses.replace(
+        market,
+        curves=curves,
+        fx=fx,
+        equities=equities,
+        fx_vols=fx_vols,
+        index_curves=index_curves,
+        credit_curves=credit_curves,
+    )
+
+
+def factor_levels(market: Market, factors: FactorSet) -> np.ndarray:
+    """Today's level of every factor (zero rate, FX rate, spot, vol or hazard at its pillar),
+    shape ``(F,)``."""
+    out = np.empty(len(factors))
+    for j, (kind, name, pillar) in enumerate(
+        zip(factors.kind, factors.name, factors.pillar, strict=True)
+    ):
+        if kind == "ir":
+            curve = market.curves.get(name) or market.index_curves[name]
+            out[j] = curve.zero_rates[np.searchsorted(curve_pillars(curve), pillar)]
+        elif kind == "fx":
+            out[j] = market.fx[name]
+        elif kind == "eq":
+            out[j] = market.equities[name].spot
+        elif kind == "cs":
+            h = market.credit_curves[name].hazard
+            out[j] = h.hazards[np.searchsorted(h.times, pillar)]
+        else:
+            ts = market.equities[name].vol if kind == "eqvol" else market.fx_vols[name]
+            out[j] = ts.vols[np.searchsorted(ts.expiries, pillar)]
+    return out

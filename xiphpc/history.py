@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 
 from .errors import JobError, Problem
-from .factors import FactorSet, factor_set
+from .factors import FactorSet, factor_levels, factor_set
 from .market import Market
 
 __all__ = [
@@ -151,7 +151,7 @@ def generate_history(market: Market, days: int, seed: int = 0) -> History:
     rng = np.random.default_rng([seed, 0x68697374])
     f = len(factors)
     n = days - 1
-    scale = {"ir": 0.0004, "fx": 0.006, "eq": 0.013, "eqvol": 0.006, "fxvol": 0.004}
+    scale = {"ir": 0.0004, "fx": 0.006, "eq": 0.013, "eqvol": 0.006, "fxvol": 0.004, "cs": 0.0002}
     sd = np.array([scale[k] for k in factors.kind])
     t4 = np.sqrt(0.5)  # a t(4) variable has variance 2
     market_move = rng.standard_t(4, size=(n, 1)) * t4
@@ -161,30 +161,16 @@ def generate_history(market: Market, days: int, seed: int = 0) -> History:
     )
     z = loading * market_move + np.sqrt(1.0 - loading**2) * idio
     moves = z * sd
-    today = np.empty(f)
-    for j, (kind, name, pillar) in enumerate(
-        zip(factors.kind, factors.name, factors.pillar, strict=True)
-    ):
-        if kind == "ir":
-            today[j] = market.curves[name].zero_rate(np.array([pillar]))[0]
-        elif kind == "fx":
-            today[j] = market.fx[name]
-        elif kind == "eq":
-            today[j] = market.equities[name].spot
-        elif kind == "eqvol":
-            ts = market.equities[name].vol
-            today[j] = ts.vols[np.searchsorted(ts.expiries, pillar)]
-        else:
-            ts = market.fx_vols[name]
-            today[j] = ts.vols[np.searchsorted(ts.expiries, pillar)]
+    today = factor_levels(market, factors)
     levels = np.empty((days, f))
     levels[-1] = today
     absolute = factors.absolute
     for k in range(n - 1, -1, -1):
         nxt = levels[k + 1]
         prev = np.where(absolute, nxt - moves[k], nxt / (1.0 + moves[k]))
-        # Keep vols positive going back in time.
+        # Keep vols and hazard rates positive going back in time.
         is_vol = np.isin(factors.kind, ("eqvol", "fxvol"))
+        prev = np.where(factors.kind == "cs", np.maximum(prev, 0.0), prev)
         levels[k] = np.where(is_vol, np.maximum(prev, 0.01), prev)
     dates = _business_days_back(np.datetime64(market.valuation_date, "D"), days)
     return History(dates, list(factors.labels), levels, f"generated(days={days}, seed={seed})")

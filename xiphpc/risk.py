@@ -42,19 +42,22 @@ __all__ = [
 MAX_ROWS = 1 << 20
 
 #: Reporting unit of each factor kind: sensitivities are PV changes per this move.
-FACTOR_UNITS = {"ir": 1e-4, "fx": 0.01, "eq": 0.01, "eqvol": 0.01, "fxvol": 0.01}
+FACTOR_UNITS = {"ir": 1e-4, "fx": 0.01, "eq": 0.01, "eqvol": 0.01, "fxvol": 0.01, "cs": 1e-4}
 FACTOR_UNIT_TEXT = {
     "ir": "per 1bp",
     "fx": "per +1%",
     "eq": "per +1%",
     "eqvol": "per vol point",
     "fxvol": "per vol point",
+    "cs": "per 1bp of hazard rate",
 }
 
 
-def bump_sizes(factors: FactorSet, ir: float, fx: float, eq: float, vol: float) -> np.ndarray:
+def bump_sizes(
+    factors: FactorSet, ir: float, fx: float, eq: float, vol: float, cs: float = 1e-4
+) -> np.ndarray:
     """Bump size per factor, shape ``(F,)``."""
-    size = {"ir": ir, "fx": fx, "eq": eq, "eqvol": vol, "fxvol": vol}
+    size = {"ir": ir, "fx": fx, "eq": eq, "eqvol": vol, "fxvol": vol, "cs": cs}
     return np.array([size[k] for k in factors.kind], dtype=np.float64)
 
 
@@ -308,7 +311,7 @@ def prepare_risk(spec, market: Market) -> RiskSetup | None:
     bumps = None
     if risk.sensitivities:
         b = risk.bumps
-        bumps = bump_sizes(factors, b.ir, b.fx, b.eq, b.vol)
+        bumps = bump_sizes(factors, b.ir, b.fx, b.eq, b.vol, b.cs)
     hist = np.zeros((0, f))
     dates = np.zeros(0, dtype="datetime64[D]")
     h = risk.historical
