@@ -22,7 +22,10 @@ import click
 import h5py
 import numpy as np
 
-__all__ = ["risk"]
+__all__ = ["VANILLA", "risk"]
+
+#: The vanilla mix: European options and forwards on equities and FX.
+VANILLA = ("equity_option", "fx_option", "equity_forward", "fx_forward")
 
 
 def _job(folder: Path, book: Path, scenarios: int, partitions: int) -> Path:
@@ -67,9 +70,21 @@ def _one_run(mpiexec: str, exe: str, ranks: int, job: Path, out: Path) -> dict[s
 @click.option("--ranks", default="1,2", show_default=True, help="Rank counts to compare.")
 @click.option("--repeat", default=3, show_default=True, type=click.IntRange(1))
 @click.option("--partitions", default=64, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--products",
+    default=",".join(VANILLA),
+    show_default=True,
+    help="Product tables of the generated portfolio ('all' for every product).",
+)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
 def risk(
-    trades: int, scenarios: int, ranks: str, repeat: int, partitions: int, json_path: Path | None
+    trades: int,
+    scenarios: int,
+    ranks: str,
+    repeat: int,
+    partitions: int,
+    products: str,
+    json_path: Path | None,
 ) -> None:
     """Historical-simulation revaluation of TRADES x SCENARIOS at each rank count.
 
@@ -77,7 +92,15 @@ def risk(
     trade under every scenario and summing per node), whole-run seconds, valuations per
     second, and each rank count's speed-up over the first.
     """
-    from .synth import generate_portfolio, write_portfolio_hdf5
+    from .products import REGISTRY
+    from .synth import PRODUCT_MIX, generate_portfolio, write_portfolio_hdf5
+
+    chosen = list(REGISTRY) if products == "all" else products.split(",")
+    unknown = [p for p in chosen if p not in REGISTRY]
+    if unknown:
+        raise click.BadParameter(f"unknown products {unknown}", param_hint="--products")
+    # Generate enough trades that the chosen tables hold about TRADES of them.
+    share = sum(PRODUCT_MIX.get(p, 0.0) for p in chosen) or 1.0
 
     counts = [int(x) for x in ranks.split(",")]
     bindir = Path(sys.executable).parent
@@ -89,7 +112,10 @@ def risk(
     with tempfile.TemporaryDirectory(prefix="xiphpc-bench-") as tmp:
         folder = Path(tmp)
         book = folder / "book.h5"
-        write_portfolio_hdf5(generate_portfolio(trades, seed=1), book)
+        tables = generate_portfolio(int(round(trades / share)), seed=1)
+        tables = {p: t for p, t in tables.items() if p in chosen}
+        trades = sum(len(t) for t in tables.values())
+        write_portfolio_hdf5(tables, book)
         job = _job(folder, book, scenarios, partitions)
         # Warm the numba cache once so that no repetition pays for compilation.
         _one_run(mpiexec, exe, 1, _job(folder, book, 2, 1), folder / "warm.h5")
