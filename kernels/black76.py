@@ -19,8 +19,8 @@ import math
 
 import numba as nb
 
+from . import vmath
 from ._targets import KERNEL_OPTIONS, serial_and_parallel
-from .rates import norm_cdf, norm_pdf
 
 _INLINE = dict(inline="always", fastmath=False, error_model="numpy")
 
@@ -30,12 +30,11 @@ def black76_one(fwd, strike, tau, rate, vol, cp):
     """One option on a future; returns ``(pv, delta, gamma, vega, theta, rho)``."""
     sqrt_t = math.sqrt(tau)
     sd = vol * sqrt_t
-    d1 = math.log(fwd / strike) / sd + 0.5 * sd
+    d1 = vmath.log(fwd / strike) / sd + 0.5 * sd
     d2 = d1 - sd
-    df = math.exp(-rate * tau)
-    nd1 = norm_cdf(cp * d1)
-    nd2 = norm_cdf(cp * d2)
-    pdf1 = norm_pdf(d1)
+    df = vmath.exp(-rate * tau)
+    nd1, pdf1 = vmath.ncdf_npdf(cp * d1)
+    nd2 = vmath.ncdf(cp * d2)
     pv = df * cp * (fwd * nd1 - strike * nd2)
     delta = df * cp * nd1
     gamma = df * pdf1 / (fwd * sd)
@@ -63,4 +62,4 @@ black76_serial, black76_parallel = serial_and_parallel(_black76_loop)
 def norm_cdf_into(x, out):
     """Standard normal CDF of ``x`` into ``out`` (both shape ``(n,)``)."""
     for i in range(x.shape[0]):
-        out[i] = norm_cdf(x[i])
+        out[i] = vmath.ncdf(x[i])
