@@ -42,6 +42,8 @@ from .validation import duplicate_mask, validate_table
 __all__ = ["RunSummary", "check_job", "load_inputs", "run_job", "validate_all"]
 
 _TIMERS = ("read_s", "compute_s", "reduce_s", "write_s")
+#: Cost of handling one trade apart from pricing it, in the units of ``Product.cost``.
+TRADE_OVERHEAD_COST = 0.4
 
 
 @dataclass
@@ -250,7 +252,9 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
             for p in products
         ]
     )
-    plan = plan_partitions(cost, spec.run.partitions, size)
+    # Reading, validating and aggregating a trade costs about the same for every product: a
+    # fixed share beside the product's own pricing cost keeps cheap trades from piling up.
+    plan = plan_partitions(cost + TRADE_OVERHEAD_COST, spec.run.partitions, size)
     lo, hi = plan.rows_of(rank)
     n_local = hi - lo
     local_tables = []
