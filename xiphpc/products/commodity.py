@@ -66,10 +66,16 @@ def underlying_checks(table: Table, market: Market) -> list[tuple[np.ndarray, in
     unknown = und_ccy_a == ""
     return [
         (unknown, Status.UNKNOWN_UNDERLYING, "underlying: no equity or commodity of that name"),
-        (~unknown & (und_ccy_a != ccy), Status.BAD_VALUE,
-         "currency differs from the underlying's currency (no quanto)"),
-        (~unknown & (spot_a <= 0.0), Status.NON_POSITIVE_PRICE,
-         "underlying: market spot is not positive"),
+        (
+            ~unknown & (und_ccy_a != ccy),
+            Status.BAD_VALUE,
+            "currency differs from the underlying's currency (no quanto)",
+        ),
+        (
+            ~unknown & (spot_a <= 0.0),
+            Status.NON_POSITIVE_PRICE,
+            "underlying: market spot is not positive",
+        ),
     ]
 
 
@@ -162,8 +168,7 @@ def underlying_market_inputs(
     terms = {u: e.vol for u, e in market.equities.items()}
     eq_names = np.where(is_equity, names, "")
     vol = add_smile(vol_input(terms, "eqvol", factors, eq_names, tau, fixed), offset)
-    return {"spot": SpotInput(spot, spot_factor, none), "rate": rate, "carry": carry,
-            "vol": vol}
+    return {"spot": SpotInput(spot, spot_factor, none), "rate": rate, "carry": carry, "vol": vol}
 
 
 def underlying_inputs(
@@ -187,15 +192,27 @@ class CommodityOption(Product):
         Column("option_type", "choice", "", "call or put", choices=("call", "put")),
         Column("strike", "float", "trade currency", "strike price", positive=True),
         Column("expiry", "date", "ISO date", "option expiry"),
-        Column("futures_expiry", "date", "ISO date",
-               "delivery of the underlying future; empty: the option expiry", required=False),
-        Column("vol", "float", "annualised", "vol override; empty uses the market's",
-               required=False, positive=True),
+        Column(
+            "futures_expiry",
+            "date",
+            "ISO date",
+            "delivery of the underlying future; empty: the option expiry",
+            required=False,
+        ),
+        Column(
+            "vol",
+            "float",
+            "annualised",
+            "vol override; empty uses the market's",
+            required=False,
+            positive=True,
+        ),
     )
 
     def check(self, table: Table, market: Market):
-        not_commodity = np.array([str(u) not in market.commodities for u in table["underlying"]],
-                                 dtype=bool)
+        not_commodity = np.array(
+            [str(u) not in market.commodities for u in table["underlying"]], dtype=bool
+        )
         early = ~np.isnat(table["futures_expiry"]) & (table["futures_expiry"] < table["expiry"])
         return [
             (not_commodity, Status.UNKNOWN_UNDERLYING, "underlying: no commodity of that name"),
@@ -221,6 +238,7 @@ class CommodityOption(Product):
         fwd = inputs["spot"]
         out = allocate_greeks(fwd.size)
         kernel = black76_parallel if ctx.parallel else black76_serial
-        kernel(fwd, static["strike"], static["tau"], inputs["rate"], inputs["vol"],
-               static["cp"], *out)
+        kernel(
+            fwd, static["strike"], static["tau"], inputs["rate"], inputs["vol"], static["cp"], *out
+        )
         return cash_measures(out, fwd, static["quantity"], ctx.pv_only)

@@ -13,18 +13,10 @@ import numpy as np
 
 from ..factors import FactorSet
 from ..inputs import RateInput, SpotInput, per_name, rate_input, vol_input
-from ..kernels.black_scholes import (
-    allocate_greeks,
-    bs_fused_parallel,
-    bs_fused_serial,
-    forward_parallel,
-    forward_serial,
-)
 from ..market import Market
 from ..status import Status
-from .base import Column, PricingContext, Product, Table
-from .bs_scenarios import bs_scenario_pv
-from .scaling import cash_measures
+from .base import Column, Table
+from .black_scholes_family import BlackScholesForward, BlackScholesOption
 
 __all__ = ["EquityForward", "EquityOption"]
 
@@ -60,7 +52,7 @@ def _equity_inputs(table: Table, market: Market, factors: FactorSet) -> dict:
     return inputs
 
 
-class EquityOption(Product):
+class EquityOption(BlackScholesOption):
     """European call or put on one equity, priced with Black–Scholes."""
 
     name = "equity_option"
@@ -83,38 +75,11 @@ class EquityOption(Product):
     def check(self, table: Table, market: Market):
         return _currency_matches(table, market)
 
-    def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
-        return {
-            "strike": table["strike"],
-            "cp": np.where(table["option_type"] == "call", 1.0, -1.0),
-            "quantity": table["quantity"],
-            "tau": market.year_fraction(table["expiry"]),
-        }
-
     def market_inputs(self, table: Table, market: Market, factors: FactorSet) -> dict:
         return _equity_inputs(table, market, factors)
 
-    def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
-        spot = inputs["spot"]
-        out = allocate_greeks(spot.size)
-        kernel = bs_fused_parallel if ctx.parallel else bs_fused_serial
-        kernel(
-            spot,
-            static["strike"],
-            static["tau"],
-            inputs["rate"],
-            inputs["carry"],
-            inputs["vol"],
-            static["cp"],
-            *out,
-        )
-        return cash_measures(out, spot, static["quantity"], ctx.pv_only)
 
-    def value_scenarios(self, static, inputs, fx_in, shifts, ctx: PricingContext) -> np.ndarray:
-        return bs_scenario_pv(static, inputs, fx_in, shifts, True, ctx.parallel)
-
-
-class EquityForward(Product):
+class EquityForward(BlackScholesForward):
     """Forward purchase (quantity > 0) or sale of an equity at a fixed price."""
 
     name = "equity_forward"
@@ -129,33 +94,7 @@ class EquityForward(Product):
     def check(self, table: Table, market: Market):
         return _currency_matches(table, market)
 
-    def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
-        return {
-            "strike": table["strike"],
-            "quantity": table["quantity"],
-            "tau": market.year_fraction(table["expiry"]),
-        }
-
     def market_inputs(self, table: Table, market: Market, factors: FactorSet) -> dict:
         inputs = _equity_inputs(table, market, factors)
         del inputs["vol"]
         return inputs
-
-    def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
-        spot = inputs["spot"]
-        out = allocate_greeks(spot.size)
-        kernel = forward_parallel if ctx.parallel else forward_serial
-        kernel(
-            spot,
-            static["strike"],
-            static["tau"],
-            inputs["rate"],
-            inputs["carry"],
-            np.zeros_like(spot),
-            np.ones_like(spot),
-            *out,
-        )
-        return cash_measures(out, spot, static["quantity"], ctx.pv_only)
-
-    def value_scenarios(self, static, inputs, fx_in, shifts, ctx: PricingContext) -> np.ndarray:
-        return bs_scenario_pv(static, inputs, fx_in, shifts, False, ctx.parallel)

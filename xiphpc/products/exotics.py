@@ -46,8 +46,14 @@ _UNDERLYING = Column("underlying", "str", "", "equity or commodity name in the m
 _OPTION_TYPE = Column("option_type", "choice", "", "call or put", choices=("call", "put"))
 _STRIKE = Column("strike", "float", "trade currency", "strike price", positive=True)
 _EXPIRY = Column("expiry", "date", "ISO date", "expiry")
-_VOL = Column("vol", "float", "annualised", "vol override; empty uses the market's",
-              required=False, positive=True)
+_VOL = Column(
+    "vol",
+    "float",
+    "annualised",
+    "vol override; empty uses the market's",
+    required=False,
+    positive=True,
+)
 
 _FNV_OFFSET = 0xCBF29CE484222325
 _FNV_PRIME = 0x100000001B3
@@ -100,8 +106,16 @@ class AmericanOption(_OptionOnUnderlying):
         spot = inputs["spot"]
         out = allocate_greeks(spot.size)
         kernel = american_parallel if ctx.parallel else american_serial
-        kernel(spot, static["strike"], static["tau"], inputs["rate"], inputs["carry"],
-               inputs["vol"], static["cp"], *out)
+        kernel(
+            spot,
+            static["strike"],
+            static["tau"],
+            inputs["rate"],
+            inputs["carry"],
+            inputs["vol"],
+            static["cp"],
+            *out,
+        )
         return cash_measures(out, spot, static["quantity"], ctx.pv_only)
 
 
@@ -118,10 +132,16 @@ class BarrierOption(_OptionOnUnderlying):
         _OPTION_TYPE,
         _STRIKE,
         Column("barrier", "float", "trade currency", "barrier level", positive=True),
-        Column("barrier_type", "choice", "", "which side and effect of the barrier",
-               choices=tuple(KINDS)),
-        Column("rebate", "float", "trade currency", "cash rebate per unit; empty: 0",
-               required=False),
+        Column(
+            "barrier_type",
+            "choice",
+            "",
+            "which side and effect of the barrier",
+            choices=tuple(KINDS),
+        ),
+        Column(
+            "rebate", "float", "trade currency", "cash rebate per unit; empty: 0", required=False
+        ),
         _EXPIRY,
         _VOL,
     )
@@ -144,9 +164,19 @@ class BarrierOption(_OptionOnUnderlying):
         spot = inputs["spot"]
         out = allocate_greeks(spot.size)
         kernel = barrier_parallel if ctx.parallel else barrier_serial
-        kernel(spot, static["strike"], static["barrier"], static["rebate"], static["tau"],
-               inputs["rate"], inputs["carry"], inputs["vol"], static["cp"], static["kind"],
-               *out)
+        kernel(
+            spot,
+            static["strike"],
+            static["barrier"],
+            static["rebate"],
+            static["tau"],
+            inputs["rate"],
+            inputs["carry"],
+            inputs["vol"],
+            static["cp"],
+            static["kind"],
+            *out,
+        )
         return cash_measures(out, spot, static["quantity"], ctx.pv_only)
 
 
@@ -161,8 +191,13 @@ class DigitalOption(_OptionOnUnderlying):
         _OPTION_TYPE,
         Column("payoff", "choice", "", "cash or asset", choices=("cash", "asset")),
         _STRIKE,
-        Column("cash", "float", "trade currency", "amount paid by a cash digital; empty: 1",
-               required=False),
+        Column(
+            "cash",
+            "float",
+            "trade currency",
+            "amount paid by a cash digital; empty: 1",
+            required=False,
+        ),
         _EXPIRY,
         _VOL,
     )
@@ -177,8 +212,18 @@ class DigitalOption(_OptionOnUnderlying):
         spot = inputs["spot"]
         out = allocate_greeks(spot.size)
         kernel = digital_parallel if ctx.parallel else digital_serial
-        kernel(spot, static["strike"], static["tau"], inputs["rate"], inputs["carry"],
-               inputs["vol"], static["cp"], static["cash"], static["asset"], *out)
+        kernel(
+            spot,
+            static["strike"],
+            static["tau"],
+            inputs["rate"],
+            inputs["carry"],
+            inputs["vol"],
+            static["cp"],
+            static["cash"],
+            static["asset"],
+            *out,
+        )
         return cash_measures(out, spot, static["quantity"], ctx.pv_only)
 
 
@@ -216,21 +261,35 @@ def _asian_kernel(static, inputs, ctx: PricingContext):
     stderr = np.empty(spot.size)
     kernel = asian_parallel if ctx.parallel else asian_serial
     tau = static["tau"]
-    kernel(spot, static["strike"], inputs["rate"], inputs["carry"], inputs["vol"],
-           static["cp"], static["t_first"], tau, static["n_fix"], tau, static["paths"],
-           np.uint64(ctx.seed), static["key"], 0 if ctx.pv_only else 1, *out, stderr)
+    kernel(
+        spot,
+        static["strike"],
+        inputs["rate"],
+        inputs["carry"],
+        inputs["vol"],
+        static["cp"],
+        static["t_first"],
+        tau,
+        static["n_fix"],
+        tau,
+        static["paths"],
+        np.uint64(ctx.seed),
+        static["key"],
+        0 if ctx.pv_only else 1,
+        *out,
+        stderr,
+    )
     return out, stderr
 
 
-def asian_monte_carlo(
-    table: Table, market: Market, ctx: PricingContext
-) -> dict[str, np.ndarray]:
+def asian_monte_carlo(table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
     """Measures of :class:`AsianOption` trades plus ``stderr``, the Monte Carlo standard
     error of ``pv`` (scaled by quantity, absolute), each shape ``(n,)``."""
     static = _asian_static(table, market)
     spot, rate, carry, vol = underlying_inputs(table, market, static["tau"])
-    out, stderr = _asian_kernel(static, {"spot": spot, "rate": rate, "carry": carry,
-                                         "vol": vol}, ctx)
+    out, stderr = _asian_kernel(
+        static, {"spot": spot, "rate": rate, "carry": carry, "vol": vol}, ctx
+    )
     measures = cash_measures(out, spot, table["quantity"])
     measures["stderr"] = stderr * np.abs(table["quantity"])
     return measures
@@ -251,10 +310,21 @@ class AsianOption(_OptionOnUnderlying):
         _STRIKE,
         _EXPIRY,
         Column("fixings", "float", "count", "number of averaging fixings", positive=True),
-        Column("averaging_start", "date", "ISO date",
-               "start of the averaging period; empty: the valuation date", required=False),
-        Column("paths", "float", "count", f"Monte Carlo paths; empty: {_DEFAULT_PATHS}",
-               required=False, positive=True),
+        Column(
+            "averaging_start",
+            "date",
+            "ISO date",
+            "start of the averaging period; empty: the valuation date",
+            required=False,
+        ),
+        Column(
+            "paths",
+            "float",
+            "count",
+            f"Monte Carlo paths; empty: {_DEFAULT_PATHS}",
+            required=False,
+            positive=True,
+        ),
         _VOL,
     )
     cost_columns = ("fixings", "paths")
@@ -271,8 +341,7 @@ class AsianOption(_OptionOnUnderlying):
     def check(self, table: Table, market: Market):
         fixings, paths = _counts(table)
         whole = lambda x: ~np.isnan(x) & ((x != np.round(x)) | (x < 1))  # noqa: E731
-        late = ~np.isnat(table["averaging_start"]) & (table["averaging_start"]
-                                                      >= table["expiry"])
+        late = ~np.isnat(table["averaging_start"]) & (table["averaging_start"] >= table["expiry"])
         return underlying_checks(table, market) + [
             (whole(fixings), Status.BAD_VALUE, "fixings: not a whole number >= 1"),
             (whole(paths), Status.BAD_VALUE, "paths: not a whole number >= 1"),

@@ -20,19 +20,11 @@ import numpy as np
 from ..curves.loader import fx_smile
 from ..factors import FactorSet
 from ..inputs import SpotInput, VolInput, per_name, rate_input, vol_input
-from ..kernels.black_scholes import (
-    allocate_greeks,
-    bs_fused_parallel,
-    bs_fused_serial,
-    forward_parallel,
-    forward_serial,
-)
 from ..market import Market
 from ..status import Status
-from .base import Column, PricingContext, Product, Table
-from .bs_scenarios import bs_scenario_pv
+from .base import Column, Table
+from .black_scholes_family import BlackScholesForward, BlackScholesOption
 from .commodity import add_smile
-from .scaling import cash_measures
 
 __all__ = ["FxForward", "FxOption"]
 
@@ -84,7 +76,7 @@ def _smile(vol: VolInput, table: Table, market: Market, tau: np.ndarray) -> VolI
     return add_smile(vol, offset)
 
 
-class FxOption(Product):
+class FxOption(BlackScholesOption):
     """European FX call or put (on the foreign currency), Garman–Kohlhagen."""
 
     name = "fx_option"
@@ -113,38 +105,11 @@ class FxOption(Product):
     def check(self, table: Table, market: Market):
         return _quote_currency(table, market)
 
-    def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
-        return {
-            "strike": table["strike"],
-            "cp": np.where(table["option_type"] == "call", 1.0, -1.0),
-            "quantity": table["quantity"],
-            "tau": market.year_fraction(table["expiry"]),
-        }
-
     def market_inputs(self, table: Table, market: Market, factors: FactorSet) -> dict:
         return _fx_inputs(table, market, factors)
 
-    def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
-        spot = inputs["spot"]
-        out = allocate_greeks(spot.size)
-        kernel = bs_fused_parallel if ctx.parallel else bs_fused_serial
-        kernel(
-            spot,
-            static["strike"],
-            static["tau"],
-            inputs["rate"],
-            inputs["carry"],
-            inputs["vol"],
-            static["cp"],
-            *out,
-        )
-        return cash_measures(out, spot, static["quantity"], ctx.pv_only)
 
-    def value_scenarios(self, static, inputs, fx_in, shifts, ctx: PricingContext) -> np.ndarray:
-        return bs_scenario_pv(static, inputs, fx_in, shifts, True, ctx.parallel)
-
-
-class FxForward(Product):
+class FxForward(BlackScholesForward):
     """Outright FX forward: buy (quantity > 0) foreign notional at the contract rate."""
 
     name = "fx_forward"
@@ -159,33 +124,7 @@ class FxForward(Product):
     def check(self, table: Table, market: Market):
         return _quote_currency(table, market)
 
-    def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
-        return {
-            "strike": table["strike"],
-            "quantity": table["quantity"],
-            "tau": market.year_fraction(table["expiry"]),
-        }
-
     def market_inputs(self, table: Table, market: Market, factors: FactorSet) -> dict:
         inputs = _fx_inputs(table, market, factors)
         del inputs["vol"]
         return inputs
-
-    def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
-        spot = inputs["spot"]
-        out = allocate_greeks(spot.size)
-        kernel = forward_parallel if ctx.parallel else forward_serial
-        kernel(
-            spot,
-            static["strike"],
-            static["tau"],
-            inputs["rate"],
-            inputs["carry"],
-            np.zeros_like(spot),
-            np.ones_like(spot),
-            *out,
-        )
-        return cash_measures(out, spot, static["quantity"], ctx.pv_only)
-
-    def value_scenarios(self, static, inputs, fx_in, shifts, ctx: PricingContext) -> np.ndarray:
-        return bs_scenario_pv(static, inputs, fx_in, shifts, False, ctx.parallel)
