@@ -34,4 +34,7 @@ def test_bench_risk_reports_each_rank_count(tmp_path) -> None:
     assert set(figures) == {"1", "2"}
     for f in figures.values():
         assert f["compute_s"] > 0 and f["valuations_per_s"] > 0
+        for run in f["all"]:
+            assert (run["scenarios"], run["partitions"]) == (5, 4)
+            assert 350 <= run["trades"] <= 450
     assert figures["1"]["speedup"] == 1.0

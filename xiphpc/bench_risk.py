@@ -28,8 +28,8 @@ __all__ = ["VANILLA", "risk"]
 VANILLA = ("equity_option", "fx_option", "equity_forward", "fx_forward")
 
 
-def _job(folder: Path, book: Path, scenarios: int, partitions: int) -> Path:
-    job = folder / "bench-risk.toml"
+def _job(folder: Path, book: Path, scenarios: int, partitions: int, name: str) -> Path:
+    job = folder / f"{name}.toml"
     job.write_text(
         'name = "bench-risk"\n'
         f'[portfolio]\npath = "{book}"\n'
@@ -61,6 +61,10 @@ def _one_run(mpiexec: str, exe: str, ranks: int, job: Path, out: Path) -> dict[s
             "read_s": float(np.max(d["read_s"][()])),
             "reduce_s": float(np.max(d["reduce_s"][()])),
             "run_s": (finished - started).total_seconds(),
+            # What was run, read back from the result, so figures cannot describe another job.
+            "scenarios": int(f["scenarios/historical/dates"].shape[0]),
+            "partitions": int(f.attrs["n_partitions"]),
+            "trades": int(f.attrs["n_trades"]),
         }
 
 
@@ -116,9 +120,9 @@ def risk(
         tables = {p: t for p, t in tables.items() if p in chosen}
         trades = sum(len(t) for t in tables.values())
         write_portfolio_hdf5(tables, book)
-        job = _job(folder, book, scenarios, partitions)
+        job = _job(folder, book, scenarios, partitions, "bench-risk")
         # Warm the numba cache once so that no repetition pays for compilation.
-        _one_run(mpiexec, exe, 1, _job(folder, book, 2, 1), folder / "warm.h5")
+        _one_run(mpiexec, exe, 1, _job(folder, book, 2, 1, "warm-up"), folder / "warm.h5")
         for _ in range(repeat):
             for n in counts:  # interleaved, so that drift of the machine hits every count
                 results.setdefault(n, []).append(_one_run(mpiexec, exe, n, job, folder / "o.h5"))
