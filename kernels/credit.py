@@ -20,11 +20,9 @@ import numba as nb
 import numpy as np
 
 from ._targets import serial_and_parallel
-from .rates import shifted_df
+from .rates import shifted_df, store_valuations, valuation_shift
 
 _INLINE = dict(inline="always", fastmath=False, error_model="numpy")
-_BP = 1e-4
-_DAY = 1.0 / 365.0
 
 
 @nb.njit(**_INLINE)
@@ -114,8 +112,7 @@ def _cds_loop(
     for i in nb.prange(disc.shape[0]):
         out = np.zeros(4)
         for j in range(n_val):
-            h = _DAY if j == 3 else 0.0
-            b = _BP if j == 1 else (-_BP if j == 2 else 0.0)
+            h, b = valuation_shift(j)
             prot, ann = _legs(
                 ct,
                 cz,
@@ -143,9 +140,7 @@ def _cds_loop(
             if j == 0:
                 par_spread[i] = prot / ann
                 annuity[i] = ann
-        pv[i] = out[0]
-        rho[i] = 0.5 * (out[1] - out[2])
-        theta[i] = out[3] - out[0]
+        store_valuations(out, i, pv, rho, theta)
 
 
 cds_serial, cds_parallel = serial_and_parallel(_cds_loop)

@@ -39,6 +39,22 @@ _INLINE = dict(inline="always", fastmath=False, error_model="numpy")
 
 
 @nb.njit(**_INLINE)
+def valuation_shift(j):
+    """Horizon (years) and parallel zero-rate shift of valuation ``j`` of a trade: 0 base,
+    1 +1bp, 2 -1bp, 3 one day later."""
+    return (_DAY if j == 3 else 0.0), (_BP if j == 1 else (-_BP if j == 2 else 0.0))
+
+
+@nb.njit(**_INLINE)
+def store_valuations(out, i, pv, rho, theta):
+    """PV, central-difference rho per bp and one-day theta of trade ``i`` from the values of
+    :func:`valuation_shift`'s four valuations (``out``, shape ``(4,)``)."""
+    pv[i] = out[0]
+    rho[i] = 0.5 * (out[1] - out[2])
+    theta[i] = out[3] - out[0]
+
+
+@nb.njit(**_INLINE)
 def norm_cdf(x):
     """Standard normal CDF via erfc, accurate in the lower tail."""
     return 0.5 * math.erfc(-x * _INV_SQRT2)
@@ -173,8 +189,7 @@ def _swap_loop(
     for i in nb.prange(disc.shape[0]):
         out = np.zeros(4)
         for j in range(n_val):
-            h = _DAY if j == 3 else 0.0
-            b = _BP if j == 1 else (-_BP if j == 2 else 0.0)
+            h, b = valuation_shift(j)
             a, flt = _legs(
                 ct,
                 cz,
@@ -202,9 +217,7 @@ def _swap_loop(
                 annuity[i] = a
                 # The fixed rate that makes the swap worth zero (spread in the float leg).
                 par_rate[i] = flt / a
-        pv[i] = out[0]
-        rho[i] = 0.5 * (out[1] - out[2])
-        theta[i] = out[3] - out[0]
+        store_valuations(out, i, pv, rho, theta)
 
 
 def _fra_loop(
@@ -213,8 +226,7 @@ def _fra_loop(
     for i in nb.prange(disc.shape[0]):
         out = np.zeros(4)
         for j in range(n_val):
-            h = _DAY if j == 3 else 0.0
-            b = _BP if j == 1 else (-_BP if j == 2 else 0.0)
+            h, b = valuation_shift(j)
             p1 = shifted_df(ct, cz, ck, co, proj[i], t_start[i], h, b)
             p2 = shifted_df(ct, cz, ck, co, proj[i], t_end[i], h, b)
             f = (p1 / p2 - 1.0) / tau[i]
@@ -223,9 +235,7 @@ def _fra_loop(
             out[j] = sign[i] * (f - strike[i]) * tau[i] / (1.0 + f * tau[i]) * d
             if j == 0:
                 forward[i] = f
-        pv[i] = out[0]
-        rho[i] = 0.5 * (out[1] - out[2])
-        theta[i] = out[3] - out[0]
+        store_valuations(out, i, pv, rho, theta)
 
 
 def _cashflow_loop(ct, cz, ck, co, disc, off, pay, amount, pv, theta, rho, n_val):
@@ -373,8 +383,7 @@ def _cap_loop(
     for i in nb.prange(disc.shape[0]):
         out = np.zeros(4)
         for j in range(n_val):
-            h = _DAY if j == 3 else 0.0
-            b = _BP if j == 1 else (-_BP if j == 2 else 0.0)
+            h, b = valuation_shift(j)
             v, g = _cap_value(
                 ct,
                 cz,
@@ -400,9 +409,7 @@ def _cap_loop(
             out[j] = v
             if j == 0:
                 vega[i] = g
-        pv[i] = out[0]
-        rho[i] = 0.5 * (out[1] - out[2])
-        theta[i] = out[3] - out[0]
+        store_valuations(out, i, pv, rho, theta)
 
 
 def _swaption_loop(
@@ -437,8 +444,7 @@ def _swaption_loop(
     for i in nb.prange(disc.shape[0]):
         out = np.zeros(4)
         for j in range(n_val):
-            h = _DAY if j == 3 else 0.0
-            b = _BP if j == 1 else (-_BP if j == 2 else 0.0)
+            h, b = valuation_shift(j)
             a, flt = _legs(
                 ct,
                 cz,
@@ -470,9 +476,7 @@ def _swaption_loop(
                 vega[i] = a * dv * sq
                 forward[i] = s
                 annuity[i] = a
-        pv[i] = out[0]
-        rho[i] = 0.5 * (out[1] - out[2])
-        theta[i] = out[3] - out[0]
+        store_valuations(out, i, pv, rho, theta)
 
 
 swap_serial, swap_parallel = serial_and_parallel(_swap_loop)

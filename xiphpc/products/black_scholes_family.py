@@ -21,10 +21,18 @@ from ..kernels.black_scholes import (
 )
 from ..kernels.scenario_bs import N_FACTORS, N_PARAMS, bs_scenarios_parallel, bs_scenarios_serial
 from ..market import Market
-from .base import PricingContext, Product, Table
+from .base import Column, PricingContext, Product, Table
 from .scaling import cash_measures
 
-__all__ = ["BlackScholesForward", "BlackScholesOption", "bs_scenario_pv"]
+__all__ = [
+    "OPTION_TYPE",
+    "VOL_OVERRIDE",
+    "BlackScholesForward",
+    "BlackScholesOption",
+    "bs_scenario_pv",
+    "option_static",
+    "price_with_kernel",
+]
 
 
 def bs_scenario_pv(
@@ -85,33 +93,58 @@ def bs_scenario_pv(
     return out
 
 
+#: The ``option_type`` column of European-style options.
+OPTION_TYPE = Column("option_type", "choice", "", "call or put", choices=("call", "put"))
+#: The optional per-trade vol that replaces the market's.
+VOL_OVERRIDE = Column(
+    "vol",
+    "float",
+    "annualised",
+    "vol override; empty uses the market's",
+    required=False,
+    positive=True,
+)
+
+
+def option_static(table: Table, market: Market) -> dict[str, np.ndarray]:
+    """``strike``, ``cp`` (+1 call, -1 put), ``quantity`` and ``tau`` (years to ``expiry``),
+    shape ``(n,)`` each, of a table of options."""
+    return {
+        "strike": table["strike"],
+        "cp": np.where(table["option_type"] == "call", 1.0, -1.0),
+        "quantity": table["quantity"],
+        "tau": market.year_fraction(table["expiry"]),
+    }
+
+
+def price_with_kernel(serial, parallel, static, inputs, ctx: PricingContext) -> dict:
+    """Measures of options priced by a kernel with the fused Black–Scholes signature
+    ``(spot, strike, tau, rate, carry, vol, cp, pv, delta, gamma, vega, theta, rho)``."""
+    spot = inputs["spot"]
+    out = allocate_greeks(spot.size)
+    kernel = parallel if ctx.parallel else serial
+    kernel(
+        spot,
+        static["strike"],
+        static["tau"],
+        inputs["rate"],
+        inputs["carry"],
+        inputs["vol"],
+        static["cp"],
+        *out,
+    )
+    return cash_measures(out, spot, static["quantity"], ctx.pv_only)
+
+
 class BlackScholesOption(Product):
     """European call or put on a table with ``strike``, ``option_type``, ``expiry`` and
     ``quantity``; inputs ``spot``, ``rate``, ``carry`` and ``vol``."""
 
     def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
-        return {
-            "strike": table["strike"],
-            "cp": np.where(table["option_type"] == "call", 1.0, -1.0),
-            "quantity": table["quantity"],
-            "tau": market.year_fraction(table["expiry"]),
-        }
+        return option_static(table, market)
 
     def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
-        spot = inputs["spot"]
-        out = allocate_greeks(spot.size)
-        kernel = bs_fused_parallel if ctx.parallel else bs_fused_serial
-        kernel(
-            spot,
-            static["strike"],
-            static["tau"],
-            inputs["rate"],
-            inputs["carry"],
-            inputs["vol"],
-            static["cp"],
-            *out,
-        )
-        return cash_measures(out, spot, static["quantity"], ctx.pv_only)
+        return price_with_kernel(bs_fused_serial, bs_fused_parallel, static, inputs, ctx)
 
     def value_scenarios(self, static, inputs, fx_in, shifts, ctx: PricingContext) -> np.ndarray:
         return bs_scenario_pv(static, inputs, fx_in, shifts, True, ctx.parallel)

@@ -16,7 +16,7 @@ from ..inputs import RateInput, SpotInput, per_name, rate_input, vol_input
 from ..market import Market
 from ..status import Status
 from .base import Column, Table
-from .black_scholes_family import BlackScholesForward, BlackScholesOption
+from .black_scholes_family import OPTION_TYPE, VOL_OVERRIDE, BlackScholesForward, BlackScholesOption
 
 __all__ = ["EquityForward", "EquityOption"]
 
@@ -59,17 +59,10 @@ class EquityOption(BlackScholesOption):
     description = "European equity option (Black-Scholes with continuous dividend yield)"
     columns = (
         _UNDERLYING,
-        Column("option_type", "choice", "", "call or put", choices=("call", "put")),
+        OPTION_TYPE,
         Column("strike", "float", "trade currency", "strike price", positive=True),
         _EXPIRY,
-        Column(
-            "vol",
-            "float",
-            "annualised",
-            "vol override; empty uses the market's",
-            required=False,
-            positive=True,
-        ),
+        VOL_OVERRIDE,
     )
 
     def check(self, table: Table, market: Market):

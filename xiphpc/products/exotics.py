@@ -30,6 +30,7 @@ from ..kernels.digital import digital_parallel, digital_serial
 from ..market import Market
 from ..status import Status
 from .base import Column, PricingContext, Product, Table
+from .black_scholes_family import OPTION_TYPE, VOL_OVERRIDE, option_static, price_with_kernel
 from .commodity import underlying_checks, underlying_inputs, underlying_market_inputs
 from .scaling import cash_measures
 
@@ -43,17 +44,10 @@ __all__ = [
 ]
 
 _UNDERLYING = Column("underlying", "str", "", "equity or commodity name in the market data")
-_OPTION_TYPE = Column("option_type", "choice", "", "call or put", choices=("call", "put"))
+_OPTION_TYPE = OPTION_TYPE
 _STRIKE = Column("strike", "float", "trade currency", "strike price", positive=True)
 _EXPIRY = Column("expiry", "date", "ISO date", "expiry")
-_VOL = Column(
-    "vol",
-    "float",
-    "annualised",
-    "vol override; empty uses the market's",
-    required=False,
-    positive=True,
-)
+_VOL = VOL_OVERRIDE
 
 _FNV_OFFSET = 0xCBF29CE484222325
 _FNV_PRIME = 0x100000001B3
@@ -81,12 +75,7 @@ class _OptionOnUnderlying(Product):
         return underlying_checks(table, market)
 
     def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
-        return {
-            "strike": table["strike"],
-            "cp": np.where(table["option_type"] == "call", 1.0, -1.0),
-            "quantity": table["quantity"],
-            "tau": market.year_fraction(table["expiry"]),
-        }
+        return option_static(table, market)
 
     def market_inputs(self, table: Table, market: Market, factors: FactorSet) -> dict:
         tau = market.year_fraction(table["expiry"])
@@ -103,20 +92,7 @@ class AmericanOption(_OptionOnUnderlying):
     cost_per_trade = 21.0
 
     def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
-        spot = inputs["spot"]
-        out = allocate_greeks(spot.size)
-        kernel = american_parallel if ctx.parallel else american_serial
-        kernel(
-            spot,
-            static["strike"],
-            static["tau"],
-            inputs["rate"],
-            inputs["carry"],
-            inputs["vol"],
-            static["cp"],
-            *out,
-        )
-        return cash_measures(out, spot, static["quantity"], ctx.pv_only)
+        return price_with_kernel(american_serial, american_parallel, static, inputs, ctx)
 
 
 class BarrierOption(_OptionOnUnderlying):

@@ -23,7 +23,7 @@ from ..inputs import SpotInput, VolInput, per_name, rate_input, vol_input
 from ..market import Market
 from ..status import Status
 from .base import Column, Table
-from .black_scholes_family import BlackScholesForward, BlackScholesOption
+from .black_scholes_family import VOL_OVERRIDE, BlackScholesForward, BlackScholesOption
 from .commodity import add_smile
 
 __all__ = ["FxForward", "FxOption"]
@@ -92,14 +92,7 @@ class FxOption(BlackScholesOption):
         ),
         Column("strike", "float", "domestic per foreign", "strike rate", positive=True),
         _EXPIRY,
-        Column(
-            "vol",
-            "float",
-            "annualised",
-            "vol override; empty uses the market's",
-            required=False,
-            positive=True,
-        ),
+        VOL_OVERRIDE,
     )
 
     def check(self, table: Table, market: Market):
