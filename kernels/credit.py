@@ -6,10 +6,12 @@ at each pillar, ``ho`` offsets per curve; trade ``i`` uses curve ``credit[i]`` a
 curve ``disc[i]`` of the packed yield curves (see :mod:`xiphpc.kernels.rates`). Premium
 periods are CSR as :class:`~xiphpc.curves.credit.CdsPeriods`.
 
-Per unit notional, from the protection buyer's side when ``sign = +1`` (seller ``-1``):
-``pv``; ``rho`` (+1bp parallel zero-rate shift, symmetric difference, per bp); ``theta``
-(one day, curves held fixed as functions of time, per day); ``par_spread``; ``annuity``
-(risky annuity, accrual on default included).
+Per unit notional, from the protection buyer's side when ``sign = +1`` (seller ``-1``), the
+value under each valuation of a table ``(vh, vb, vs)`` as in :mod:`xiphpc.kernels.rates`; a
+curve state ``vs[j]`` selects a row of the zero rates ``cz`` and of the hazard rates ``hh`` and
+integrated hazards ``hc`` (each shape ``(states, pillars)``), and the parallel shift ``vb``
+moves zero rates only. ``par_spread`` and ``annuity`` (risky annuity, accrual on default
+included) are those of valuation 0.
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from __future__ import annotations
 import math
 
 import numba as nb
-import numpy as np
 
 from ._targets import serial_and_parallel
-from .rates import shifted_df, store_valuations, valuation_shift
+from .rates import shifted_df
 
 _INLINE = dict(inline="always", fastmath=False, error_model="numpy")
 
@@ -102,25 +103,24 @@ def _cds_loop(
     mid,
     acc,
     acc_mid,
-    pv,
-    theta,
-    rho,
+    vh,
+    vb,
+    vs,
+    values,
     par_spread,
     annuity,
-    n_val,
 ):
     for i in nb.prange(disc.shape[0]):
-        out = np.zeros(4)
-        for j in range(n_val):
-            h, b = valuation_shift(j)
+        for j in range(vh.shape[0]):
+            state = vs[j]
             prot, ann = _legs(
                 ct,
-                cz,
+                cz[state],
                 ck,
                 co,
                 ht,
-                hh,
-                hc,
+                hh[state],
+                hc[state],
                 ho,
                 disc[i],
                 credit[i],
@@ -133,14 +133,13 @@ def _cds_loop(
                 mid,
                 acc,
                 acc_mid,
-                h,
-                b,
+                vh[j],
+                vb[j],
             )
-            out[j] = sign[i] * (prot - spread[i] * ann)
+            values[i, j] = sign[i] * (prot - spread[i] * ann)
             if j == 0:
                 par_spread[i] = prot / ann
                 annuity[i] = ann
-        store_valuations(out, i, pv, rho, theta)
 
 
 cds_serial, cds_parallel = serial_and_parallel(_cds_loop)

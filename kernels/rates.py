@@ -11,15 +11,18 @@ Ragged schedules are CSR: period ``k`` of trade ``i`` lies in ``off[i]:off[i + 1
 are years ACT/365F from the valuation date; accrual fractions come precomputed in each
 period's own day count.
 
-Every kernel prices per unit notional (per 1 of face for cash-flow streams) and returns:
+Every pricing kernel values each trade, per unit notional (per 1 of face for cash-flow
+streams), under a table of *valuations* ``j``: ``vh[j]`` a horizon in years (every time
+shortens by it; curves and vols held fixed as functions of time from today, a flow falling
+due within the horizon counted at its undiscounted amount), ``vb[j]`` a parallel shift added
+to the zero rates of every curve, and ``vs[j]`` the curve *state*: the row of ``cz`` (shape
+``(states, pillars)``) the valuation reads, each row a set of pillar zero rates (today's, or
+today's under one scenario or one bucketed bump). ``values[i, j]`` receives trade ``i``'s
+value under valuation ``j``, so one call prices today's measures (:data:`STANDARD_VALUATIONS`:
+PV, +-1bp for rho, one day on for theta) or every scenario of a scenario set.
 
-- ``pv``;
-- ``rho``: PV change for a +1bp parallel shift of the zero rates of both curves, taken as the
-  symmetric difference ``(PV(+1bp) - PV(-1bp)) / 2``;
-- ``theta``: PV change over one calendar day with the curves (and vols) held fixed as
-  functions of time from today: every time shortens by 1/365; a flow falling due within the
-  day is counted at its undiscounted amount;
-- ``vega`` (options): dPV/dvol per 1.0 of the quoted vol (lognormal or normal).
+Quantities besides the values (annuity, par rate, forward, vega: dPV/dvol per 1.0 of the
+quoted vol, lognormal or normal) are those of valuation 0.
 """
 
 from __future__ import annotations
@@ -38,20 +41,31 @@ _INV_SQRT2PI = 0.3989422804014326779
 _INLINE = dict(inline="always", fastmath=False, error_model="numpy")
 
 
-@nb.njit(**_INLINE)
-def valuation_shift(j):
-    """Horizon (years) and parallel zero-rate shift of valuation ``j`` of a trade: 0 base,
-    1 +1bp, 2 -1bp, 3 one day later."""
-    return (_DAY if j == 3 else 0.0), (_BP if j == 1 else (-_BP if j == 2 else 0.0))
+#: Valuations of today's measures: PV, +1bp, -1bp and one day on (see
+#: :func:`measures_from_values`), as ``(vh, vb)``; all on curve state 0.
+STANDARD_VALUATIONS = (
+    np.array([0.0, 0.0, 0.0, _DAY]),
+    np.array([0.0, _BP, -_BP, 0.0]),
+)
 
 
-@nb.njit(**_INLINE)
-def store_valuations(out, i, pv, rho, theta):
-    """PV, central-difference rho per bp and one-day theta of trade ``i`` from the values of
-    :func:`valuation_shift`'s four valuations (``out``, shape ``(4,)``)."""
-    pv[i] = out[0]
-    rho[i] = 0.5 * (out[1] - out[2])
-    theta[i] = out[3] - out[0]
+def valuations(n_states: int = 1, standard: bool = False, pv_only: bool = False):
+    """Valuation table ``(vh, vb, vs)``: the standard four on state 0 (the PV alone when
+    ``pv_only``), or one unshifted valuation per curve state."""
+    if standard:
+        vh, vb = STANDARD_VALUATIONS
+        m = 1 if pv_only else 4
+        return vh[:m].copy(), vb[:m].copy(), np.zeros(m, np.int64)
+    return np.zeros(n_states), np.zeros(n_states), np.arange(n_states, dtype=np.int64)
+
+
+def measures_from_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PV, central-difference rho per bp and one-day theta from the values of the standard
+    valuations (shape ``(n, 4)``; with one column, rho and theta are 0)."""
+    pv = values[:, 0].copy()
+    if values.shape[1] < 4:
+        return pv, np.zeros_like(pv), np.zeros_like(pv)
+    return pv, 0.5 * (values[:, 1] - values[:, 2]), values[:, 3] - values[:, 0]
 
 
 @nb.njit(**_INLINE)
@@ -179,20 +193,18 @@ def _swap_loop(
     flt_tau,
     flt_acc,
     flt_pay,
-    pv,
-    theta,
-    rho,
+    vh,
+    vb,
+    vs,
+    values,
     annuity,
     par_rate,
-    n_val,
 ):
     for i in nb.prange(disc.shape[0]):
-        out = np.zeros(4)
-        for j in range(n_val):
-            h, b = valuation_shift(j)
+        for j in range(vh.shape[0]):
             a, flt = _legs(
                 ct,
-                cz,
+                cz[vs[j]],
                 ck,
                 co,
                 disc[i],
@@ -209,52 +221,42 @@ def _swap_loop(
                 flt_tau,
                 flt_acc,
                 flt_pay,
-                h,
-                b,
+                vh[j],
+                vb[j],
             )
-            out[j] = sign[i] * (flt - fixed_rate[i] * a)
+            values[i, j] = sign[i] * (flt - fixed_rate[i] * a)
             if j == 0:
                 annuity[i] = a
                 # The fixed rate that makes the swap worth zero (spread in the float leg).
                 par_rate[i] = flt / a
-        store_valuations(out, i, pv, rho, theta)
 
 
 def _fra_loop(
-    ct, cz, ck, co, disc, proj, strike, sign, t_start, t_end, tau, pv, theta, rho, forward, n_val
+    ct, cz, ck, co, disc, proj, strike, sign, t_start, t_end, tau, vh, vb, vs, values, forward
 ):
     for i in nb.prange(disc.shape[0]):
-        out = np.zeros(4)
-        for j in range(n_val):
-            h, b = valuation_shift(j)
-            p1 = shifted_df(ct, cz, ck, co, proj[i], t_start[i], h, b)
-            p2 = shifted_df(ct, cz, ck, co, proj[i], t_end[i], h, b)
+        for j in range(vh.shape[0]):
+            z = cz[vs[j]]
+            h = vh[j]
+            b = vb[j]
+            p1 = shifted_df(ct, z, ck, co, proj[i], t_start[i], h, b)
+            p2 = shifted_df(ct, z, ck, co, proj[i], t_end[i], h, b)
             f = (p1 / p2 - 1.0) / tau[i]
-            d = shifted_df(ct, cz, ck, co, disc[i], t_start[i], h, b)
+            d = shifted_df(ct, z, ck, co, disc[i], t_start[i], h, b)
             # Settled at the start date, discounted at the forward rate for the period.
-            out[j] = sign[i] * (f - strike[i]) * tau[i] / (1.0 + f * tau[i]) * d
+            values[i, j] = sign[i] * (f - strike[i]) * tau[i] / (1.0 + f * tau[i]) * d
             if j == 0:
                 forward[i] = f
-        store_valuations(out, i, pv, rho, theta)
 
 
-def _cashflow_loop(ct, cz, ck, co, disc, off, pay, amount, pv, theta, rho, n_val):
+def _cashflow_loop(ct, cz, ck, co, disc, off, pay, amount, vh, vb, vs, values):
     for i in nb.prange(disc.shape[0]):
-        v0 = 0.0
-        vu = 0.0
-        vd = 0.0
-        vt = 0.0
-        for k in range(off[i], off[i + 1]):
-            v0 += amount[k] * shifted_df(ct, cz, ck, co, disc[i], pay[k], 0.0, 0.0)
-            if n_val > 1:
-                vu += amount[k] * shifted_df(ct, cz, ck, co, disc[i], pay[k], 0.0, _BP)
-                vd += amount[k] * shifted_df(ct, cz, ck, co, disc[i], pay[k], 0.0, -_BP)
-                vt += amount[k] * shifted_df(ct, cz, ck, co, disc[i], pay[k], _DAY, 0.0)
-        if n_val == 1:
-            vt = v0
-        pv[i] = v0
-        rho[i] = 0.5 * (vu - vd)
-        theta[i] = vt - v0
+        for j in range(vh.shape[0]):
+            z = cz[vs[j]]
+            v = 0.0
+            for k in range(off[i], off[i + 1]):
+                v += amount[k] * shifted_df(ct, z, ck, co, disc[i], pay[k], vh[j], vb[j])
+            values[i, j] = v
 
 
 @nb.njit(**_INLINE)
@@ -374,19 +376,17 @@ def _cap_loop(
     tau,
     acc,
     pay_t,
-    pv,
+    vh,
+    vb,
+    vs,
+    values,
     vega,
-    theta,
-    rho,
-    n_val,
 ):
     for i in nb.prange(disc.shape[0]):
-        out = np.zeros(4)
-        for j in range(n_val):
-            h, b = valuation_shift(j)
+        for j in range(vh.shape[0]):
             v, g = _cap_value(
                 ct,
-                cz,
+                cz[vs[j]],
                 ck,
                 co,
                 disc[i],
@@ -403,13 +403,12 @@ def _cap_loop(
                 tau,
                 acc,
                 pay_t,
-                h,
-                b,
+                vh[j],
+                vb[j],
             )
-            out[j] = v
+            values[i, j] = v
             if j == 0:
                 vega[i] = g
-        store_valuations(out, i, pv, rho, theta)
 
 
 def _swaption_loop(
@@ -433,21 +432,20 @@ def _swaption_loop(
     flt_tau,
     flt_acc,
     flt_pay,
-    pv,
+    vh,
+    vb,
+    vs,
+    values,
     vega,
-    theta,
-    rho,
     forward,
     annuity,
-    n_val,
 ):
     for i in nb.prange(disc.shape[0]):
-        out = np.zeros(4)
-        for j in range(n_val):
-            h, b = valuation_shift(j)
+        for j in range(vh.shape[0]):
+            h = vh[j]
             a, flt = _legs(
                 ct,
-                cz,
+                cz[vs[j]],
                 ck,
                 co,
                 disc[i],
@@ -465,18 +463,17 @@ def _swaption_loop(
                 flt_acc,
                 flt_pay,
                 h,
-                b,
+                vb[j],
             )
             s = flt / a
             t_e = expiry[i] - h
             sq = math.sqrt(t_e) if t_e > 0.0 else 0.0
             v, dv = option_value(s, strike[i], vol[i] * sq, omega[i], normal[i])
-            out[j] = a * v
+            values[i, j] = a * v
             if j == 0:
                 vega[i] = a * dv * sq
                 forward[i] = s
                 annuity[i] = a
-        store_valuations(out, i, pv, rho, theta)
 
 
 swap_serial, swap_parallel = serial_and_parallel(_swap_loop)

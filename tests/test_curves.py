@@ -12,7 +12,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from xiphpc.kernels.rates import discount_factors, fra_serial, swap_serial
+from xiphpc.kernels.rates import discount_factors, fra_serial, swap_serial, valuations
 
 from xiphpc.curves import (
     WEEKENDS_ONLY,
@@ -223,6 +223,7 @@ def test_imm_dates_are_third_wednesdays():
 def _reprice_with_kernels(inst_list, proj: Curve, disc: Curve) -> float:
     """Largest |par rate - quote| of the instruments, priced by the production kernels."""
     cs = pack_curves([disc, proj])
+    ct, cz, ck, co = cs.times, cs.zero_rates[None, :], cs.kinds, cs.offsets
     worst = 0.0
     for inst in inst_list:
         if isinstance(inst, Swap | OisSwap):
@@ -234,20 +235,20 @@ def _reprice_with_kernels(inst_list, proj: Curve, disc: Curve) -> float:
             else:
                 fx = fixed_leg(VDATE, spot, end, inst.months, inst.day_count)
                 fl = float_leg(VDATE, spot, end, inst.months, inst.day_count)
-            out = [np.empty(1) for _ in range(5)]
-            swap_serial(*cs.arrays(), np.zeros(1, np.int64), np.ones(1, np.int64),
+            value, annuity, par = np.empty((1, 1)), np.empty(1), np.empty(1)
+            swap_serial(ct, cz, ck, co, np.zeros(1, np.int64), np.ones(1, np.int64),
                         np.array([inst.rate]), np.zeros(1), np.ones(1), fx.offsets, fx.pay,
                         fx.accrual, fl.offsets, fl.start, fl.end, fl.tau, fl.accrual, fl.pay,
-                        *out, 1)
-            worst = max(worst, abs(out[4][0] - inst.rate), abs(out[0][0]))
+                        *valuations(1), value, annuity, par)
+            worst = max(worst, abs(par[0] - inst.rate), abs(value[0, 0]))
         else:
             # A deposit, FRA or future struck at its quote is worth nothing.
             p = _reduce(inst, VDATE, _d(VDATE), WEEKENDS_ONLY, "modified_following")
-            out = [np.empty(1) for _ in range(4)]
-            fra_serial(*cs.arrays(), np.zeros(1, np.int64), np.ones(1, np.int64),
+            value, fwd = np.empty((1, 1)), np.empty(1)
+            fra_serial(ct, cz, ck, co, np.zeros(1, np.int64), np.ones(1, np.int64),
                        np.array([_quote(inst)]), np.ones(1), np.array([p.start]),
-                       np.array([p.end]), np.array([p.tau]), *out, 1)
-            worst = max(worst, abs(out[3][0] - _quote(inst)), abs(out[0][0]))
+                       np.array([p.end]), np.array([p.tau]), *valuations(1), value, fwd)
+            worst = max(worst, abs(fwd[0] - _quote(inst)), abs(value[0, 0]))
     return worst
 
 

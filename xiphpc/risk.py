@@ -9,8 +9,11 @@ Both are revaluations under shifted risk factors:
   named stresses).
 
 For products with market inputs (:mod:`xiphpc.inputs`) every (trade, scenario) pair becomes one
-row of one kernel call, in chunks of at most :data:`MAX_ROWS` rows; other products are revalued
-on a whole shifted market per scenario.
+row of one kernel call, in chunks of at most :data:`MAX_ROWS` rows. Products whose market is
+curves only (rates, CDS) value every trade under every curve state — each scenario, or each
+bump of the factors a trade names — in one kernel call as well
+(:class:`~xiphpc.curve_states.CurveStates`). Other products are revalued on a whole shifted
+market per scenario.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .curve_states import CurveStates
 from .errors import JobError, Problem
 from .factors import FactorSet, factor_set, shifted_market
 from .inputs import bump_shifts, fx_to_base_input, no_shift
@@ -107,6 +111,8 @@ def sensitivities(
         PV change per reporting unit (:data:`FACTOR_UNITS`), 0 for padding.
     """
     n = len(table)
+    if product.has_states:
+        return _state_sensitivities(product, table, market, factors, bumps, ctx)
     if not product.has_inputs:
         return _sensitivities_by_market(product, table, market, factors, bumps, ctx)
     static = product.static(table, market)
@@ -164,15 +170,91 @@ def _sensitivities_by_market(product, table, market, factors, bumps, ctx):
     return fidx, np.where(fidx >= 0, value, 0.0)
 
 
+def _factors_named(table: Table, factors: FactorSet) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Trades grouped by the factors they name: ``(rows, factor indices)`` per group.
+
+    A trade depends on the market objects its text columns name (its currency, index,
+    reference entity...): every factor of such a name is one of its factors, the FX rate of
+    its currency included.
+    """
+    n = len(table)
+    factor_names = set(factors.name.tolist())
+    key = np.full(n, "", dtype=object)
+    for values in table.columns.values():
+        if values.dtype.kind == "U":
+            named = np.where(np.isin(values, list(factor_names)), values, "")
+            key = key + "\x1f" + named.astype(object)
+    groups = []
+    uniq, inverse = np.unique(key.astype(str), return_inverse=True)
+    for g, text in enumerate(uniq):
+        names = [t for t in text.split("\x1f") if t]
+        fidx = np.flatnonzero(np.isin(factors.name, names))
+        groups.append((np.flatnonzero(inverse == g), fidx))
+    return groups
+
+
+def _state_sensitivities(product, table, market, factors, bumps, ctx):
+    """Sensitivities of a curve product: each trade valued under +h and -h of every factor
+    it names, all in one kernel call per group of trades naming the same factors.
+    Sensitivities that are exactly zero (pillars beyond a trade's last flow) are dropped."""
+    n, n_f = len(table), len(factors)
+    unit = np.array([FACTOR_UNITS[kd] for kd in factors.kind])
+    fx_in = fx_to_base_input(market, factors, table["currency"])
+    groups = _factors_named(table, factors)
+    k = max((f.size for _, f in groups), default=0)
+    fidx = np.full((n, k), -1)
+    value = np.zeros((n, k))
+    for rows, f in groups:
+        m = f.size
+        if m == 0:
+            continue
+        shifts = np.zeros((2 * m, n_f))
+        shifts[np.arange(m), f] = bumps[f]
+        shifts[m + np.arange(m), f] = -bumps[f]
+        states = CurveStates(shifts, factors)
+        sub = table if rows.size == n else table.take(rows)
+        fx_sub = _slice_inputs({"fx": fx_in}, rows)["fx"]
+        chunk = max(1, MAX_ROWS // (2 * m))
+        for a in range(0, rows.size, chunk):
+            b = min(rows.size, a + chunk)
+            part = sub if (a, b) == (0, rows.size) else sub.take(slice(a, b))
+            pv = product.value_states(part, market, states, ctx)
+            pv *= fx_sub.dense(a, b, shifts, ctx.parallel).reshape(b - a, 2 * m)
+            d = (pv[:, :m] - pv[:, m:]) / (2.0 * bumps[f]) * unit[f]
+            value[rows[a:b], :m] = d
+            fidx[rows[a:b], :m] = np.where(d != 0.0, f, -1)
+    return fidx, np.where(fidx >= 0, value, 0.0)
+
+
+def _state_pnl(product, table, market, factors, shifts, ctx):
+    """Scenario P&L of a curve product: today's curves (a zero scenario, so that a zero move
+    gives exactly zero P&L) and every scenario as curve states of one kernel call."""
+    n, s = len(table), shifts.shape[0]
+    both = np.vstack([shifts, np.zeros((1, shifts.shape[1]))])
+    states = CurveStates(both, factors)
+    fx_in = fx_to_base_input(market, factors, table["currency"])
+    out = np.empty((n, s))
+    chunk = max(1, MAX_ROWS // (s + 1))
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        part = table if (a, b) == (0, n) else table.take(slice(a, b))
+        pv = product.value_states(part, market, states, ctx)
+        pv *= fx_in.dense(a, b, both, ctx.parallel).reshape(b - a, s + 1)
+        out[a:b] = pv[:, :s] - pv[:, s:]
+    return out
+
+
 def _market_pv_base(product, table, market, ctx) -> np.ndarray:
     pv = product.price(table, market, dataclasses.replace(ctx, pv_only=True))["pv"]
     return pv * market.fx_to_base(table["currency"])
 
 
-def _slice_inputs(inputs: dict, a: int, b: int) -> dict:
-    """Inputs of trades ``a:b`` (every per-trade array of each input sliced)."""
+def _slice_inputs(inputs: dict, a: int | np.ndarray, b: int | None = None) -> dict:
+    """Inputs of trades ``a:b``, or of the trades ``a`` (an index array) when ``b`` is
+    None: every per-trade array of each input sliced."""
+    rows = a if b is None else slice(a, b)
     return {
-        k: type(v)(**{f.name: getattr(v, f.name)[a:b] for f in dataclasses.fields(v)})
+        k: type(v)(**{f.name: getattr(v, f.name)[rows] for f in dataclasses.fields(v)})
         for k, v in inputs.items()
     }
 
@@ -197,6 +279,8 @@ def scenario_pnl(
     ndarray of float64, shape ``(n, S)``
     """
     n, s = len(table), shifts.shape[0]
+    if product.has_states:
+        return _state_pnl(product, table, market, factors, shifts, ctx)
     out = np.empty((n, s))
     if not product.has_inputs:
         base = _market_pv_base(product, table, market, ctx)

@@ -11,6 +11,10 @@ A product prices in one of two ways:
   (:mod:`xiphpc.inputs`) that know their risk factors, so bumps and scenarios are evaluated
   for every (trade, scenario) row in one kernel call (the default :meth:`Product.price` uses
   this); or
+- its market is curves only (yield, index and hazard curves): it implements
+  :meth:`Product.price` and :meth:`Product.value_states`, which values every trade under
+  every curve state of a :class:`~xiphpc.curve_states.CurveStates` (scenarios or bumps) in
+  one kernel call; or
 - it overrides :meth:`Product.price` alone; then bumps and scenarios revalue it on whole
   shifted markets, one market per scenario (correct, slower).
 """
@@ -218,6 +222,17 @@ class Product(ABC):
         ``shifts`` (shape ``(S, F)``), shape ``(n, S)``. Without it the engine evaluates
         inputs for every (trade, scenario) row and calls :meth:`value`."""
         raise NotImplementedError
+
+    def value_states(self, table: Table, market: Market, states, ctx: PricingContext) -> np.ndarray:
+        """PV of every trade of ``table`` in every state of ``states``
+        (:class:`~xiphpc.curve_states.CurveStates`), in the trade currency, scaled by
+        quantity: shape ``(n, V)``. For products whose market is curves only."""
+        raise NotImplementedError
+
+    @property
+    def has_states(self) -> bool:
+        """Whether :meth:`value_states` is implemented."""
+        return type(self).value_states is not Product.value_states
 
     @property
     def has_fused_scenarios(self) -> bool:

@@ -15,25 +15,33 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..curves.credit import cds_periods, pack_hazards
-from ..curves.curve import pack_curves
+from ..curve_states import CurveStates
+from ..curves.credit import cds_periods
 from ..kernels.credit import cds_parallel, cds_serial
+from ..kernels.rates import valuations
 from ..market import Market
 from ..status import Status
-from .base import Column, PricingContext, Product, Table
-from .rates import memo_schedules, rate_checks
+from .base import Column, Table
+from .rates import CurveProduct, memo_schedules, rate_checks
 
 __all__ = ["CreditDefaultSwap", "cds_analytics"]
 
 
-def _run(table: Table, market: Market, parallel: bool, n_val: int = 4) -> list[np.ndarray]:
+def _run(
+    table: Table,
+    market: Market,
+    states: CurveStates,
+    vals: tuple[np.ndarray, np.ndarray, np.ndarray],
+    parallel: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values per unit notional under each valuation (shape ``(n, J)``), and the par spread
+    and risky annuity of valuation 0 (shape ``(n,)``)."""
     n = len(table)
     names = [str(u) for u in np.unique(table["underlying"])]
     credit = np.searchsorted(np.array(names), table["underlying"]).astype(np.int64)
     hazards = [market.credit_curves[u].hazard for u in names]
     ccys = [str(c) for c in np.unique(table["currency"])]
     disc = np.searchsorted(np.array(ccys), table["currency"]).astype(np.int64)
-    cs = pack_curves([market.curves[c] for c in ccys])
     p = memo_schedules(
         table,
         market,
@@ -43,11 +51,12 @@ def _run(table: Table, market: Market, parallel: bool, n_val: int = 4) -> list[n
     )
     recovery = np.array([h.recovery for h in hazards])[credit]
     sign = np.where(table["protection"] == "buy", 1.0, -1.0)
-    out = [np.empty(n) for _ in range(5)]
+    values = np.empty((n, vals[0].size))
+    par, annuity = np.empty(n), np.empty(n)
     kernel = cds_parallel if parallel else cds_serial
     kernel(
-        *cs.arrays(),
-        *pack_hazards(hazards),
+        *states.yield_curves(ccys, [market.curves[c] for c in ccys]),
+        *states.hazard_curves(names, hazards),
         disc,
         credit,
         recovery,
@@ -60,13 +69,15 @@ def _run(table: Table, market: Market, parallel: bool, n_val: int = 4) -> list[n
         p.mid,
         p.accrual,
         p.accrual_mid,
-        *out,
-        n_val,
+        *vals,
+        values,
+        par,
+        annuity,
     )
-    return out
+    return values, par, annuity
 
 
-class CreditDefaultSwap(Product):
+class CreditDefaultSwap(CurveProduct):
     """Single-name CDS with a running spread, protection from the valuation date."""
 
     name = "credit_default_swap"
@@ -96,18 +107,8 @@ class CreditDefaultSwap(Product):
             (negative, Status.BAD_VALUE, "spread: negative"),
         ]
 
-    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
-        pv, theta, rho, _, _ = _run(table, market, ctx.parallel, 1 if ctx.pv_only else 4)
-        q = table["quantity"]
-        zero = np.zeros(len(table))
-        return {
-            "pv": pv * q,
-            "delta": zero,
-            "gamma": zero.copy(),
-            "vega": zero.copy(),
-            "theta": theta * q,
-            "rho": rho * q,
-        }
+    def unit_values(self, table, market, states, vals, parallel):
+        return _run(table, market, states, vals, parallel)[0], None
 
 
 def cds_analytics(table: Table, market: Market) -> dict[str, np.ndarray]:
@@ -121,7 +122,7 @@ def cds_analytics(table: Table, market: Market) -> dict[str, np.ndarray]:
         for the par spread moving +1bp, to first order (risky annuity held):
         ``sign * risky_annuity * 1e-4 * quantity``, ``sign`` +1 for bought protection.
     """
-    _, _, _, par, annuity = _run(table, market, False)
+    _, par, annuity = _run(table, market, CurveStates.today(), valuations(1), False)
     sign = np.where(table["protection"] == "buy", 1.0, -1.0)
     return {
         "par_spread": par,

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from ..curve_states import CurveStates
 from ..curves.calendar import WEEKENDS_ONLY, add_months
-from ..curves.curve import pack_curves
 from ..curves.daycount import DAY_COUNTS, year_fraction
 from ..curves.legs import fixed_leg, float_leg, times_from
 from ..kernels.rates import (
@@ -42,10 +42,12 @@ from ..kernels.rates import (
     cashflows_serial,
     fra_parallel,
     fra_serial,
+    measures_from_values,
     swap_parallel,
     swap_serial,
     swaption_parallel,
     swaption_serial,
+    valuations,
 )
 from ..market import Market
 from ..status import Status
@@ -54,6 +56,7 @@ from .base import Column, PricingContext, Product, Table
 __all__ = [
     "FREQUENCIES",
     "CapFloor",
+    "CurveProduct",
     "FixedRateBond",
     "ForwardRateAgreement",
     "InterestRateSwap",
@@ -78,12 +81,6 @@ _INDEX = Column(
 _PAY_RECEIVE = Column(
     "pay_receive", "choice", "", "payer pays the fixed rate", choices=("payer", "receiver")
 )
-
-
-def _n_val(ctx: PricingContext) -> int:
-    """Valuations per trade in the rates kernels: base, +1bp, -1bp and one day on (for rho and
-    theta), or the base alone when only PV is read."""
-    return 1 if ctx.pv_only else 4
 
 
 def _freq(name: str, default: str, what: str) -> Column:
@@ -151,18 +148,19 @@ def _projection(market: Market, name: str):
     return getattr(market, "index_curves", {}).get(name)
 
 
-def _curve_ids(table: Table, market: Market) -> tuple:
-    """Packed curves and, per trade, the index of its discount and projection curve.
+def _curve_ids(table: Table, market: Market, states: CurveStates) -> tuple:
+    """Packed curves in every state (``ct, cz, ck, co``) and, per trade, the index of its
+    discount and projection curve.
 
     A currency code names its discount curve, which is also its single-curve projection.
     """
     disc_names = table["currency"]
     proj_names = table["underlying"]
     names = [str(k) for k in np.unique(np.concatenate((disc_names, proj_names)))]
-    cs = pack_curves([_projection(market, n) for n in names])
+    packed = states.yield_curves(names, [_projection(market, n) for n in names])
     disc = np.searchsorted(np.array(names), disc_names).astype(np.int64)
     proj = np.searchsorted(np.array(names), proj_names).astype(np.int64)
-    return cs, disc, proj
+    return packed, disc, proj
 
 
 def _index_checks(table: Table, market: Market) -> list[tuple[np.ndarray, int, str]]:
@@ -205,6 +203,41 @@ def _rates_measures(pv, theta, rho, quantity, vega=None) -> dict[str, np.ndarray
     }
 
 
+class CurveProduct(Product):
+    """A product whose market is curves only (yield, index, hazard curves and fixed vols).
+
+    One kernel call values its trades under a table of valuations
+    (:mod:`xiphpc.kernels.rates`): today's four for :meth:`price`, or one per curve state for
+    :meth:`value_states` (scenarios, bucketed bumps).
+    """
+
+    def unit_values(
+        self,
+        table: Table,
+        market: Market,
+        states: CurveStates,
+        vals: tuple[np.ndarray, np.ndarray, np.ndarray],
+        parallel: bool,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Values per unit notional under each valuation ``(vh, vb, vs)``, shape ``(n, J)``,
+        and the vega of valuation 0 per vol point (shape ``(n,)``; None for products
+        without a vol)."""
+        raise NotImplementedError
+
+    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
+        vals = valuations(standard=True, pv_only=ctx.pv_only)
+        values, vega = self.unit_values(table, market, CurveStates.today(), vals, ctx.parallel)
+        pv, rho, theta = measures_from_values(values)
+        return _rates_measures(pv, theta, rho, table["quantity"], vega)
+
+    def value_states(
+        self, table: Table, market: Market, states: CurveStates, ctx: PricingContext
+    ) -> np.ndarray:
+        vals = valuations(len(states))
+        values, _ = self.unit_values(table, market, states, vals, ctx.parallel)
+        return values * table["quantity"][:, None]
+
+
 _SWAP_COLUMNS = ("fixed_frequency", "float_frequency", "fixed_day_count", "float_day_count")
 
 
@@ -227,7 +260,7 @@ def _swap_legs(table: Table, market: Market, start: np.ndarray, end: np.ndarray)
     return fx, fl
 
 
-class InterestRateSwap(Product):
+class InterestRateSwap(CurveProduct):
     """Fixed-vs-floating interest-rate swap, projected on its index, discounted on its
     currency's curve. Quantity: notional (signed: a negative notional reverses the swap)."""
 
@@ -258,9 +291,9 @@ class InterestRateSwap(Product):
             + rate_checks(table, "fixed_rate")
         )
 
-    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
+    def unit_values(self, table, market, states, vals, parallel):
         n = len(table)
-        cs, disc, proj = _curve_ids(table, market)
+        curves, disc, proj = _curve_ids(table, market, states)
         fx, fl = memo_schedules(
             table,
             market,
@@ -270,10 +303,10 @@ class InterestRateSwap(Product):
         )
         sign = np.where(table["pay_receive"] == "payer", 1.0, -1.0)
         spread = np.nan_to_num(table["spread"])
-        out = [np.empty(n) for _ in range(5)]
-        kernel = swap_parallel if ctx.parallel else swap_serial
+        values = np.empty((n, vals[0].size))
+        kernel = swap_parallel if parallel else swap_serial
         kernel(
-            *cs.arrays(),
+            *curves,
             disc,
             proj,
             table["fixed_rate"],
@@ -288,14 +321,15 @@ class InterestRateSwap(Product):
             fl.tau,
             fl.accrual,
             fl.pay,
-            *out,
-            _n_val(ctx),
+            *vals,
+            values,
+            np.empty(n),
+            np.empty(n),
         )
-        pv, theta, rho, _, _ = out
-        return _rates_measures(pv, theta, rho, table["quantity"])
+        return values, None
 
 
-class ForwardRateAgreement(Product):
+class ForwardRateAgreement(CurveProduct):
     """FRA on an index: at ``start`` the payer receives ``(F - K) tau / (1 + F tau)`` per unit
     notional, ``F`` the index forward from ``start`` to ``end`` (both dates moved by modified
     following on the weekends-only calendar). Quantity: notional."""
@@ -319,20 +353,21 @@ class ForwardRateAgreement(Product):
             + rate_checks(table, "fixed_rate")
         )
 
-    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
+    def unit_values(self, table, market, states, vals, parallel):
         n = len(table)
-        cs, disc, proj = _curve_ids(table, market)
+        curves, disc, proj = _curve_ids(table, market, states)
         vd = market.valuation_date
         start = WEEKENDS_ONLY.adjust(table["start"], "modified_following")
         end = WEEKENDS_ONLY.adjust(table["end"], "modified_following")
         t0, t1 = times_from(vd, start), times_from(vd, end)
         tau = year_fraction(start, end, _text(table, "day_count", "ACT/360"))
         sign = np.where(table["pay_receive"] == "payer", 1.0, -1.0)
-        out = [np.empty(n) for _ in range(4)]
-        kernel = fra_parallel if ctx.parallel else fra_serial
-        kernel(*cs.arrays(), disc, proj, table["fixed_rate"], sign, t0, t1, tau, *out, _n_val(ctx))
-        pv, theta, rho, _ = out
-        return _rates_measures(pv, theta, rho, table["quantity"])
+        values = np.empty((n, vals[0].size))
+        kernel = fra_parallel if parallel else fra_serial
+        kernel(
+            *curves, disc, proj, table["fixed_rate"], sign, t0, t1, tau, *vals, values, np.empty(n)
+        )
+        return values, None
 
 
 def _bond_cashflows(table: Table, market: Market):
@@ -352,7 +387,7 @@ def _bond_cashflows(table: Table, market: Market):
     return leg, trade, amount, months, dc
 
 
-class FixedRateBond(Product):
+class FixedRateBond(CurveProduct):
     """Fixed-rate bullet bond redeemed at par, priced on its currency's curve (no credit
     spread). Quantity: face amount. Settlement on the valuation date.
 
@@ -374,11 +409,11 @@ class FixedRateBond(Product):
     def check(self, table: Table, market: Market):
         return rate_checks(table, "coupon")
 
-    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
+    def unit_values(self, table, market, states, vals, parallel):
         n = len(table)
         ccy = table["currency"]
         names = [str(c) for c in np.unique(ccy)]
-        cs = pack_curves([market.curves[c] for c in names])
+        curves = states.yield_curves(names, [market.curves[c] for c in names])
         disc = np.searchsorted(np.array(names), ccy).astype(np.int64)
         leg, _, amount, _, _ = memo_schedules(
             table,
@@ -387,11 +422,10 @@ class FixedRateBond(Product):
             ("coupon", "maturity", "frequency", "day_count"),
             lambda: _bond_cashflows(table, market),
         )
-        out = [np.empty(n) for _ in range(3)]
-        kernel = cashflows_parallel if ctx.parallel else cashflows_serial
-        kernel(*cs.arrays(), disc, leg.offsets, leg.pay, amount, *out, _n_val(ctx))
-        pv, theta, rho = out
-        return _rates_measures(pv, theta, rho, table["quantity"])
+        values = np.empty((n, vals[0].size))
+        kernel = cashflows_parallel if parallel else cashflows_serial
+        kernel(*curves, disc, leg.offsets, leg.pay, amount, *vals, values)
+        return values, None
 
 
 def bond_analytics(
@@ -506,7 +540,7 @@ _VOL_TYPE = Column(
 )
 
 
-class CapFloor(Product):
+class CapFloor(CurveProduct):
     """Cap or floor on an index: a strip of caplets/floorlets, one per floating period,
     each priced with Black (lognormal) or Bachelier (normal) at one flat vol per trade, read
     from the rate vol surface at (cap maturity, index tenor). A caplet fixing at or before
@@ -542,9 +576,9 @@ class CapFloor(Product):
             + rate_checks(table, "strike")
         )
 
-    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
+    def unit_values(self, table, market, states, vals, parallel):
         n = len(table)
-        cs, disc, proj = _curve_ids(table, market)
+        curves, disc, proj = _curve_ids(table, market, states)
         months = _months(table, "frequency", "3M")
         fl = memo_schedules(
             table,
@@ -562,10 +596,11 @@ class CapFloor(Product):
         t_mat = market.year_fraction(table["maturity"])
         vol, normal, point = _vol_inputs(table, market, t_mat, months / 12.0)
         omega = np.where(table["cap_floor"] == "cap", 1.0, -1.0)
-        out = [np.empty(n) for _ in range(4)]
-        kernel = cap_parallel if ctx.parallel else cap_serial
+        values = np.empty((n, vals[0].size))
+        vega = np.empty(n)
+        kernel = cap_parallel if parallel else cap_serial
         kernel(
-            *cs.arrays(),
+            *curves,
             disc,
             proj,
             table["strike"],
@@ -579,14 +614,14 @@ class CapFloor(Product):
             fl.tau,
             fl.accrual,
             fl.pay,
-            *out,
-            _n_val(ctx),
+            *vals,
+            values,
+            vega,
         )
-        pv, vega, theta, rho = out
-        return _rates_measures(pv, theta, rho, table["quantity"], vega * point)
+        return values, vega * point
 
 
-class Swaption(Product):
+class Swaption(CurveProduct):
     """European swaption, physically settled into a spot-starting swap at expiry: payer
     (right to pay fixed) or receiver. Black (lognormal) or Bachelier (normal) on the forward
     swap rate with the annuity of the fixed leg (multi-curve). Vol from the rate vol surface
@@ -626,9 +661,9 @@ class Swaption(Product):
             _index_checks(table, market) + _vol_checks(table, market) + rate_checks(table, "strike")
         )
 
-    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
+    def unit_values(self, table, market, states, vals, parallel):
         n = len(table)
-        cs, disc, proj = _curve_ids(table, market)
+        curves, disc, proj = _curve_ids(table, market, states)
         years = np.array([int(str(t)[:-1]) for t in table["tenor"]], dtype=np.int64)
         start = table["expiry"]
         fx, fl = memo_schedules(
@@ -641,10 +676,11 @@ class Swaption(Product):
         t_exp = market.year_fraction(start)
         vol, normal, point = _vol_inputs(table, market, t_exp, years.astype(np.float64))
         omega = np.where(table["payer_receiver"] == "payer", 1.0, -1.0)
-        out = [np.empty(n) for _ in range(6)]
-        kernel = swaption_parallel if ctx.parallel else swaption_serial
+        values = np.empty((n, vals[0].size))
+        vega = np.empty(n)
+        kernel = swaption_parallel if parallel else swaption_serial
         kernel(
-            *cs.arrays(),
+            *curves,
             disc,
             proj,
             table["strike"],
@@ -661,8 +697,10 @@ class Swaption(Product):
             fl.tau,
             fl.accrual,
             fl.pay,
-            *out,
-            _n_val(ctx),
+            *vals,
+            values,
+            vega,
+            np.empty(n),
+            np.empty(n),
         )
-        pv, vega, theta, rho, _, _ = out
-        return _rates_measures(pv, theta, rho, table["quantity"], vega * point)
+        return values, vega * point

@@ -1,0 +1,115 @@
+"""Curve states: today's yield and hazard curves under many factor shifts at once.
+
+Products whose market is curves only (rates products, CDS) revalue a scenario set, or the
+bumps of bucketed sensitivities, in one kernel call: the kernels read the pillar values of
+every *state* (row) of a 2-D array, one row per shift vector, and each valuation names the
+row it reads (:mod:`xiphpc.kernels.rates`). A state moves the curves exactly as
+:func:`~xiphpc.factors.shifted_market` does (zero rates plus the ``ir`` pillar shifts,
+hazard rates plus the ``cs`` pillar shifts floored at 0), so either path gives the same
+values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .curves.credit import HazardCurve
+from .curves.curve import as_curve, pack_curves
+from .factors import FactorSet
+
+__all__ = ["CurveStates"]
+
+
+@dataclass(frozen=True)
+class CurveStates:
+    """Factor shifts of ``V`` curve states.
+
+    Attributes
+    ----------
+    shifts : ndarray of float64, shape ``(V, F)``
+        Row ``v`` holds the shift of every factor of ``factors`` in state ``v`` (absolute for
+        rates and hazard pillars).
+    factors : FactorSet or None
+        None for the single unshifted state.
+    """
+
+    shifts: np.ndarray
+    factors: FactorSet | None = None
+
+    @classmethod
+    def today(cls) -> CurveStates:
+        """One state: today's curves."""
+        return cls(np.zeros((1, 0)))
+
+    def __len__(self) -> int:
+        return self.shifts.shape[0]
+
+    def _pillar_shifts(self, kind: str, name: str, k: int) -> np.ndarray:
+        """Shifts of the ``k`` pillars of curve ``name``, shape ``(V, k)``."""
+        first = -1 if self.factors is None else self.factors.index(kind, name)
+        if first < 0:
+            return np.zeros((len(self), k))
+        return self.shifts[:, first : first + k]
+
+    def yield_curves(self, names: list[str], curves: list) -> tuple[np.ndarray, ...]:
+        """Packed curves in every state, in the order kernels take them.
+
+        Parameters
+        ----------
+        names : list of str
+            Factor name of each curve (a currency or an index).
+        curves : list of Curve or ZeroCurve
+
+        Returns
+        -------
+        ct : ndarray, shape ``(P,)``
+        cz : ndarray, shape ``(V, P)``
+            Zero rates of each state.
+        ck : ndarray of int64, shape ``(c,)``
+        co : ndarray of int64, shape ``(c + 1,)``
+        """
+        packed = pack_curves(curves)
+        if not curves:
+            return packed.times, np.zeros((len(self), 0)), packed.kinds, packed.offsets
+        rows = [
+            as_curve(c).zero_rates[None, :] + self._pillar_shifts("ir", n, as_curve(c).times.size)
+            for n, c in zip(names, curves, strict=True)
+        ]
+        cz = np.ascontiguousarray(np.concatenate(rows, axis=1))
+        return packed.times, cz, packed.kinds, packed.offsets
+
+    def hazard_curves(self, names: list[str], curves: list[HazardCurve]) -> tuple[np.ndarray, ...]:
+        """Packed hazard curves in every state (:func:`~xiphpc.curves.credit.pack_hazards`
+        with 2-D rates).
+
+        Returns
+        -------
+        ht : ndarray, shape ``(H,)``
+            Pillar times (years).
+        hh, hc : ndarray, shape ``(V, H)``
+            Hazard rates and integrated hazard at each pillar, per state.
+        ho : ndarray of int64, shape ``(c + 1,)``
+        """
+        v = len(self)
+        if not curves:
+            z = np.zeros((v, 0))
+            return np.zeros(0), z, z.copy(), np.zeros(1, np.int64)
+        hh_rows, hc_rows = [], []
+        for name, c in zip(names, curves, strict=True):
+            hh = np.maximum(c.hazards[None, :] + self._pillar_shifts("cs", name, c.times.size), 0.0)
+            # HazardCurve.cumulative at its own pillars, for every state at once.
+            edges = np.concatenate(([0.0], c.times))
+            steps = hh * np.diff(edges)[None, :]
+            cum = np.concatenate((np.zeros((v, 1)), np.cumsum(steps, axis=1)), axis=1)
+            hh_rows.append(hh)
+            hc_rows.append(cum[:, :-1] + hh * (c.times - edges[:-1])[None, :])
+        ht = np.concatenate([c.times for c in curves]).astype(np.float64)
+        ho = np.concatenate(([0], np.cumsum([c.times.size for c in curves]))).astype(np.int64)
+        return (
+            ht,
+            np.ascontiguousarray(np.concatenate(hh_rows, axis=1)),
+            np.ascontiguousarray(np.concatenate(hc_rows, axis=1)),
+            ho,
+        )
