@@ -113,7 +113,7 @@ def merge_results(parts: list[Path], out: Path) -> Path:
     return out
 
 
-_RISK_GROUPS = ("sensitivities", "scenarios/historical", "scenarios/stress")
+_RISK_GROUPS = ("sensitivities", "par_sensitivities", "scenarios/historical", "scenarios/stress")
 
 
 def _risk_compatible(parts: list[Path], files: list[h5py.File]) -> list[Problem]:
@@ -122,6 +122,7 @@ def _risk_compatible(parts: list[Path], files: list[h5py.File]) -> list[Problem]
     first = files[0]
     checks = {
         "sensitivities": "sensitivities/factors/label",
+        "par_sensitivities": "par_sensitivities/factors/label",
         "scenarios/historical": "scenarios/historical/dates",
         "scenarios/stress": "scenarios/stress/names",
     }
@@ -139,34 +140,39 @@ def _risk_compatible(parts: list[Path], files: list[h5py.File]) -> list[Problem]
     return problems
 
 
+def _merge_tidy(files: list[h5py.File], g: h5py.File, name: str) -> None:
+    """Sum the ``{node, factor, value}`` tables of group ``name`` by (node, factor)."""
+    first = files[0]
+    sg = g.create_group(name)
+    sg.attrs.update(dict(first[name].attrs))
+    first.copy(first[f"{name}/factors"], sg, name="factors")
+    labels = list(first[f"{name}/factors/label"][()])
+    for level in first[name]:
+        if level == "factors":
+            continue
+        acc: dict[tuple[bytes, int], float] = {}
+        for f in files:
+            h = f[name][level]
+            for node, fac, v in zip(h["node"][()], h["factor"][()], h["value"][()], strict=True):
+                key = (node, labels.index(fac))
+                acc[key] = acc.get(key, 0.0) + v
+        keys = sorted(acc)
+        lg = sg.create_group(level)
+        lg.attrs.update(dict(first[name][level].attrs))
+        lg["node"] = np.array([k[0] for k in keys], dtype="S") if keys else np.zeros(0, "S1")
+        lg["factor"] = (
+            np.array([labels[k[1]] for k in keys], dtype="S") if keys else np.zeros(0, "S1")
+        )
+        lg["value"] = np.array([acc[k] for k in keys], dtype=np.float64)
+        lg["value"].attrs.update(dict(first[name][level]["value"].attrs))
+
+
 def _merge_risk(files: list[h5py.File], g: h5py.File) -> None:
     """Sum sensitivities and scenario P&L by node; recompute VaR and ES from the sums."""
     first = files[0]
-    if "sensitivities" in first:
-        sg = g.create_group("sensitivities")
-        sg.attrs.update(dict(first["sensitivities"].attrs))
-        first.copy(first["sensitivities/factors"], sg, name="factors")
-        labels = list(first["sensitivities/factors/label"][()])
-        for level in first["sensitivities"]:
-            if level == "factors":
-                continue
-            acc: dict[tuple[bytes, int], float] = {}
-            for f in files:
-                h = f["sensitivities"][level]
-                for node, fac, v in zip(
-                    h["node"][()], h["factor"][()], h["value"][()], strict=True
-                ):
-                    key = (node, labels.index(fac))
-                    acc[key] = acc.get(key, 0.0) + v
-            keys = sorted(acc)
-            lg = sg.create_group(level)
-            lg.attrs.update(dict(first["sensitivities"][level].attrs))
-            lg["node"] = np.array([k[0] for k in keys], dtype="S") if keys else np.zeros(0, "S1")
-            lg["factor"] = (
-                np.array([labels[k[1]] for k in keys], dtype="S") if keys else np.zeros(0, "S1")
-            )
-            lg["value"] = np.array([acc[k] for k in keys], dtype=np.float64)
-            lg["value"].attrs.update(dict(first["sensitivities"][level]["value"].attrs))
+    for name in ("sensitivities", "par_sensitivities"):
+        if name in first:
+            _merge_tidy(files, g, name)
     for group in ("scenarios/historical", "scenarios/stress"):
         if group not in first:
             continue

@@ -26,19 +26,28 @@ def _fmt(x: float) -> str:
 
 def _risk_lines(f: h5py.File, base: str, top: int) -> list[str]:
     lines: list[str] = []
-    if "sensitivities/total" in f:
-        g = f["sensitivities/total"]
-        value = g["value"][()]
+    # The par table repeats the pillars of unquoted curves: list its quotes only.
+    for group, title, prefixes in (
+        ("sensitivities", "top risk factors", ("",)),
+        ("par_sensitivities", "top par quotes", ("irpar:", "cspar:")),
+    ):
+        if f"{group}/total" not in f:
+            continue
+        g = f[f"{group}/total"]
         factor = [x.decode() for x in g["factor"][()]]
+        shown = np.array([x.startswith(prefixes) for x in factor], dtype=bool)
+        if not shown.any():
+            continue
+        value = np.where(shown, g["value"][()], 0.0)
         units = dict(
             zip(
-                (x.decode() for x in f["sensitivities/factors/label"][()]),
-                (x.decode() for x in f["sensitivities/factors/unit"][()]),
+                (x.decode() for x in f[f"{group}/factors/label"][()]),
+                (x.decode() for x in f[f"{group}/factors/unit"][()]),
                 strict=True,
             )
         )
-        lines.append(f"top risk factors ({base}):")
-        for i in np.argsort(-np.abs(value), kind="stable")[: 2 * top]:
+        lines.append(f"{title} ({base}):")
+        for i in np.argsort(-np.abs(value), kind="stable")[: min(2 * top, int(shown.sum()))]:
             lines.append(f"  {factor[i]:<24} {_fmt(value[i]):>20}  {units[factor[i]]}")
     if "scenarios/historical/total" in f:
         h = f["scenarios/historical"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from .factors import FactorSet, factor_set, shifted_market
 from .inputs import bump_shifts, fx_to_base_input, no_shift
 from .market import Market
 from .products import PricingContext, Product, Table
+
+if TYPE_CHECKING:
+    from .par_risk import ParBuckets
 
 __all__ = [
     "FACTOR_UNITS",
@@ -46,7 +50,16 @@ __all__ = [
 MAX_ROWS = 1 << 20
 
 #: Reporting unit of each factor kind: sensitivities are PV changes per this move.
-FACTOR_UNITS = {"ir": 1e-4, "fx": 0.01, "eq": 0.01, "eqvol": 0.01, "fxvol": 0.01, "cs": 1e-4}
+FACTOR_UNITS = {
+    "ir": 1e-4,
+    "fx": 0.01,
+    "eq": 0.01,
+    "eqvol": 0.01,
+    "fxvol": 0.01,
+    "cs": 1e-4,
+    "cmd": 0.01,
+    "cmdvol": 0.01,
+}
 FACTOR_UNIT_TEXT = {
     "ir": "per 1bp",
     "fx": "per +1%",
@@ -54,6 +67,8 @@ FACTOR_UNIT_TEXT = {
     "eqvol": "per vol point",
     "fxvol": "per vol point",
     "cs": "per 1bp of hazard rate",
+    "cmd": "per +1%",
+    "cmdvol": "per vol point",
 }
 
 
@@ -61,7 +76,17 @@ def bump_sizes(
     factors: FactorSet, ir: float, fx: float, eq: float, vol: float, cs: float = 1e-4
 ) -> np.ndarray:
     """Bump size per factor, shape ``(F,)``."""
-    size = {"ir": ir, "fx": fx, "eq": eq, "eqvol": vol, "fxvol": vol, "cs": cs}
+    # Commodity futures are bumped as equity spots, commodity vols as the other vols.
+    size = {
+        "ir": ir,
+        "fx": fx,
+        "eq": eq,
+        "eqvol": vol,
+        "fxvol": vol,
+        "cs": cs,
+        "cmd": eq,
+        "cmdvol": vol,
+    }
     return np.array([size[k] for k in factors.kind], dtype=np.float64)
 
 
@@ -332,6 +357,9 @@ class RiskSetup:
     bumps : ndarray, shape ``(F,)``, or None when no sensitivities are asked for
     hist_shifts : ndarray, shape ``(S, F)``; hist_dates : ndarray of datetime64[D], ``(S,)``
     stress_shifts : ndarray, shape ``(T, F)``; stress_names : list of str
+    par : ParBuckets or None
+        Map of the rate and hazard pillar sensitivities to par quotes
+        (:mod:`xiphpc.par_risk`), when sensitivities are asked for.
     """
 
     factors: FactorSet
@@ -343,6 +371,7 @@ class RiskSetup:
     var_confidence: float = 0.99
     es_confidence: float = 0.975
     trade_pnl: bool = False
+    par: ParBuckets | None = None
 
     @property
     def n_columns(self) -> int:
@@ -393,9 +422,13 @@ def prepare_risk(spec, market: Market) -> RiskSetup | None:
     factors = factor_set(market)
     f = len(factors)
     bumps = None
+    par = None
     if risk.sensitivities:
+        from .par_risk import par_buckets
+
         b = risk.bumps
         bumps = bump_sizes(factors, b.ir, b.fx, b.eq, b.vol, b.cs)
+        par = par_buckets(market, factors)
     hist = np.zeros((0, f))
     dates = np.zeros(0, dtype="datetime64[D]")
     h = risk.historical
@@ -418,4 +451,5 @@ def prepare_risk(spec, market: Market) -> RiskSetup | None:
         h.var_confidence if h else 0.99,
         h.es_confidence if h else 0.975,
         bool(h and h.trade_pnl),
+        par,
     )

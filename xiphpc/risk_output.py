@@ -4,6 +4,8 @@ Layout::
 
     /sensitivities/factors/{label,kind,name,pillar,unit,bump}   one row per risk factor
     /sensitivities/<level>/{node,factor,value}     tidy: one row per (node, factor), non-zero
+    /par_sensitivities/factors/{label,unit}        one row per rate or hazard quote
+    /par_sensitivities/<level>/{node,factor,value} the same, on the quotes (par_risk)
     /scenarios/historical/dates                    (S,) end date of each one-day move
     /scenarios/historical/<level>/{key,pnl,var,es,var_date,es_dates}
     /scenarios/historical/trade_pnl                (n_trades, S), only when asked for
@@ -84,21 +86,20 @@ def write_risk(
         fg["unit"] = _strings([FACTOR_UNIT_TEXT[k] for k in fs.kind])
         fg["bump"] = risk.bumps
         fg["bump"].attrs["description"] = "bump size: absolute for ir/vols, relative for fx/eq"
-        for li, lv in enumerate(levels):
-            block = aggregates[level_offset[li] : level_offset[li + 1], n_base:c_hist]
-            node, factor = np.nonzero(block)
-            g = sg.create_group(lv)
-            g["node"] = (
-                _strings(np.array(keys[lv], dtype=str)[node])
-                if node.size
-                else np.zeros(0, dtype="S1")
+        sens = aggregates[:, n_base:c_hist]
+        _tidy_levels(sg, levels, keys, level_offset, sens, fs.labels, base)
+        if risk.par is not None:
+            pg = f.create_group("par_sensitivities")
+            pg.attrs["description"] = (
+                f"sensitivities in {base} to the par quotes of bootstrapped curves (rates per "
+                "1bp of par rate, CDS per 1bp of par spread) through the bootstrap Jacobian; "
+                "pillars of curves given without quotes stand for themselves"
             )
-            g["factor"] = (
-                _strings(np.array(fs.labels)[factor]) if factor.size else np.zeros(0, dtype="S1")
-            )
-            g["value"] = block[node, factor]
-            g["value"].attrs["unit"] = f"{base} per factor unit"
-            g.attrs["description"] = f"one row per ({lv}, factor) with a non-zero sensitivity"
+            pf = pg.create_group("factors")
+            pf["label"] = _strings(risk.par.labels)
+            pf["unit"] = _strings(risk.par.units)
+            par = risk.par.apply(sens)
+            _tidy_levels(pg, levels, keys, level_offset, par, risk.par.labels, base)
     if n_hist:
         hg = f.require_group("scenarios/historical")
         hg["dates"] = _strings(np.datetime_as_string(risk.hist_dates, unit="D"))
@@ -124,6 +125,22 @@ def write_risk(
         tg = f.create_group("scenarios/stress")
         tg["names"] = _strings(risk.stress_names)
         _scenario_levels(tg, levels, keys, level_offset, aggregates[:, c_stress:], base, None, None)
+
+
+def _tidy_levels(group, levels, keys, level_offset, values, labels, base) -> None:
+    """One ``{node, factor, value}`` table per level: the non-zero entries of ``values``
+    (shape ``(G, K)``, rows the nodes of all levels, columns ``labels``)."""
+    for li, lv in enumerate(levels):
+        block = values[level_offset[li] : level_offset[li + 1]]
+        node, factor = np.nonzero(block)
+        g = group.create_group(lv)
+        g["node"] = (
+            _strings(np.array(keys[lv], dtype=str)[node]) if node.size else np.zeros(0, dtype="S1")
+        )
+        g["factor"] = _strings(np.array(labels)[factor]) if factor.size else np.zeros(0, dtype="S1")
+        g["value"] = block[node, factor]
+        g["value"].attrs["unit"] = f"{base} per factor unit"
+        g.attrs["description"] = f"one row per ({lv}, factor) with a non-zero sensitivity"
 
 
 def _scenario_levels(group, levels, keys, level_offset, pnl_all, base, risk, dates) -> None:

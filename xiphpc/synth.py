@@ -210,7 +210,9 @@ def _cross_asset_market(seed, vdate, fx, curves, equities, fx_vols) -> dict:
         spreads = np.round(s5 * np.array([0.55, 0.8, 1.0, 1.15]), 6)
         disc = curves[ccy]
         disc = Curve(disc.tenors, disc.zero_rates)
-        credit_curves[name] = CreditCurve(ccy, bootstrap_hazard(vdate, mats, spreads, rec, disc))
+        credit_curves[name] = CreditCurve(
+            ccy, bootstrap_hazard(vdate, mats, spreads, rec, disc), ("1Y", "3Y", "5Y", "10Y")
+        )
     commodities = {}
     for name, (ccy, front, slope, vol) in _COMMODITIES.items():
         f0 = front * float(np.exp(0.05 * rng.normal()))

@@ -41,7 +41,9 @@ __all__ = [
     "Swap",
     "bootstrap_curve",
     "imm_dates",
+    "instrument_label",
     "par_rate",
+    "quote_pricer",
 ]
 
 
@@ -210,6 +212,50 @@ def par_rate(
     spot = calendar.advance(_d(valuation_date), spot_lag)
     p = _reduce(inst, valuation_date, spot, calendar, convention)
     return _par(p, curve, discount or curve)
+
+
+def instrument_label(inst: Instrument) -> str:
+    """Short name of a quote: ``"DEP 3M"``, ``"FRA 3Mx6M"``, ``"FUT 2027-03-17"``,
+    ``"SWAP 5Y"``, ``"OIS 5Y"``."""
+    if isinstance(inst, Deposit):
+        return f"DEP {inst.tenor}"
+    if isinstance(inst, Fra):
+        return f"FRA {inst.start_months}Mx{inst.end_months}M"
+    if isinstance(inst, Future):
+        return f"FUT {inst.start}"
+    return f"{'OIS' if isinstance(inst, OisSwap) else 'SWAP'} {inst.tenor}"
+
+
+def quote_pricer(
+    valuation_date: dt.date,
+    instruments: list[Instrument] | tuple[Instrument, ...],
+    *,
+    calendar: Calendar = WEEKENDS_ONLY,
+    convention: str = "modified_following",
+    spot_lag: int = 0,
+):
+    """The instruments of a bootstrap in pillar (maturity) order, and their par rates on
+    any curves.
+
+    Returns
+    -------
+    labels : list of str
+        :func:`instrument_label` of each instrument, in pillar order.
+    reprice : callable
+        ``reprice(curve, discount=None)``: par rates (shape ``(k,)``, pillar order) projected
+        on ``curve`` and discounted on ``discount`` (or ``curve``). Schedules are built once.
+    """
+    spot = calendar.advance(_d(valuation_date), spot_lag)
+    pairs = sorted(
+        ((_reduce(i, valuation_date, spot, calendar, convention), i) for i in instruments),
+        key=lambda x: x[0].maturity,
+    )
+    priced = [p for p, _ in pairs]
+
+    def reprice(curve: Curve, discount: Curve | None = None) -> np.ndarray:
+        return np.array([_par(p, curve, discount or curve) for p in priced])
+
+    return [instrument_label(i) for _, i in pairs], reprice
 
 
 def _solve(f, x0: float) -> float:

@@ -17,15 +17,33 @@ reproduce those discount factors exactly. Kernels read curves packed by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-__all__ = ["INTERPOLATIONS", "Curve", "CurveSet", "as_curve", "pack_curves"]
+__all__ = ["INTERPOLATIONS", "Curve", "CurveQuotes", "CurveSet", "as_curve", "pack_curves"]
 
 INTERPOLATIONS: tuple[str, ...] = ("linear_zero", "loglinear_discount")
 #: Integer code of each interpolation in packed curves (kernels branch on it).
 INTERPOLATION_CODE = {"linear_zero": 0, "loglinear_discount": 1}
+
+
+@dataclass(frozen=True)
+class CurveQuotes:
+    """The par instruments a curve was bootstrapped from, one per pillar.
+
+    Attributes
+    ----------
+    instruments : tuple
+        Deposits, FRAs, futures, swaps and OIS swaps (:mod:`xiphpc.curves.bootstrap`).
+    discount : str or None
+        Market name of the curve that discounted the swaps (multi-curve); None when the
+        curve discounted itself.
+    """
+
+    instruments: tuple[Any, ...]
+    discount: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,11 +58,14 @@ class Curve:
         Continuously compounded zero rates at the pillars.
     interpolation : str
         One of :data:`INTERPOLATIONS`.
+    quotes : CurveQuotes or None
+        The instruments the curve was bootstrapped from (par-rate risk reprices them).
     """
 
     times: np.ndarray
     zero_rates: np.ndarray
     interpolation: str = "linear_zero"
+    quotes: CurveQuotes | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.interpolation not in INTERPOLATIONS:

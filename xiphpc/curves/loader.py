@@ -15,7 +15,7 @@ field becomes one ``Problem(file, field, message)`` and loading goes on to repor
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ import numpy as np
 from .bootstrap import Deposit, Fra, Future, OisSwap, Swap, bootstrap_curve
 from .calendar import add_months, add_tenor, tenor_months
 from .credit import HazardCurve, bootstrap_hazard
-from .curve import INTERPOLATIONS, Curve
+from .curve import INTERPOLATIONS, Curve, CurveQuotes
 from .daycount import DAY_COUNTS
 from .surfaces import RATE_VOL_KINDS, DeltaSurface, MoneynessSurface, RateVolSurface
 
@@ -65,10 +65,16 @@ class Commodity:
 
 @dataclass(frozen=True)
 class CreditCurve:
-    """A reference entity: the currency its CDS trade in and its hazard curve."""
+    """A reference entity: the currency its CDS trade in and its hazard curve.
+
+    ``quote_tenors`` name the CDS par spreads the hazard curve was bootstrapped from, one
+    per pillar (maturities: the valuation date plus each tenor, unadjusted); empty when the
+    hazard rates were given.
+    """
 
     currency: str
     hazard: HazardCurve
+    quote_tenors: tuple[str, ...] = ()
 
 
 _QUOTE_FIELDS = {
@@ -140,10 +146,19 @@ def _quote(r, q: Any, field: str):
     return _QUOTE_TYPES[kind](**args) if ok else None
 
 
-def read_curve(r, spec: Any, field: str, vdate: dt.date, discount: Curve | None = None):
+def read_curve(
+    r,
+    spec: Any,
+    field: str,
+    vdate: dt.date,
+    discount: Curve | None = None,
+    discount_name: str | None = None,
+):
     """A curve from zero-rate pillars, discount-factor pillars or par quotes.
 
-    Returns ``None`` (with problems recorded) when the entry is unusable.
+    A bootstrapped curve keeps its instruments (:class:`~xiphpc.curves.curve.CurveQuotes`)
+    and the market name of ``discount``, ``discount_name``. Returns ``None`` (with problems
+    recorded) when the entry is unusable.
     """
     if not isinstance(spec, dict):
         r.bad(field, f"expected a table, got {spec!r}")
@@ -166,8 +181,9 @@ def read_curve(r, spec: Any, field: str, vdate: dt.date, discount: Curve | None 
         if any(i is None for i in inst):
             return None
         try:
-            return bootstrap_curve(vdate, inst, interpolation=interp or "loglinear_discount",
-                                   discount=discount)
+            curve = bootstrap_curve(vdate, inst, interpolation=interp or "loglinear_discount",
+                                    discount=discount)
+            return replace(curve, quotes=CurveQuotes(tuple(inst), discount_name))
         except ValueError as exc:
             r.bad(f"{field}.quotes", f"cannot bootstrap: {exc}")
             return None
@@ -270,7 +286,7 @@ def _credit(r, spec: Any, field: str, vdate: dt.date, fx: dict, curves: dict):
     except (ValueError, TypeError, AttributeError) as exc:
         r.bad(f"{field}.spreads", f"cannot bootstrap hazard rates: {exc}")
         return None
-    return CreditCurve(ccy, hazard)
+    return CreditCurve(ccy, hazard, tuple(str(t) for t in tenors))
 
 
 def _commodity(r, spec: Any, field: str, fx: dict):
@@ -300,7 +316,8 @@ def read_extra_sections(r, doc: dict, vdate: dt.date, fx: dict, curves: dict) ->
                      "that currency needs a curve")
             continue
         disc = curves[ccy] if isinstance(curves[ccy], Curve) else None
-        c = read_curve(r, spec, f, vdate, discount=disc)
+        c = read_curve(r, spec, f, vdate, discount=disc,
+                       discount_name=ccy if disc is not None else None)
         if c is not None:
             out["index_curves"][name] = c
     for ccy, spec in r.table(doc, "rate_vols", "rate_vols", required=False).items():
