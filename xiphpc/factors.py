@@ -10,12 +10,15 @@ A market exposes one factor per
 - ``eqvol:<NAME>:<expiry>`` equity vol pillar — absolute shift (0.01 = one vol point);
 - ``fxvol:<PAIR>:<expiry>`` FX vol pillar — absolute shift;
 - ``cs:<ENTITY>:<tenor>`` hazard-rate pillar of a credit curve — absolute shift (0.0001 =
-  1bp of hazard rate; a CDS spread moves by about ``(1 - recovery)`` times that).
+  1bp of hazard rate; a CDS spread moves by about ``(1 - recovery)`` times that);
+- ``cmd:<NAME>:<expiry>`` futures-curve pillar of a commodity — relative shift (0.01 = +1%
+  of that pillar's price; a price between pillars is interpolated from the moved pillars);
+- ``cmdvol:<NAME>:<expiry>`` commodity vol pillar — absolute shift.
 
 A flat vol is one pillar. Factor order (and so the columns of every sensitivity and
 scenario array) is: rates by currency then tenor, FX, equities, equity vols, FX vols, names
-sorted, then index curves and credit curves. Commodity prices, rate vols and smiles are not
-factors (their trades carry no sensitivity to them here).
+sorted, then index curves, credit curves, commodity futures and commodity vols. Rate vols and
+smiles are not factors (their trades carry no sensitivity to them here).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ __all__ = [
 ]
 
 #: Kinds shifted by adding; the others are shifted relatively (multiplied by 1 + shift).
-ABSOLUTE_KINDS = ("ir", "eqvol", "fxvol", "cs")
+ABSOLUTE_KINDS = ("ir", "eqvol", "fxvol", "cs", "cmdvol")
 
 
 def curve_pillars(curve) -> np.ndarray:
@@ -129,6 +132,13 @@ def factor_set(market: Market) -> FactorSet:
     for entity in sorted(market.credit_curves):
         for t in market.credit_curves[entity].hazard.times:
             add("cs", entity, float(t), f"cs:{entity}:{tenor_label(t)}")
+    # Appended after every other kind, so that adding commodities moves no existing index.
+    for com in sorted(market.commodities):
+        for t in market.commodities[com].futures.expiries:
+            add("cmd", com, float(t), f"cmd:{com}:{tenor_label(t)}")
+    for com in sorted(market.commodities):
+        for t in market.commodities[com].vol.expiries:
+            add("cmdvol", com, float(t), f"cmdvol:{com}:{tenor_label(t)}")
     return FactorSet(labels, np.array(kind), np.array(name), np.array(pillar), first)
 
 
@@ -177,6 +187,17 @@ def shifted_market(market: Market, factors: FactorSet, shift: np.ndarray) -> Mar
         for n, e in market.equities.items()
     }
     fx_vols = {p: vols("fxvol", p, v) for p, v in market.fx_vols.items()}
+    commodities = {
+        n: dataclasses.replace(
+            c,
+            futures=dataclasses.replace(
+                c.futures,
+                prices=c.futures.prices * (1.0 + block("cmd", n, c.futures.prices.size)),
+            ),
+            vol=vols("cmdvol", n, c.vol),
+        )
+        for n, c in market.commodities.items()
+    }
     return dataclasses.replace(
         market,
         curves=curves,
@@ -185,12 +206,13 @@ def shifted_market(market: Market, factors: FactorSet, shift: np.ndarray) -> Mar
         fx_vols=fx_vols,
         index_curves=index_curves,
         credit_curves=credit_curves,
+        commodities=commodities,
     )
 
 
 def factor_levels(market: Market, factors: FactorSet) -> np.ndarray:
-    """Today's level of every factor (zero rate, FX rate, spot, vol or hazard at its pillar),
-    shape ``(F,)``."""
+    """Today's level of every factor (zero rate, FX rate, spot, futures price, vol or hazard
+    at its pillar), shape ``(F,)``."""
     out = np.empty(len(factors))
     for j, (kind, name, pillar) in enumerate(
         zip(factors.kind, factors.name, factors.pillar, strict=True)
@@ -205,7 +227,15 @@ def factor_levels(market: Market, factors: FactorSet) -> np.ndarray:
         elif kind == "cs":
             h = market.credit_curves[name].hazard
             out[j] = h.hazards[np.searchsorted(h.times, pillar)]
+        elif kind == "cmd":
+            fut = market.commodities[name].futures
+            out[j] = fut.prices[np.searchsorted(fut.expiries, pillar)]
         else:
-            ts = market.equities[name].vol if kind == "eqvol" else market.fx_vols[name]
+            if kind == "eqvol":
+                ts = market.equities[name].vol
+            elif kind == "fxvol":
+                ts = market.fx_vols[name]
+            else:
+                ts = market.commodities[name].vol
             out[j] = ts.vols[np.searchsorted(ts.expiries, pillar)]
     return out
