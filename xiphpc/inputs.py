@@ -22,8 +22,10 @@ from .kernels import scenario_inputs as _k
 from .market import Market, TermStructure, ZeroCurve
 
 __all__ = [
+    "PriceInput",
     "RateInput",
     "ShiftSource",
+    "SmileVolInput",
     "SpotInput",
     "VolInput",
     "bump_shifts",
@@ -31,7 +33,9 @@ __all__ = [
     "fx_to_base_input",
     "no_shift",
     "per_name",
+    "price_input",
     "rate_input",
+    "smile_vol_input",
     "vol_input",
 ]
 
@@ -110,6 +114,38 @@ class RateInput:
 
 
 @dataclass(frozen=True)
+class PriceInput:
+    """Price at a time on a curve of pillar prices, linear between pillars ``lo`` and ``hi``
+    with weight ``w``, flat outside; pillar shifts are relative:
+    ``(1 - w) * p_lo * (1 + s[lo]) + w * p_hi * (1 + s[hi])``.
+
+    With ``w == 0`` the value is ``p_lo * (1 + s[lo])`` exactly (a spot is a one-pillar curve
+    with ``hi == -1``), and a time on a pillar gives that pillar's price exactly.
+    """
+
+    p_lo: np.ndarray
+    p_hi: np.ndarray
+    w: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+    def factors(self) -> list[np.ndarray]:
+        return [self.lo, self.hi]
+
+    def value(self, rows: np.ndarray, shift: ShiftSource) -> np.ndarray:
+        w = self.w[rows]
+        s_lo, s_hi = shift(self.lo[rows]), shift(self.hi[rows])
+        return (1.0 - w) * self.p_lo[rows] * (1.0 + s_lo) + w * self.p_hi[rows] * (1.0 + s_hi)
+
+    def dense(self, a: int, b: int, shifts: np.ndarray, parallel: bool = False) -> np.ndarray:
+        """As :meth:`SpotInput.dense`."""
+        out = np.empty((b - a) * shifts.shape[0])
+        kernel = _k.price_dense_parallel if parallel else _k.price_dense_serial
+        kernel(self.p_lo, self.p_hi, self.w, self.lo, self.hi, shifts, a, b, out)
+        return out
+
+
+@dataclass(frozen=True)
 class VolInput:
     """Vol to an expiry from two pillars (linear in total variance), or a fixed vol where
     ``lo == -1`` (a trade's own vol). Pillar shifts are absolute, floored at 1e-8."""
@@ -150,6 +186,107 @@ class VolInput:
             self.w,
             self.lo,
             self.hi,
+            shifts,
+            a,
+            b,
+            out,
+        )
+        return out
+
+
+@dataclass(frozen=True)
+class SmileVolInput:
+    """A :class:`VolInput` whose rows may carry a smile read at the moneyness
+    ``strike / price`` of a moving price (a :class:`PriceInput` under the same shifts).
+
+    On a row with a smile (``n_m > 0``) the offset ``smile(strike / price) - atm`` is added
+    to both term-structure pillars before they are shifted and interpolated as in
+    :class:`VolInput`; ``atm`` is the smile at moneyness 1, so an at-the-money strike gets
+    the term structure's vol. The smile at moneyness ``m`` is
+    ``sqrt(c_lo * a(m)**2 + c_hi * b(m)**2)``, ``a`` and ``b`` the smile rows of the two
+    surface expiries around the option expiry (linear in ``m``, flat outside), ``c_lo`` and
+    ``c_hi`` their total-variance weights. Because the price moves with its factors, the
+    smile is sticky in moneyness: a price shift moves the vol along the smile.
+
+    Attributes
+    ----------
+    fixed, v_lo, v_hi, t_lo, t_hi, t, w, lo, hi : ndarray, shape ``(n,)``
+        As :class:`VolInput` (years for the times, ``lo``/``hi`` factor indices).
+    p_lo, p_hi, p_w, p_flo, p_fhi : ndarray, shape ``(n,)``
+        The price, as :class:`PriceInput` (``p_flo == p_fhi == -1`` where no smile).
+    strike, atm : ndarray, shape ``(n,)``
+        Strike (price units) and the smile vol at moneyness 1.
+    n_m : ndarray of int64, shape ``(n,)``
+        Number of moneyness points of the row's smile; 0: no smile.
+    m_axis, m_lo, m_hi : ndarray, shape ``(n, M)``
+        Moneyness pillars and the vols of the lower and upper surface expiry, the first
+        ``n_m`` of each row used.
+    c_lo, c_hi : ndarray, shape ``(n,)``
+        Total-variance weights ``(1 - u) * T_lo / t`` and ``u * T_hi / t``.
+    """
+
+    fixed: np.ndarray
+    v_lo: np.ndarray
+    v_hi: np.ndarray
+    t_lo: np.ndarray
+    t_hi: np.ndarray
+    t: np.ndarray
+    w: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    p_lo: np.ndarray
+    p_hi: np.ndarray
+    p_w: np.ndarray
+    p_flo: np.ndarray
+    p_fhi: np.ndarray
+    strike: np.ndarray
+    atm: np.ndarray
+    n_m: np.ndarray
+    m_axis: np.ndarray
+    m_lo: np.ndarray
+    m_hi: np.ndarray
+    c_lo: np.ndarray
+    c_hi: np.ndarray
+
+    def factors(self) -> list[np.ndarray]:
+        return [self.lo, self.hi, self.p_flo, self.p_fhi]
+
+    def _vol(self) -> tuple[np.ndarray, ...]:
+        return (self.fixed, self.v_lo, self.v_hi, self.t_lo, self.t_hi, self.t, self.w,
+                self.lo)  # fmt: skip
+
+    def _smile(self) -> tuple[np.ndarray, ...]:
+        return (self.strike, self.atm, self.n_m, self.m_axis, self.m_lo, self.m_hi, self.c_lo,
+                self.c_hi)  # fmt: skip
+
+    def value(self, rows: np.ndarray, shift: ShiftSource) -> np.ndarray:
+        out = np.empty(rows.size)
+        # Shifts are looked up here and the arithmetic is the kernel's, the code of
+        # :meth:`dense`, so that both paths give the same vol to the last bit.
+        _k.smile_vol_rows_serial(
+            np.asarray(rows, dtype=np.int64),
+            shift(self.lo[rows]),
+            shift(self.hi[rows]),
+            shift(self.p_flo[rows]),
+            shift(self.p_fhi[rows]),
+            self._vol(),
+            (self.p_lo, self.p_hi, self.p_w),
+            self._smile(),
+            out,
+        )
+        return out
+
+    def dense(self, a: int, b: int, shifts: np.ndarray, parallel: bool = False) -> np.ndarray:
+        """As :meth:`SpotInput.dense`."""
+        out = np.empty((b - a) * shifts.shape[0])
+        kernel = _k.smile_vol_dense_parallel if parallel else _k.smile_vol_dense_serial
+        kernel(
+            self._vol(),
+            self.hi,
+            (self.p_lo, self.p_hi, self.p_w),
+            self.p_flo,
+            self.p_fhi,
+            self._smile(),
             shifts,
             a,
             b,
@@ -231,6 +368,99 @@ def vol_input(
         first = factors.index(kind, name)
         lo[rows], hi[rows] = first + a, first + b
     return VolInput(fixed, v_lo, v_hi, t_lo, t_hi, tc, w, lo, hi)
+
+
+def price_input(
+    curves: dict, kind: str, factors: FactorSet, names: np.ndarray, t: np.ndarray
+) -> PriceInput:
+    """Prices of ``names`` to times ``t`` (years, shape ``(n,)``) on curves with pillar
+    ``expiries`` (years) and ``prices`` (the keys of ``curves``: commodity futures curves),
+    each pillar a factor of ``kind`` shifted relatively. Names without a curve give NaN and
+    no factor; a curve without factors in ``factors`` gives its prices, held fixed."""
+    n = t.size
+    p_lo, p_hi, w = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n)
+    lo, hi = np.full(n, -1), np.full(n, -1)
+    for name, rows in _by_name(names):
+        curve = curves.get(name)
+        if curve is None:
+            continue
+        a, b, ww = _bracket(curve.expiries, t[rows])
+        p_lo[rows], p_hi[rows], w[rows] = curve.prices[a], curve.prices[b], ww
+        first = factors.index(kind, name)
+        if first >= 0:
+            lo[rows], hi[rows] = first + a, first + b
+    return PriceInput(p_lo, p_hi, w, lo, hi)
+
+
+def smile_vol_input(
+    vol: VolInput,
+    price: PriceInput,
+    strike: np.ndarray,
+    surfaces: dict,
+    names: np.ndarray,
+    t: np.ndarray,
+) -> VolInput | SmileVolInput:
+    """``vol`` with, on the rows whose name (``names``, ``""`` for none) has a surface and
+    whose vol is not fixed, the smile of that surface read at ``strike / price``
+    (:class:`SmileVolInput`); ``vol`` itself when no row has one.
+
+    Parameters
+    ----------
+    surfaces : dict
+        Moneyness surfaces by name, with ``expiries`` (years, ``(k,)``), ``moneyness``
+        (``(M,)``) and ``vols`` (``(k, M)``), interpolated as
+        :mod:`xiphpc.curves.surfaces` states.
+    strike, t : ndarray, shape ``(n,)``
+        Strikes (price units) and option expiries (years).
+    """
+    n = t.size
+    with_smile = [
+        (s, rows[vol.lo[rows] >= 0])
+        for name, rows in _by_name(names)
+        if (s := surfaces.get(name)) is not None
+    ]
+    with_smile = [(s, rows) for s, rows in with_smile if rows.size]
+    if not with_smile:
+        return vol
+    width = max(s.moneyness.size for s, _ in with_smile)
+    n_m = np.zeros(n, dtype=np.int64)
+    m_axis, m_lo, m_hi = (np.zeros((n, width)) for _ in range(3))
+    c_lo, c_hi = np.ones(n), np.zeros(n)
+    for s, rows in with_smile:
+        e, k = s.expiries, s.moneyness.size
+        if e.size == 1:
+            a = b = np.zeros(rows.size, dtype=np.int64)
+            c_lo[rows], c_hi[rows] = 1.0, 0.0
+        else:
+            # The bracketing of :func:`xiphpc.curves.surfaces.grid_vol`.
+            tc = np.clip(t[rows], e[0], e[-1])
+            b = np.clip(np.searchsorted(e, tc, side="left"), 1, e.size - 1)
+            a = b - 1
+            u = (tc - e[a]) / (e[b] - e[a])
+            c_lo[rows], c_hi[rows] = (1.0 - u) * e[a] / tc, u * e[b] / tc
+        n_m[rows] = k
+        m_axis[rows, :k] = s.moneyness
+        m_lo[rows, :k], m_hi[rows, :k] = s.vols[a], s.vols[b]
+    atm = np.zeros(n)
+    strike = np.asarray(strike, dtype=np.float64)
+    _k.smile_at(np.ones(n), (strike, atm, n_m, m_axis, m_lo, m_hi, c_lo, c_hi), atm)
+    smiled = n_m > 0
+    return SmileVolInput(
+        *(getattr(vol, f) for f in ("fixed", "v_lo", "v_hi", "t_lo", "t_hi", "t", "w", "lo", "hi")),
+        p_lo=price.p_lo,
+        p_hi=price.p_hi,
+        p_w=price.w,
+        p_flo=np.where(smiled, price.lo, -1),
+        p_fhi=np.where(smiled, price.hi, -1),
+        strike=strike,
+        atm=atm,
+        n_m=n_m,
+        m_axis=m_axis,
+        m_lo=m_lo,
+        m_hi=m_hi,
+        c_lo=c_lo,
+        c_hi=c_hi,
+    )
 
 
 def fx_to_base_input(market: Market, factors: FactorSet, ccy: np.ndarray) -> SpotInput:
