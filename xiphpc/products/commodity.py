@@ -3,25 +3,38 @@ every option on an equity or a commodity reads.
 
 A commodity underlying is its futures curve: an option expiring at ``T`` is written on the
 future for delivery at ``futures_expiry`` (default ``T``) whose price is the curve at that
-time. Vols: the trade's own, else the underlying's vol surface (``market.vol_surfaces``, by
-moneyness ``strike / reference``) at the option expiry, else its vol term structure. Rates:
-the trade currency's zero rate to expiry. The trade currency must be the underlying's.
+time. Vols: the trade's own, else the underlying's vol term structure at the option expiry
+plus, where the market has a smile surface (``market.vol_surfaces``, by moneyness), the
+smile's offset at the strike from its at-the-money vol. Rates: the trade currency's zero rate
+to expiry. The trade currency must be the underlying's.
 
 Measures as the equity products (:mod:`xiphpc.products.scaling`), with the futures price in
 the place of the spot: cash delta and gamma on the futures price; ``rho`` with the futures
 price held (discounting only, ``-T * PV`` per unit rate). Risk factors (bucketed
-sensitivities, scenarios): the trade currency's curve pillars and FX rate; commodities and
-their vols are not factors of the engine's factor set.
+sensitivities, scenarios): the trade currency's curve pillars and FX rate, the pillars of the
+commodity's futures curve around the delivery (``cmd``, relative) and of its vol term
+structure around the expiry (``cmdvol``, absolute). A commodity's smile offset is read at
+``strike / futures price`` of the moved market, sticky moneyness (equity smiles are sticky
+strike; see :func:`underlying_market_inputs`).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 
 from ..factors import FactorSet, factor_set
-from ..inputs import RateInput, SpotInput, VolInput, no_shift, rate_input, vol_input
+from ..inputs import (
+    RateInput,
+    VolInput,
+    no_shift,
+    per_name,
+    price_input,
+    rate_input,
+    smile_vol_input,
+    vol_input,
+)
 from ..kernels.black76 import black76_parallel, black76_serial
 from ..kernels.black_scholes import allocate_greeks
 from ..market import Market
@@ -115,13 +128,24 @@ def underlying_market_inputs(
 
     Notes
     -----
-    Equity: spot (factor ``eq``), dividend yield as carry (not a factor), vol from the
-    equity's term structure (factors ``eqvol``) with, where the market has a smile surface,
-    the sticky-strike offset of the strike's vol from the at-the-money vol
+    Equity: spot (factor ``eq``) as a one-pillar :class:`~xiphpc.inputs.PriceInput`,
+    dividend yield as carry (not a factor), vol from the equity's term structure (factors
+    ``eqvol``) with, where the market has a smile surface, the sticky-strike offset of the
+    strike's vol from the at-the-money vol
     (:meth:`~xiphpc.curves.surfaces.MoneynessSurface.smile_offset`, :func:`add_smile`).
-    Commodity: the futures price
-    for ``delivery`` (not a factor), carry equal to the rate (no drift), vol from the smile
-    surface or term structure as a fixed input.
+
+    Commodity: the futures price for ``delivery`` interpolated between the futures-curve
+    pillars (factors ``cmd``, :class:`~xiphpc.inputs.PriceInput`), carry equal to the rate
+    (no drift), vol from the commodity's term structure (factors ``cmdvol``). Where the
+    market has a smile surface for the commodity, the offset of the strike's vol from the
+    at-the-money vol is added to the term-structure pillars as for equities, but read at the
+    moneyness ``strike / futures price`` of the priced market
+    (:class:`~xiphpc.inputs.SmileVolInput`): a sticky-strike offset needs the futures curve
+    the smile was quoted against, and a surface holds one reference spot, not a curve. So a
+    move of the futures moves the vol along the smile, the same in bumps, scenarios and a
+    revaluation on a shifted market.
+
+    A trade's own ``vol`` is fixed: no factor moves it.
     """
     n = len(table)
     delivery = tau if delivery is None else delivery
@@ -129,34 +153,30 @@ def underlying_market_inputs(
     strike = table["strike"]
     none = np.full(n, -1, dtype=np.int64)
     own = table["vol"]
-    spot = np.full(n, np.nan)
     div = np.zeros(n)
-    spot_factor = none.copy()
-    fixed = own.copy()
     offset = np.zeros(n)
-    is_equity = np.zeros(n, dtype=bool)
-    for name in np.unique(names):
+    # A name in both sections is read as an equity.
+    is_equity = per_name(names, lambda u: u in market.equities, bool)
+    is_commodity = ~is_equity & per_name(names, lambda u: u in market.commodities, bool)
+    spot = price_input(
+        {u: c.futures for u, c in market.commodities.items()},
+        "cmd",
+        factors,
+        np.where(is_commodity, names, ""),
+        delivery,
+    )
+    for name in np.unique(names[is_equity]):
         rows = np.flatnonzero(names == name)
         name = str(name)
+        eq = market.equities[name]
+        spot.p_lo[rows], spot.p_hi[rows], div[rows] = eq.spot, eq.spot, eq.dividend_yield
+        spot.lo[rows] = factors.index("eq", name)
         surface = market.vol_surfaces.get(name)
-        if name in market.equities:
-            eq = market.equities[name]
-            spot[rows], div[rows] = eq.spot, eq.dividend_yield
-            spot_factor[rows] = factors.index("eq", name)
-            is_equity[rows] = True
-            free = rows[np.isnan(own[rows])]
-            if surface is not None and free.size:
-                if np.isnan(surface.reference):
-                    surface = replace(surface, reference=eq.spot)
-                offset[free] = surface.smile_offset(tau[free], strike[free])
-        elif name in market.commodities:
-            com = market.commodities[name]
-            spot[rows] = com.futures.price(delivery[rows])
-            free = rows[np.isnan(own[rows])]
-            if surface is not None:
-                fixed[free] = surface.vol_at(tau[free], strike[free], spot[free])
-            else:
-                fixed[free] = com.vol.vol(tau[free])
+        free = rows[np.isnan(own[rows])]
+        if surface is not None and free.size:
+            if np.isnan(surface.reference):
+                surface = replace(surface, reference=eq.spot)
+            offset[free] = surface.smile_offset(tau[free], strike[free])
     rate = rate_input(market, factors, table["currency"], tau)
     # Equities carry their dividend yield; a future carries the rate itself.
     carry = RateInput(
@@ -165,10 +185,25 @@ def underlying_market_inputs(
         np.where(is_equity, none, rate.hi),
         np.where(is_equity, 0.0, rate.w),
     )
-    terms = {u: e.vol for u, e in market.equities.items()}
-    eq_names = np.where(is_equity, names, "")
-    vol = add_smile(vol_input(terms, "eqvol", factors, eq_names, tau, fixed), offset)
-    return {"spot": SpotInput(spot, spot_factor, none), "rate": rate, "carry": carry, "vol": vol}
+    eq_terms = {u: e.vol for u, e in market.equities.items()}
+    cmd_terms = {u: c.vol for u, c in market.commodities.items()}
+    eq_vol = vol_input(eq_terms, "eqvol", factors, np.where(is_equity, names, ""), tau, own)
+    cmd_vol = vol_input(cmd_terms, "cmdvol", factors, np.where(is_commodity, names, ""), tau, own)
+    vol = VolInput(
+        *(
+            np.where(is_commodity, getattr(cmd_vol, f.name), getattr(eq_vol, f.name))
+            for f in fields(VolInput)
+        )
+    )
+    vol = smile_vol_input(
+        add_smile(vol, offset),
+        spot,
+        strike,
+        market.vol_surfaces,
+        np.where(is_commodity, names, ""),
+        tau,
+    )
+    return {"spot": spot, "rate": rate, "carry": carry, "vol": vol}
 
 
 def underlying_inputs(
