@@ -4,11 +4,13 @@ File format (HDF5)::
 
     /dates    (N,)    ISO dates, increasing
     /factors  (F_h,)  factor labels (:mod:`xiphpc.factors`), e.g. "ir:USD:5Y", "eq:ACME"
-    /levels   (N, F_h) float64: zero rates, FX rates to base, spots, vols on each date
+    /levels   (N, F_h) float64: zero rates, FX rates to base, spots, futures prices, vols,
+                       hazard rates on each date
 
 Scenario ``k`` is the move from date ``k`` to date ``k + 1`` (N dates give N − 1 scenarios),
-labelled with date ``k + 1``: an absolute change for rates and vols, a relative change
-(``level[k + 1] / level[k] − 1``) for FX rates and spots. It is applied to today's market.
+labelled with date ``k + 1``: an absolute change for rates, hazard rates and vols, a relative
+change (``level[k + 1] / level[k] − 1``) for FX rates, spots and commodity futures prices
+(:data:`xiphpc.factors.ABSOLUTE_KINDS`). It is applied to today's market.
 """
 
 from __future__ import annotations
@@ -145,31 +147,62 @@ def generate_history(market: Market, days: int, seed: int = 0) -> History:
     """A synthetic history of ``days`` business days ending on the valuation date.
 
     Daily moves have fat tails (Student t, 4 degrees of freedom) and a common equity factor
-    that vols move against; the last date's levels are today's market.
+    that vols move against; the pillars of one commodity's futures curve, and of its vol
+    term structure, also share a factor of their own, so that a curve mostly moves as a
+    whole. The last date's levels are today's market.
     """
     factors = factor_set(market)
     rng = np.random.default_rng([seed, 0x68697374])
     f = len(factors)
     n = days - 1
-    scale = {"ir": 0.0004, "fx": 0.006, "eq": 0.013, "eqvol": 0.006, "fxvol": 0.004, "cs": 0.0002}
+    scale = {
+        "ir": 0.0004,
+        "fx": 0.006,
+        "eq": 0.013,
+        "eqvol": 0.006,
+        "fxvol": 0.004,
+        "cs": 0.0002,
+        "cmd": 0.018,
+        "cmdvol": 0.006,
+    }
     sd = np.array([scale[k] for k in factors.kind])
     t4 = np.sqrt(0.5)  # a t(4) variable has variance 2
+    # Commodity factors draw after the others, so that a market's other factors get the same
+    # history with or without commodities.
+    is_cmd = np.isin(factors.kind, ("cmd", "cmdvol"))
+    rest = ~is_cmd
     market_move = rng.standard_t(4, size=(n, 1)) * t4
-    idio = rng.standard_t(4, size=(n, f)) * t4
+    idio = rng.standard_t(4, size=(n, int(rest.sum()))) * t4
     loading = np.select(
         [factors.kind == "eq", np.isin(factors.kind, ("eqvol", "fxvol"))], [0.7, -0.5], 0.0
-    )
-    z = loading * market_move + np.sqrt(1.0 - loading**2) * idio
+    )[rest]
+    z = np.empty((n, f))
+    z[:, rest] = loading * market_move + np.sqrt(1.0 - loading**2) * idio
+    if is_cmd.any():
+        kind = factors.kind[is_cmd]
+        own = rng.standard_t(4, size=(n, kind.size)) * t4
+        curve_id = np.unique(
+            np.char.add(np.char.add(kind, ":"), factors.name[is_cmd]), return_inverse=True
+        )[1].reshape(-1)
+        curve_move = rng.standard_t(4, size=(n, curve_id.max() + 1)) * t4
+        # Futures mildly with equities, vols against them; mostly the curve's own move.
+        on_market = np.where(kind == "cmd", 0.3, -0.3)
+        on_curve = np.where(kind == "cmd", 0.9, 0.8)
+        z[:, is_cmd] = (
+            on_market * market_move
+            + on_curve * curve_move[:, curve_id]
+            + np.sqrt(1.0 - on_market**2 - on_curve**2) * own
+        )
     moves = z * sd
     today = factor_levels(market, factors)
     levels = np.empty((days, f))
     levels[-1] = today
     absolute = factors.absolute
+    is_vol = np.isin(factors.kind, ("eqvol", "fxvol", "cmdvol"))
     for k in range(n - 1, -1, -1):
         nxt = levels[k + 1]
         prev = np.where(absolute, nxt - moves[k], nxt / (1.0 + moves[k]))
         # Keep vols and hazard rates positive going back in time.
-        is_vol = np.isin(factors.kind, ("eqvol", "fxvol"))
         prev = np.where(factors.kind == "cs", np.maximum(prev, 0.0), prev)
         levels[k] = np.where(is_vol, np.maximum(prev, 0.01), prev)
     dates = _business_days_back(np.datetime64(market.valuation_date, "D"), days)
