@@ -1,85 +1,56 @@
 """Credit default swap kernel: premium leg with accrual on default, protection leg, PV and
 par spread, on piecewise-flat hazard curves (conventions in :mod:`xiphpc.curves.credit`).
 
-Hazard curves come packed: ``ht`` pillar times, ``hh`` hazard rates, ``hc`` integrated hazard
-at each pillar, ``ho`` offsets per curve; trade ``i`` uses curve ``credit[i]`` and discount
-curve ``disc[i]`` of the packed yield curves (see :mod:`xiphpc.kernels.rates`). Premium
-periods are CSR as :class:`~xiphpc.curves.credit.CdsPeriods`.
+Hazard curves come packed: ``ht`` pillar times, ``ho`` offsets per curve, and per curve
+state ``hh`` hazard rates and ``hc`` integrated hazard at each pillar, both shape
+``(pillars, states)``; trade ``i`` uses hazard curve ``credit[i]`` and discount curve
+``disc[i]`` of the packed yield curves, whose zero rates ``cz`` have the same states (see
+:mod:`xiphpc.kernels.rates`). Premium periods are CSR as
+:class:`~xiphpc.curves.credit.CdsPeriods`.
 
 Per unit notional, from the protection buyer's side when ``sign = +1`` (seller ``-1``), the
-value under each valuation of a table ``(vh, vb, vs)`` as in :mod:`xiphpc.kernels.rates`; a
-curve state ``vs[j]`` selects a row of the zero rates ``cz`` and of the hazard rates ``hh`` and
-integrated hazards ``hc`` (each shape ``(states, pillars)``), and the parallel shift ``vb``
-moves zero rates only. ``par_spread`` and ``annuity`` (risky annuity, accrual on default
-included) are those of valuation 0.
+value under each move ``(vh[j], vb[j])`` in each state ``s`` into ``values[i, j, s]``, as in
+:mod:`xiphpc.kernels.rates`; the parallel shift ``vb`` moves zero rates only. The log
+survival probability is linear in the state's hazards (:func:`survival_weights`), so every
+state is valued in a vectorized inner loop. ``par_spread`` and ``annuity`` (risky annuity,
+accrual on default included) are those of move 0 in state 0.
 """
 
 from __future__ import annotations
 
-import math
-
 import numba as nb
+import numpy as np
 
+from . import vmath
 from ._targets import serial_and_parallel
-from .rates import shifted_df
+from .rates import log_df, move_weights
 
 _INLINE = dict(inline="always", fastmath=False, error_model="numpy")
 
 
 @nb.njit(**_INLINE)
-def survival(ht, hh, hc, ho, c, t):
-    """Survival probability of packed hazard curve ``c`` to time ``t``."""
+def survival_weights(ht, ho, c, t):
+    """Pillars and time of packed hazard curve ``c`` at ``t``: ``log S(t) = -(hc[jp] [if
+    jp >= 0] + hh[j] * dt)`` in any state; ``j = -1`` for ``t <= 0`` (``S = 1``)."""
     if t <= 0.0:
-        return 1.0
+        return -1, -1, 0.0
     a = ho[c]
     last = ho[c + 1] - 1
     j = a
     while j < last and ht[j] < t:
         j += 1
-    prev_t = ht[j - 1] if j > a else 0.0
-    prev_c = hc[j - 1] if j > a else 0.0
-    return math.exp(-(prev_c + hh[j] * (t - prev_t)))
+    if j > a:
+        return j - 1, j, t - ht[j - 1]
+    return -1, j, t
 
 
 @nb.njit(**_INLINE)
-def _legs(
-    ct,
-    cz,
-    ck,
-    co,
-    ht,
-    hh,
-    hc,
-    ho,
-    dc,
-    cc,
-    recovery,
-    p0,
-    p1,
-    start,
-    end,
-    pay,
-    mid,
-    acc,
-    acc_mid,
-    h,
-    b,
-):
-    protection = 0.0
-    annuity = 0.0
-    for k in range(p0, p1):
-        s_start = survival(ht, hh, hc, ho, cc, start[k] - h)
-        s_end = survival(ht, hh, hc, ho, cc, end[k] - h)
-        d_mid = shifted_df(ct, cz, ck, co, dc, mid[k], h, b)
-        default = s_start - s_end
-        protection += (1.0 - recovery) * default * d_mid
-        annuity += (
-            acc[k]
-            * survival(ht, hh, hc, ho, cc, pay[k] - h)
-            * shifted_df(ct, cz, ck, co, dc, pay[k], h, b)
-        )
-        annuity += acc_mid[k] * default * d_mid
-    return protection, annuity
+def log_survival(hh, hc, jp, j, dt, s):
+    """Log survival probability in state ``s`` from :func:`survival_weights`."""
+    if j < 0:
+        return 0.0
+    prior = hc[jp, s] if jp >= 0 else 0.0
+    return -(prior + hh[j, s] * dt)
 
 
 def _cds_loop(
@@ -105,41 +76,45 @@ def _cds_loop(
     acc_mid,
     vh,
     vb,
-    vs,
     values,
     par_spread,
     annuity,
 ):
+    n_s = cz.shape[1]
     for i in nb.prange(disc.shape[0]):
+        prot = np.empty(n_s)
+        ann = np.empty(n_s)
+        c = credit[i]
+        lgd = 1.0 - recovery[i]
         for j in range(vh.shape[0]):
-            state = vs[j]
-            prot, ann = _legs(
-                ct,
-                cz[state],
-                ck,
-                co,
-                ht,
-                hh[state],
-                hc[state],
-                ho,
-                disc[i],
-                credit[i],
-                recovery[i],
-                off[i],
-                off[i + 1],
-                start,
-                end,
-                pay,
-                mid,
-                acc,
-                acc_mid,
-                vh[j],
-                vb[j],
-            )
-            values[i, j] = sign[i] * (prot - spread[i] * ann)
+            h = vh[j]
+            b = vb[j]
+            for s in range(n_s):
+                prot[s] = 0.0
+                ann[s] = 0.0
+            for k in range(off[i], off[i + 1]):
+                p0, q0, t0 = survival_weights(ht, ho, c, start[k] - h)
+                p1, q1, t1 = survival_weights(ht, ho, c, end[k] - h)
+                p2, q2, t2 = survival_weights(ht, ho, c, pay[k] - h)
+                m1, m2, mw1, mw2, me = move_weights(ct, ck, co, disc[i], mid[k], h, b)
+                d1, d2, dw1, dw2, de = move_weights(ct, ck, co, disc[i], pay[k], h, b)
+                a_k = acc[k]
+                a_mid = acc_mid[k]
+                for s in range(n_s):
+                    default = vmath.exp(log_survival(hh, hc, p0, q0, t0, s)) - vmath.exp(
+                        log_survival(hh, hc, p1, q1, t1, s)
+                    )
+                    d_mid = vmath.exp(log_df(cz, m1, m2, mw1, mw2, me, s))
+                    prot[s] += lgd * default * d_mid
+                    ann[s] += a_k * vmath.exp(
+                        log_survival(hh, hc, p2, q2, t2, s) + log_df(cz, d1, d2, dw1, dw2, de, s)
+                    )
+                    ann[s] += a_mid * default * d_mid
+            for s in range(n_s):
+                values[i, j, s] = sign[i] * (prot[s] - spread[i] * ann[s])
             if j == 0:
-                par_spread[i] = prot / ann
-                annuity[i] = ann
+                par_spread[i] = prot[0] / ann[0]
+                annuity[i] = ann[0]
 
 
 cds_serial, cds_parallel = serial_and_parallel(_cds_loop)

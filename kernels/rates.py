@@ -2,27 +2,33 @@
 caps/floors and European swaptions (Black and Bachelier).
 
 Curves come packed (:func:`xiphpc.curves.curve.pack_curves`): ``ct`` pillar times (years),
-``cz`` zero rates (continuous), ``ck`` interpolation code per curve (0 linear on zero rates,
-flat outside; 1 log-linear on discount factors from the node ``(0, 1)``, flat forward after the
-last pillar), ``co`` pillar offsets per curve. Each trade names its discount curve ``disc[i]``
-and projection curve ``proj[i]`` by index.
+``ck`` interpolation code per curve (0 linear on zero rates, flat outside; 1 log-linear on
+discount factors from the node ``(0, 1)``, flat forward after the last pillar), ``co`` pillar
+offsets per curve, and ``cz`` the continuous zero rates at the pillars in every curve *state*,
+shape ``(pillars, states)``: today's curves, or today's under each scenario or each bucketed
+bump (:class:`xiphpc.curve_states.CurveStates`). Each trade names its discount curve
+``disc[i]`` and projection curve ``proj[i]`` by index.
+
+Under both interpolations the log discount factor to a time is linear in the zero rates of
+at most two pillars, with weights that depend on the time alone
+(:func:`curve_weights`). The kernels find those weights once per cash flow and then value
+every state in an inner loop over contiguous memory, which vectorizes
+(:func:`xiphpc.kernels.vmath.exp`).
 
 Ragged schedules are CSR: period ``k`` of trade ``i`` lies in ``off[i]:off[i + 1]``. All times
 are years ACT/365F from the valuation date; accrual fractions come precomputed in each
 period's own day count.
 
 Every pricing kernel values each trade, per unit notional (per 1 of face for cash-flow
-streams), under a table of *valuations* ``j``: ``vh[j]`` a horizon in years (every time
-shortens by it; curves and vols held fixed as functions of time from today, a flow falling
-due within the horizon counted at its undiscounted amount), ``vb[j]`` a parallel shift added
-to the zero rates of every curve, and ``vs[j]`` the curve *state*: the row of ``cz`` (shape
-``(states, pillars)``) the valuation reads, each row a set of pillar zero rates (today's, or
-today's under one scenario or one bucketed bump). ``values[i, j]`` receives trade ``i``'s
-value under valuation ``j``, so one call prices today's measures (:data:`STANDARD_VALUATIONS`:
-PV, +-1bp for rho, one day on for theta) or every scenario of a scenario set.
+streams), under *moves* ``j`` and states ``s`` into ``values[i, j, s]``: move ``j`` is a
+horizon ``vh[j]`` in years (every time shortens by it; curves and vols held fixed as
+functions of time from today, a flow falling due within the horizon counted at its
+undiscounted amount) and a parallel shift ``vb[j]`` added to the zero rates of every curve.
+Today's measures use :data:`STANDARD_MOVES` (PV, +-1bp for rho, one day on for theta) on one
+state; a scenario set uses one unshifted move on many states.
 
 Quantities besides the values (annuity, par rate, forward, vega: dPV/dvol per 1.0 of the
-quoted vol, lognormal or normal) are those of valuation 0.
+quoted vol, lognormal or normal) are those of move 0 in state 0.
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ import math
 import numba as nb
 import numpy as np
 
-from ._targets import KERNEL_OPTIONS, serial_and_parallel
+from . import vmath
+from ._targets import serial_and_parallel
 
 _BP = 1e-4
 _DAY = 1.0 / 365.0
@@ -40,28 +47,27 @@ _INV_SQRT2 = 0.7071067811865475244
 _INV_SQRT2PI = 0.3989422804014326779
 _INLINE = dict(inline="always", fastmath=False, error_model="numpy")
 
-
-#: Valuations of today's measures: PV, +1bp, -1bp and one day on (see
-#: :func:`measures_from_values`), as ``(vh, vb)``; all on curve state 0.
-STANDARD_VALUATIONS = (
+#: Moves ``(vh, vb)`` of today's measures: PV, +1bp, -1bp and one day on (see
+#: :func:`measures_from_values`).
+STANDARD_MOVES = (
     np.array([0.0, 0.0, 0.0, _DAY]),
     np.array([0.0, _BP, -_BP, 0.0]),
 )
 
 
-def valuations(n_states: int = 1, standard: bool = False, pv_only: bool = False):
-    """Valuation table ``(vh, vb, vs)``: the standard four on state 0 (the PV alone when
-    ``pv_only``), or one unshifted valuation per curve state."""
+def moves(standard: bool = False, pv_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Moves ``(vh, vb)``: the standard four (the PV alone when ``pv_only``), or the single
+    unshifted one under which curve states are valued."""
     if standard:
-        vh, vb = STANDARD_VALUATIONS
+        vh, vb = STANDARD_MOVES
         m = 1 if pv_only else 4
-        return vh[:m].copy(), vb[:m].copy(), np.zeros(m, np.int64)
-    return np.zeros(n_states), np.zeros(n_states), np.arange(n_states, dtype=np.int64)
+        return vh[:m].copy(), vb[:m].copy()
+    return np.zeros(1), np.zeros(1)
 
 
 def measures_from_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """PV, central-difference rho per bp and one-day theta from the values of the standard
-    valuations (shape ``(n, 4)``; with one column, rho and theta are 0)."""
+    moves in one state (shape ``(n, 4)``, or ``(n, 1)``: rho and theta are then 0)."""
     pv = values[:, 0].copy()
     if values.shape[1] < 4:
         return pv, np.zeros_like(pv), np.zeros_like(pv)
@@ -81,40 +87,8 @@ def norm_pdf(x):
 
 
 @nb.njit(**_INLINE)
-def curve_df(ct, cz, ck, co, c, t):
-    """Discount factor of packed curve ``c`` to time ``t`` (1 for ``t <= 0``)."""
-    if t <= 0.0:
-        return 1.0
-    a = co[c]
-    b = co[c + 1]
-    last = b - 1
-    if ck[c] == 0:
-        if t <= ct[a]:
-            z = cz[a]
-        elif t >= ct[last]:
-            z = cz[last]
-        else:
-            lo = a
-            hi = last
-            while hi - lo > 1:
-                mid = (lo + hi) >> 1
-                if ct[mid] <= t:
-                    lo = mid
-                else:
-                    hi = mid
-            w = (t - ct[lo]) / (ct[hi] - ct[lo])
-            z = cz[lo] + w * (cz[hi] - cz[lo])
-        return math.exp(-z * t)
-    # Log-linear on discount factors; log P(t_j) = -z_j t_j.
-    if t <= ct[a]:
-        return math.exp(-cz[a] * t)
-    if t >= ct[last]:
-        if last == a:
-            return math.exp(-cz[a] * t)
-        l1 = -cz[last - 1] * ct[last - 1]
-        l2 = -cz[last] * ct[last]
-        slope = (l2 - l1) / (ct[last] - ct[last - 1])
-        return math.exp(l2 + slope * (t - ct[last]))
+def _bracket(ct, a, last, t):
+    # Pillars lo < hi with ct[lo] <= t < ct[hi], for ct[a] < t < ct[last].
     lo = a
     hi = last
     while hi - lo > 1:
@@ -123,19 +97,58 @@ def curve_df(ct, cz, ck, co, c, t):
             lo = mid
         else:
             hi = mid
-    l1 = -cz[lo] * ct[lo]
-    l2 = -cz[hi] * ct[hi]
-    w = (t - ct[lo]) / (ct[hi] - ct[lo])
-    return math.exp(l1 + w * (l2 - l1))
+    return lo, hi
 
 
 @nb.njit(**_INLINE)
-def shifted_df(ct, cz, ck, co, c, t, h, b):
-    """Discount factor to ``t`` seen ``h`` years later, zero rates moved by ``b``."""
+def curve_weights(ct, ck, co, c, t):
+    """Pillars and weights of packed curve ``c`` at time ``t``: ``log P(t) = -(w1 z[i1] + w2
+    z[i2])`` for the pillar zero rates ``z`` of any state; all zero for ``t <= 0``."""
+    a = co[c]
+    last = co[c + 1] - 1
+    if t <= 0.0:
+        return a, a, 0.0, 0.0
+    if t <= ct[a]:
+        return a, a, t, 0.0
+    if ck[c] == 0:
+        if t >= ct[last]:
+            return last, last, t, 0.0
+        lo, hi = _bracket(ct, a, last, t)
+        w = (t - ct[lo]) / (ct[hi] - ct[lo])
+        return lo, hi, t * (1.0 - w), t * w
+    # Log-linear on discount factors; log P(t_j) = -z_j t_j.
+    if t >= ct[last]:
+        if last == a:
+            return a, a, t, 0.0
+        # The last segment's forward continued: log P = (1 + u) l_last - u l_prev.
+        u = (t - ct[last]) / (ct[last] - ct[last - 1])
+        return last - 1, last, -u * ct[last - 1], (1.0 + u) * ct[last]
+    lo, hi = _bracket(ct, a, last, t)
+    w = (t - ct[lo]) / (ct[hi] - ct[lo])
+    return lo, hi, (1.0 - w) * ct[lo], w * ct[hi]
+
+
+@nb.njit(**_INLINE)
+def move_weights(ct, ck, co, c, t, h, b):
+    """:func:`curve_weights` of the time ``t - h`` and the exponent of the parallel shift
+    ``b``: ``log P = e - (w1 z[i1] + w2 z[i2])``; 1 when the flow falls due within ``h``."""
     tt = t - h
-    if tt <= 0.0:
-        return 1.0
-    return curve_df(ct, cz, ck, co, c, tt) * math.exp(-b * tt)
+    i1, i2, w1, w2 = curve_weights(ct, ck, co, c, tt)
+    return i1, i2, w1, w2, (-b * tt if tt > 0.0 else 0.0)
+
+
+@nb.njit(**_INLINE)
+def log_df(cz, i1, i2, w1, w2, e, s):
+    """Log discount factor in state ``s`` from :func:`move_weights`."""
+    return e - (w1 * cz[i1, s] + w2 * cz[i2, s])
+
+
+def _discount_factors(ct, cz, ck, co, curve, t, out):
+    """Discount factors of packed curve ``curve[i]`` to ``t[i]`` into ``out`` (shape ``(n,)``),
+    zero rates ``cz`` of one state, shape ``(pillars,)``."""
+    for i in nb.prange(t.shape[0]):
+        i1, i2, w1, w2 = curve_weights(ct, ck, co, curve[i], t[i])
+        out[i] = math.exp(-(w1 * cz[i1] + w2 * cz[i2]))
 
 
 @nb.njit(**_INLINE)
@@ -160,18 +173,32 @@ def _legs(
     flt_pay,
     h,
     b,
+    ann,
+    flt,
 ):
-    # Fixed-leg annuity and float-leg PV (forwards plus spread) per unit notional.
-    annuity = 0.0
+    # Fixed-leg annuity and float-leg PV (forwards plus spread) per unit notional, in every
+    # state, into ann and flt (shape (states,)).
+    n_s = ann.shape[0]
+    for s in range(n_s):
+        ann[s] = 0.0
+        flt[s] = 0.0
     for k in range(f0, f1):
-        annuity += fix_acc[k] * shifted_df(ct, cz, ck, co, dc, fix_pay[k], h, b)
-    flt = 0.0
+        i1, i2, w1, w2, e = move_weights(ct, ck, co, dc, fix_pay[k], h, b)
+        acc = fix_acc[k]
+        for s in range(n_s):
+            ann[s] += acc * vmath.exp(log_df(cz, i1, i2, w1, w2, e, s))
     for k in range(l0, l1):
-        p1 = shifted_df(ct, cz, ck, co, pc, flt_start[k], h, b)
-        p2 = shifted_df(ct, cz, ck, co, pc, flt_end[k], h, b)
-        fwd = (p1 / p2 - 1.0) / flt_tau[k]
-        flt += (fwd + spread) * flt_acc[k] * shifted_df(ct, cz, ck, co, dc, flt_pay[k], h, b)
-    return annuity, flt
+        a1, a2, u1, u2, e1 = move_weights(ct, ck, co, pc, flt_start[k], h, b)
+        b1, b2, v1, v2, e2 = move_weights(ct, ck, co, pc, flt_end[k], h, b)
+        d1, d2, x1, x2, ed = move_weights(ct, ck, co, dc, flt_pay[k], h, b)
+        tau = flt_tau[k]
+        acc = flt_acc[k]
+        for s in range(n_s):
+            growth = vmath.exp(
+                log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
+            )
+            fwd = (growth - 1.0) / tau
+            flt[s] += (fwd + spread) * acc * vmath.exp(log_df(cz, d1, d2, x1, x2, ed, s))
 
 
 def _swap_loop(
@@ -195,16 +222,18 @@ def _swap_loop(
     flt_pay,
     vh,
     vb,
-    vs,
     values,
     annuity,
     par_rate,
 ):
+    n_s = cz.shape[1]
     for i in nb.prange(disc.shape[0]):
+        ann = np.empty(n_s)
+        flt = np.empty(n_s)
         for j in range(vh.shape[0]):
-            a, flt = _legs(
+            _legs(
                 ct,
-                cz[vs[j]],
+                cz,
                 ck,
                 co,
                 disc[i],
@@ -223,40 +252,49 @@ def _swap_loop(
                 flt_pay,
                 vh[j],
                 vb[j],
+                ann,
+                flt,
             )
-            values[i, j] = sign[i] * (flt - fixed_rate[i] * a)
+            for s in range(n_s):
+                values[i, j, s] = sign[i] * (flt[s] - fixed_rate[i] * ann[s])
             if j == 0:
-                annuity[i] = a
+                annuity[i] = ann[0]
                 # The fixed rate that makes the swap worth zero (spread in the float leg).
-                par_rate[i] = flt / a
+                par_rate[i] = flt[0] / ann[0]
 
 
 def _fra_loop(
-    ct, cz, ck, co, disc, proj, strike, sign, t_start, t_end, tau, vh, vb, vs, values, forward
+    ct, cz, ck, co, disc, proj, strike, sign, t_start, t_end, tau, vh, vb, values, forward
 ):
+    n_s = cz.shape[1]
     for i in nb.prange(disc.shape[0]):
         for j in range(vh.shape[0]):
-            z = cz[vs[j]]
-            h = vh[j]
-            b = vb[j]
-            p1 = shifted_df(ct, z, ck, co, proj[i], t_start[i], h, b)
-            p2 = shifted_df(ct, z, ck, co, proj[i], t_end[i], h, b)
-            f = (p1 / p2 - 1.0) / tau[i]
-            d = shifted_df(ct, z, ck, co, disc[i], t_start[i], h, b)
-            # Settled at the start date, discounted at the forward rate for the period.
-            values[i, j] = sign[i] * (f - strike[i]) * tau[i] / (1.0 + f * tau[i]) * d
-            if j == 0:
-                forward[i] = f
+            a1, a2, u1, u2, e1 = move_weights(ct, ck, co, proj[i], t_start[i], vh[j], vb[j])
+            b1, b2, v1, v2, e2 = move_weights(ct, ck, co, proj[i], t_end[i], vh[j], vb[j])
+            d1, d2, x1, x2, ed = move_weights(ct, ck, co, disc[i], t_start[i], vh[j], vb[j])
+            for s in range(n_s):
+                growth = vmath.exp(
+                    log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
+                )
+                f = (growth - 1.0) / tau[i]
+                d = vmath.exp(log_df(cz, d1, d2, x1, x2, ed, s))
+                # Settled at the start date, discounted at the forward rate for the period.
+                values[i, j, s] = sign[i] * (f - strike[i]) * tau[i] / (1.0 + f * tau[i]) * d
+                if j == 0 and s == 0:
+                    forward[i] = f
 
 
-def _cashflow_loop(ct, cz, ck, co, disc, off, pay, amount, vh, vb, vs, values):
+def _cashflow_loop(ct, cz, ck, co, disc, off, pay, amount, vh, vb, values):
+    n_s = cz.shape[1]
     for i in nb.prange(disc.shape[0]):
         for j in range(vh.shape[0]):
-            z = cz[vs[j]]
-            v = 0.0
+            for s in range(n_s):
+                values[i, j, s] = 0.0
             for k in range(off[i], off[i + 1]):
-                v += amount[k] * shifted_df(ct, z, ck, co, disc[i], pay[k], vh[j], vb[j])
-            values[i, j] = v
+                i1, i2, w1, w2, e = move_weights(ct, ck, co, disc[i], pay[k], vh[j], vb[j])
+                a = amount[k]
+                for s in range(n_s):
+                    values[i, j, s] += a * vmath.exp(log_df(cz, i1, i2, w1, w2, e, s))
 
 
 @nb.njit(**_INLINE)
@@ -320,44 +358,6 @@ def option_value(fwd, strike, sd, omega, normal):
     return value, fwd * norm_pdf(d1)
 
 
-@nb.njit(**_INLINE)
-def _cap_value(
-    ct,
-    cz,
-    ck,
-    co,
-    dc,
-    pc,
-    strike,
-    omega,
-    vol,
-    normal,
-    c0,
-    c1,
-    fix_t,
-    start_t,
-    end_t,
-    tau,
-    acc,
-    pay_t,
-    h,
-    b,
-):
-    value = 0.0
-    vega = 0.0
-    for k in range(c0, c1):
-        p1 = shifted_df(ct, cz, ck, co, pc, start_t[k], h, b)
-        p2 = shifted_df(ct, cz, ck, co, pc, end_t[k], h, b)
-        fwd = (p1 / p2 - 1.0) / tau[k]
-        t_fix = fix_t[k] - h
-        sq = math.sqrt(t_fix) if t_fix > 0.0 else 0.0
-        v, dv = option_value(fwd, strike, vol * sq, omega, normal)
-        d = acc[k] * shifted_df(ct, cz, ck, co, dc, pay_t[k], h, b)
-        value += d * v
-        vega += d * dv * sq
-    return value, vega
-
-
 def _cap_loop(
     ct,
     cz,
@@ -378,35 +378,36 @@ def _cap_loop(
     pay_t,
     vh,
     vb,
-    vs,
     values,
     vega,
 ):
+    n_s = cz.shape[1]
     for i in nb.prange(disc.shape[0]):
+        fwd = np.empty(n_s)
+        dfs = np.empty(n_s)
         for j in range(vh.shape[0]):
-            v, g = _cap_value(
-                ct,
-                cz[vs[j]],
-                ck,
-                co,
-                disc[i],
-                proj[i],
-                strike[i],
-                omega[i],
-                vol[i],
-                normal[i],
-                off[i],
-                off[i + 1],
-                fix_t,
-                start_t,
-                end_t,
-                tau,
-                acc,
-                pay_t,
-                vh[j],
-                vb[j],
-            )
-            values[i, j] = v
+            h = vh[j]
+            b = vb[j]
+            g = 0.0
+            for s in range(n_s):
+                values[i, j, s] = 0.0
+            for k in range(off[i], off[i + 1]):
+                a1, a2, u1, u2, e1 = move_weights(ct, ck, co, proj[i], start_t[k], h, b)
+                b1, b2, v1, v2, e2 = move_weights(ct, ck, co, proj[i], end_t[k], h, b)
+                d1, d2, x1, x2, ed = move_weights(ct, ck, co, disc[i], pay_t[k], h, b)
+                for s in range(n_s):
+                    growth = vmath.exp(
+                        log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
+                    )
+                    fwd[s] = (growth - 1.0) / tau[k]
+                    dfs[s] = acc[k] * vmath.exp(log_df(cz, d1, d2, x1, x2, ed, s))
+                t_fix = fix_t[k] - h
+                sq = math.sqrt(t_fix) if t_fix > 0.0 else 0.0
+                for s in range(n_s):
+                    v, dv = option_value(fwd[s], strike[i], vol[i] * sq, omega[i], normal[i])
+                    values[i, j, s] += dfs[s] * v
+                    if s == 0:
+                        g += dfs[s] * dv * sq
             if j == 0:
                 vega[i] = g
 
@@ -434,18 +435,20 @@ def _swaption_loop(
     flt_pay,
     vh,
     vb,
-    vs,
     values,
     vega,
     forward,
     annuity,
 ):
+    n_s = cz.shape[1]
     for i in nb.prange(disc.shape[0]):
+        ann = np.empty(n_s)
+        flt = np.empty(n_s)
         for j in range(vh.shape[0]):
             h = vh[j]
-            a, flt = _legs(
+            _legs(
                 ct,
-                cz[vs[j]],
+                cz,
                 ck,
                 co,
                 disc[i],
@@ -464,16 +467,20 @@ def _swaption_loop(
                 flt_pay,
                 h,
                 vb[j],
+                ann,
+                flt,
             )
-            s = flt / a
             t_e = expiry[i] - h
             sq = math.sqrt(t_e) if t_e > 0.0 else 0.0
-            v, dv = option_value(s, strike[i], vol[i] * sq, omega[i], normal[i])
-            values[i, j] = a * v
-            if j == 0:
-                vega[i] = a * dv * sq
-                forward[i] = s
-                annuity[i] = a
+            for s in range(n_s):
+                a = ann[s]
+                rate = flt[s] / a
+                v, dv = option_value(rate, strike[i], vol[i] * sq, omega[i], normal[i])
+                values[i, j, s] = a * v
+                if j == 0 and s == 0:
+                    vega[i] = a * dv * sq
+                    forward[i] = rate
+                    annuity[i] = a
 
 
 swap_serial, swap_parallel = serial_and_parallel(_swap_loop)
@@ -482,10 +489,4 @@ cashflows_serial, cashflows_parallel = serial_and_parallel(_cashflow_loop)
 bond_yield_serial, bond_yield_parallel = serial_and_parallel(_bond_yield_loop)
 cap_serial, cap_parallel = serial_and_parallel(_cap_loop)
 swaption_serial, swaption_parallel = serial_and_parallel(_swaption_loop)
-
-
-@nb.njit(**KERNEL_OPTIONS)
-def discount_factors(ct, cz, ck, co, curve, t, out):
-    """Discount factors of packed curve ``curve[i]`` to ``t[i]`` into ``out`` (shape ``(n,)``)."""
-    for i in range(t.shape[0]):
-        out[i] = curve_df(ct, cz, ck, co, curve[i], t[i])
+discount_factors = serial_and_parallel(_discount_factors)[0]

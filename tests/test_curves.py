@@ -12,7 +12,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from xiphpc.kernels.rates import discount_factors, fra_serial, swap_serial, valuations
+from xiphpc.kernels.rates import discount_factors, fra_serial, moves, swap_serial
 
 from xiphpc.curves import (
     WEEKENDS_ONLY,
@@ -223,7 +223,7 @@ def test_imm_dates_are_third_wednesdays():
 def _reprice_with_kernels(inst_list, proj: Curve, disc: Curve) -> float:
     """Largest |par rate - quote| of the instruments, priced by the production kernels."""
     cs = pack_curves([disc, proj])
-    ct, cz, ck, co = cs.times, cs.zero_rates[None, :], cs.kinds, cs.offsets
+    ct, cz, ck, co = cs.times, cs.zero_rates[:, None].copy(), cs.kinds, cs.offsets
     worst = 0.0
     for inst in inst_list:
         if isinstance(inst, Swap | OisSwap):
@@ -235,20 +235,20 @@ def _reprice_with_kernels(inst_list, proj: Curve, disc: Curve) -> float:
             else:
                 fx = fixed_leg(VDATE, spot, end, inst.months, inst.day_count)
                 fl = float_leg(VDATE, spot, end, inst.months, inst.day_count)
-            value, annuity, par = np.empty((1, 1)), np.empty(1), np.empty(1)
+            value, annuity, par = np.empty((1, 1, 1)), np.empty(1), np.empty(1)
             swap_serial(ct, cz, ck, co, np.zeros(1, np.int64), np.ones(1, np.int64),
                         np.array([inst.rate]), np.zeros(1), np.ones(1), fx.offsets, fx.pay,
                         fx.accrual, fl.offsets, fl.start, fl.end, fl.tau, fl.accrual, fl.pay,
-                        *valuations(1), value, annuity, par)
-            worst = max(worst, abs(par[0] - inst.rate), abs(value[0, 0]))
+                        *moves(), value, annuity, par)
+            worst = max(worst, abs(par[0] - inst.rate), abs(value[0, 0, 0]))
         else:
             # A deposit, FRA or future struck at its quote is worth nothing.
             p = _reduce(inst, VDATE, _d(VDATE), WEEKENDS_ONLY, "modified_following")
-            value, fwd = np.empty((1, 1)), np.empty(1)
+            value, fwd = np.empty((1, 1, 1)), np.empty(1)
             fra_serial(ct, cz, ck, co, np.zeros(1, np.int64), np.ones(1, np.int64),
                        np.array([_quote(inst)]), np.ones(1), np.array([p.start]),
-                       np.array([p.end]), np.array([p.tau]), *valuations(1), value, fwd)
-            worst = max(worst, abs(fwd[0] - _quote(inst)), abs(value[0, 0]))
+                       np.array([p.end]), np.array([p.tau]), *moves(), value, fwd)
+            worst = max(worst, abs(fwd[0] - _quote(inst)), abs(value[0, 0, 0]))
     return worst
 
 

@@ -2,11 +2,11 @@
 
 Products whose market is curves only (rates products, CDS) revalue a scenario set, or the
 bumps of bucketed sensitivities, in one kernel call: the kernels read the pillar values of
-every *state* (row) of a 2-D array, one row per shift vector, and each valuation names the
-row it reads (:mod:`xiphpc.kernels.rates`). A state moves the curves exactly as
+every *state* from a 2-D array, one column per shift vector, in an inner loop over the
+states (:mod:`xiphpc.kernels.rates`). A state moves the curves as
 :func:`~xiphpc.factors.shifted_market` does (zero rates plus the ``ir`` pillar shifts,
 hazard rates plus the ``cs`` pillar shifts floored at 0), so either path gives the same
-values.
+values to rounding.
 """
 
 from __future__ import annotations
@@ -65,19 +65,19 @@ class CurveStates:
         Returns
         -------
         ct : ndarray, shape ``(P,)``
-        cz : ndarray, shape ``(V, P)``
-            Zero rates of each state.
+        cz : ndarray, shape ``(P, V)``
+            Zero rates of each state (states contiguous: kernels loop over them innermost).
         ck : ndarray of int64, shape ``(c,)``
         co : ndarray of int64, shape ``(c + 1,)``
         """
         packed = pack_curves(curves)
         if not curves:
-            return packed.times, np.zeros((len(self), 0)), packed.kinds, packed.offsets
+            return packed.times, np.zeros((0, len(self))), packed.kinds, packed.offsets
         rows = [
             as_curve(c).zero_rates[None, :] + self._pillar_shifts("ir", n, as_curve(c).times.size)
             for n, c in zip(names, curves, strict=True)
         ]
-        cz = np.ascontiguousarray(np.concatenate(rows, axis=1))
+        cz = np.ascontiguousarray(np.concatenate(rows, axis=1).T)
         return packed.times, cz, packed.kinds, packed.offsets
 
     def hazard_curves(self, names: list[str], curves: list[HazardCurve]) -> tuple[np.ndarray, ...]:
@@ -88,13 +88,13 @@ class CurveStates:
         -------
         ht : ndarray, shape ``(H,)``
             Pillar times (years).
-        hh, hc : ndarray, shape ``(V, H)``
+        hh, hc : ndarray, shape ``(H, V)``
             Hazard rates and integrated hazard at each pillar, per state.
         ho : ndarray of int64, shape ``(c + 1,)``
         """
         v = len(self)
         if not curves:
-            z = np.zeros((v, 0))
+            z = np.zeros((0, v))
             return np.zeros(0), z, z.copy(), np.zeros(1, np.int64)
         hh_rows, hc_rows = [], []
         for name, c in zip(names, curves, strict=True):
@@ -109,7 +109,7 @@ class CurveStates:
         ho = np.concatenate(([0], np.cumsum([c.times.size for c in curves]))).astype(np.int64)
         return (
             ht,
-            np.ascontiguousarray(np.concatenate(hh_rows, axis=1)),
-            np.ascontiguousarray(np.concatenate(hc_rows, axis=1)),
+            np.ascontiguousarray(np.concatenate(hh_rows, axis=1).T),
+            np.ascontiguousarray(np.concatenate(hc_rows, axis=1).T),
             ho,
         )

@@ -18,7 +18,7 @@ import numpy as np
 from ..curve_states import CurveStates
 from ..curves.credit import cds_periods
 from ..kernels.credit import cds_parallel, cds_serial
-from ..kernels.rates import valuations
+from ..kernels.rates import moves
 from ..market import Market
 from ..status import Status
 from .base import Column, Table
@@ -31,11 +31,11 @@ def _run(
     table: Table,
     market: Market,
     states: CurveStates,
-    vals: tuple[np.ndarray, np.ndarray, np.ndarray],
+    mv: tuple[np.ndarray, np.ndarray],
     parallel: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Values per unit notional under each valuation (shape ``(n, J)``), and the par spread
-    and risky annuity of valuation 0 (shape ``(n,)``)."""
+    """Values per unit notional under each move in each state (shape ``(n, J, V)``), and
+    the par spread and risky annuity of move 0 in state 0 (shape ``(n,)``)."""
     n = len(table)
     names = [str(u) for u in np.unique(table["underlying"])]
     credit = np.searchsorted(np.array(names), table["underlying"]).astype(np.int64)
@@ -51,7 +51,7 @@ def _run(
     )
     recovery = np.array([h.recovery for h in hazards])[credit]
     sign = np.where(table["protection"] == "buy", 1.0, -1.0)
-    values = np.empty((n, vals[0].size))
+    values = np.empty((n, mv[0].size, len(states)))
     par, annuity = np.empty(n), np.empty(n)
     kernel = cds_parallel if parallel else cds_serial
     kernel(
@@ -69,7 +69,7 @@ def _run(
         p.mid,
         p.accrual,
         p.accrual_mid,
-        *vals,
+        *mv,
         values,
         par,
         annuity,
@@ -107,8 +107,8 @@ class CreditDefaultSwap(CurveProduct):
             (negative, Status.BAD_VALUE, "spread: negative"),
         ]
 
-    def unit_values(self, table, market, states, vals, parallel):
-        return _run(table, market, states, vals, parallel)[0], None
+    def unit_values(self, table, market, states, mv, parallel):
+        return _run(table, market, states, mv, parallel)[0], None
 
 
 def cds_analytics(table: Table, market: Market) -> dict[str, np.ndarray]:
@@ -122,7 +122,7 @@ def cds_analytics(table: Table, market: Market) -> dict[str, np.ndarray]:
         for the par spread moving +1bp, to first order (risky annuity held):
         ``sign * risky_annuity * 1e-4 * quantity``, ``sign`` +1 for bought protection.
     """
-    _, par, annuity = _run(table, market, CurveStates.today(), valuations(1), False)
+    _, par, annuity = _run(table, market, CurveStates.today(), moves(), False)
     sign = np.where(table["protection"] == "buy", 1.0, -1.0)
     return {
         "par_spread": par,

@@ -43,11 +43,11 @@ from ..kernels.rates import (
     fra_parallel,
     fra_serial,
     measures_from_values,
+    moves,
     swap_parallel,
     swap_serial,
     swaption_parallel,
     swaption_serial,
-    valuations,
 )
 from ..market import Market
 from ..status import Status
@@ -206,9 +206,10 @@ def _rates_measures(pv, theta, rho, quantity, vega=None) -> dict[str, np.ndarray
 class CurveProduct(Product):
     """A product whose market is curves only (yield, index, hazard curves and fixed vols).
 
-    One kernel call values its trades under a table of valuations
-    (:mod:`xiphpc.kernels.rates`): today's four for :meth:`price`, or one per curve state for
-    :meth:`value_states` (scenarios, bucketed bumps).
+    One kernel call values its trades under moves and curve states
+    (:mod:`xiphpc.kernels.rates`): today's four moves on today's curves for :meth:`price`,
+    or one unshifted move on every curve state for :meth:`value_states` (scenarios,
+    bucketed bumps).
     """
 
     def unit_values(
@@ -216,26 +217,25 @@ class CurveProduct(Product):
         table: Table,
         market: Market,
         states: CurveStates,
-        vals: tuple[np.ndarray, np.ndarray, np.ndarray],
+        mv: tuple[np.ndarray, np.ndarray],
         parallel: bool,
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Values per unit notional under each valuation ``(vh, vb, vs)``, shape ``(n, J)``,
-        and the vega of valuation 0 per vol point (shape ``(n,)``; None for products
-        without a vol)."""
+        """Values per unit notional under each move ``(vh, vb)`` in each state, shape
+        ``(n, J, V)``, and the vega of move 0 in state 0 per vol point (shape ``(n,)``; None
+        for products without a vol)."""
         raise NotImplementedError
 
     def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
-        vals = valuations(standard=True, pv_only=ctx.pv_only)
-        values, vega = self.unit_values(table, market, CurveStates.today(), vals, ctx.parallel)
-        pv, rho, theta = measures_from_values(values)
+        mv = moves(standard=True, pv_only=ctx.pv_only)
+        values, vega = self.unit_values(table, market, CurveStates.today(), mv, ctx.parallel)
+        pv, rho, theta = measures_from_values(values[:, :, 0])
         return _rates_measures(pv, theta, rho, table["quantity"], vega)
 
     def value_states(
         self, table: Table, market: Market, states: CurveStates, ctx: PricingContext
     ) -> np.ndarray:
-        vals = valuations(len(states))
-        values, _ = self.unit_values(table, market, states, vals, ctx.parallel)
-        return values * table["quantity"][:, None]
+        values, _ = self.unit_values(table, market, states, moves(), ctx.parallel)
+        return values[:, 0, :] * table["quantity"][:, None]
 
 
 _SWAP_COLUMNS = ("fixed_frequency", "float_frequency", "fixed_day_count", "float_day_count")
@@ -291,7 +291,7 @@ class InterestRateSwap(CurveProduct):
             + rate_checks(table, "fixed_rate")
         )
 
-    def unit_values(self, table, market, states, vals, parallel):
+    def unit_values(self, table, market, states, mv, parallel):
         n = len(table)
         curves, disc, proj = _curve_ids(table, market, states)
         fx, fl = memo_schedules(
@@ -303,7 +303,7 @@ class InterestRateSwap(CurveProduct):
         )
         sign = np.where(table["pay_receive"] == "payer", 1.0, -1.0)
         spread = np.nan_to_num(table["spread"])
-        values = np.empty((n, vals[0].size))
+        values = np.empty((n, mv[0].size, len(states)))
         kernel = swap_parallel if parallel else swap_serial
         kernel(
             *curves,
@@ -321,7 +321,7 @@ class InterestRateSwap(CurveProduct):
             fl.tau,
             fl.accrual,
             fl.pay,
-            *vals,
+            *mv,
             values,
             np.empty(n),
             np.empty(n),
@@ -353,7 +353,7 @@ class ForwardRateAgreement(CurveProduct):
             + rate_checks(table, "fixed_rate")
         )
 
-    def unit_values(self, table, market, states, vals, parallel):
+    def unit_values(self, table, market, states, mv, parallel):
         n = len(table)
         curves, disc, proj = _curve_ids(table, market, states)
         vd = market.valuation_date
@@ -362,10 +362,10 @@ class ForwardRateAgreement(CurveProduct):
         t0, t1 = times_from(vd, start), times_from(vd, end)
         tau = year_fraction(start, end, _text(table, "day_count", "ACT/360"))
         sign = np.where(table["pay_receive"] == "payer", 1.0, -1.0)
-        values = np.empty((n, vals[0].size))
+        values = np.empty((n, mv[0].size, len(states)))
         kernel = fra_parallel if parallel else fra_serial
         kernel(
-            *curves, disc, proj, table["fixed_rate"], sign, t0, t1, tau, *vals, values, np.empty(n)
+            *curves, disc, proj, table["fixed_rate"], sign, t0, t1, tau, *mv, values, np.empty(n)
         )
         return values, None
 
@@ -409,7 +409,7 @@ class FixedRateBond(CurveProduct):
     def check(self, table: Table, market: Market):
         return rate_checks(table, "coupon")
 
-    def unit_values(self, table, market, states, vals, parallel):
+    def unit_values(self, table, market, states, mv, parallel):
         n = len(table)
         ccy = table["currency"]
         names = [str(c) for c in np.unique(ccy)]
@@ -422,9 +422,9 @@ class FixedRateBond(CurveProduct):
             ("coupon", "maturity", "frequency", "day_count"),
             lambda: _bond_cashflows(table, market),
         )
-        values = np.empty((n, vals[0].size))
+        values = np.empty((n, mv[0].size, len(states)))
         kernel = cashflows_parallel if parallel else cashflows_serial
-        kernel(*curves, disc, leg.offsets, leg.pay, amount, *vals, values)
+        kernel(*curves, disc, leg.offsets, leg.pay, amount, *mv, values)
         return values, None
 
 
@@ -576,7 +576,7 @@ class CapFloor(CurveProduct):
             + rate_checks(table, "strike")
         )
 
-    def unit_values(self, table, market, states, vals, parallel):
+    def unit_values(self, table, market, states, mv, parallel):
         n = len(table)
         curves, disc, proj = _curve_ids(table, market, states)
         months = _months(table, "frequency", "3M")
@@ -596,7 +596,7 @@ class CapFloor(CurveProduct):
         t_mat = market.year_fraction(table["maturity"])
         vol, normal, point = _vol_inputs(table, market, t_mat, months / 12.0)
         omega = np.where(table["cap_floor"] == "cap", 1.0, -1.0)
-        values = np.empty((n, vals[0].size))
+        values = np.empty((n, mv[0].size, len(states)))
         vega = np.empty(n)
         kernel = cap_parallel if parallel else cap_serial
         kernel(
@@ -614,7 +614,7 @@ class CapFloor(CurveProduct):
             fl.tau,
             fl.accrual,
             fl.pay,
-            *vals,
+            *mv,
             values,
             vega,
         )
@@ -661,7 +661,7 @@ class Swaption(CurveProduct):
             _index_checks(table, market) + _vol_checks(table, market) + rate_checks(table, "strike")
         )
 
-    def unit_values(self, table, market, states, vals, parallel):
+    def unit_values(self, table, market, states, mv, parallel):
         n = len(table)
         curves, disc, proj = _curve_ids(table, market, states)
         years = np.array([int(str(t)[:-1]) for t in table["tenor"]], dtype=np.int64)
@@ -676,7 +676,7 @@ class Swaption(CurveProduct):
         t_exp = market.year_fraction(start)
         vol, normal, point = _vol_inputs(table, market, t_exp, years.astype(np.float64))
         omega = np.where(table["payer_receiver"] == "payer", 1.0, -1.0)
-        values = np.empty((n, vals[0].size))
+        values = np.empty((n, mv[0].size, len(states)))
         vega = np.empty(n)
         kernel = swaption_parallel if parallel else swaption_serial
         kernel(
@@ -697,7 +697,7 @@ class Swaption(CurveProduct):
             fl.tau,
             fl.accrual,
             fl.pay,
-            *vals,
+            *mv,
             values,
             vega,
             np.empty(n),
