@@ -47,22 +47,16 @@ def run(job: Path, out: Path | None, quiet: bool) -> None:
     from .jobspec import load_job
     from .mpi import abort_on_error, world
     from .report import summarize
-    from .runner import check_job, run_job
+    from .runner import agreed, run_job
 
     comm = world()
     with abort_on_error(comm):
-        problems: list[Problem] | None = None
-        if comm.Get_rank() == 0:
-            try:
-                check_job(load_job(job))
-            except JobError as exc:
-                problems = exc.problems
-        problems = comm.bcast(problems, root=0)
-        if problems:
+        try:
+            summary = run_job(agreed(comm, lambda: load_job(job)), comm, out)
+        except JobError as exc:
             if comm.Get_rank() == 0:
-                _fail(problems, f"cannot run {job}")
+                _fail(exc.problems, f"cannot run {job}")
             sys.exit(EXIT_BAD_INPUT)
-        summary = run_job(load_job(job), comm, out)
         if summary is not None:
             click.echo(str(summary.path) if quiet else summarize(summary.path))
 

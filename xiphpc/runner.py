@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import h5py
 import numba
@@ -39,7 +41,7 @@ from .risk_output import TRADE_PNL, create_trade_pnl, write_risk
 from .status import Status
 from .validation import duplicate_mask, validate_table
 
-__all__ = ["RunSummary", "check_job", "load_inputs", "run_job", "validate_all"]
+__all__ = ["RunSummary", "agreed", "load_inputs", "run_job", "validate_all"]
 
 _TIMERS = ("read_s", "compute_s", "reduce_s", "write_s")
 #: Cost of handling one trade apart from pricing it, in the units of ``Product.cost``.
@@ -95,10 +97,21 @@ def load_inputs(spec: JobSpec) -> tuple[Market, PortfolioSource]:
     return market, source
 
 
-def check_job(spec: JobSpec) -> None:
-    """Every job-level check a run makes before computing; raises :class:`JobError`."""
-    market, _ = load_inputs(spec)
-    prepare_risk(spec, market)
+T = TypeVar("T")
+
+
+def agreed(comm: Comm, fn: Callable[[], T]) -> T:
+    """``fn()`` on every rank; when it raises :class:`JobError` on any rank, raise that
+    rank's problems (the lowest such rank's) on every rank, so that all stop alike."""
+    try:
+        result, problems = fn(), None
+    except JobError as exc:
+        result, problems = None, exc.problems
+    failed = allreduce_max(comm, -1 if problems is None else comm.Get_size() - comm.Get_rank())
+    if failed > 0:
+        root = comm.Get_size() - failed
+        raise JobError(comm.bcast(problems if comm.Get_rank() == root else None, root=root))
+    return result
 
 
 def validate_all(spec: JobSpec) -> list[Problem]:
@@ -231,8 +244,12 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
     # -- read ------------------------------------------------------------------------------
     t0 = time.perf_counter()
     inject_fault(comm, "read")
-    market, source = load_inputs(spec)
-    risk = prepare_risk(spec, market)
+    # Every rank reads the inputs itself; a job-level problem stops all ranks alike.
+    def read() -> tuple[Market, PortfolioSource, RiskSetup | None]:
+        market, source = load_inputs(spec)
+        return market, source, prepare_risk(spec, market)
+
+    market, source, risk = agreed(comm, read)
     ctx = PricingContext(
         seed=spec.seed, parallel=ctx_parallel, valuation_date=market.valuation_date
     )
