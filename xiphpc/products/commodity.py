@@ -222,6 +222,7 @@ class CommodityOption(Product):
 
     name = "commodity_option"
     description = "European option on a commodity future (Black-76)"
+    cost_per_trade = 5.3
     columns = (
         Column("underlying", "str", "", "commodity name in the market data"),
         Column("option_type", "choice", "", "call or put", choices=("call", "put")),

@@ -88,7 +88,7 @@ class CreditDefaultSwap(CurveProduct):
         Column("spread", "float", "decimal per year", "contractual running spread"),
         Column("maturity", "date", "ISO date", "scheduled termination date"),
     )
-    cost_per_trade = 37.0
+    cost_per_trade = 6.1
 
     def check(self, table: Table, market: Market):
         curves = market.credit_curves

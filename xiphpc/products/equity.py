@@ -82,7 +82,7 @@ class EquityForward(BlackScholesForward):
         Column("strike", "float", "trade currency", "agreed forward price", positive=True),
         _EXPIRY,
     )
-    cost_per_trade = 0.25
+    cost_per_trade = 0.6
 
     def check(self, table: Table, market: Market):
         return _currency_matches(table, market)

@@ -81,6 +81,7 @@ class FxOption(BlackScholesOption):
 
     name = "fx_option"
     description = "European FX option (Garman-Kohlhagen)"
+    cost_per_trade = 2.0
     columns = (
         _PAIR,
         Column(
@@ -112,7 +113,7 @@ class FxForward(BlackScholesForward):
         Column("strike", "float", "domestic per foreign", "contract rate", positive=True),
         _EXPIRY,
     )
-    cost_per_trade = 0.5
+    cost_per_trade = 1.9
 
     def check(self, table: Table, market: Market):
         return _quote_currency(table, market)

@@ -282,7 +282,7 @@ class InterestRateSwap(CurveProduct):
             "spread", "float", "decimal per year", "spread over the index; empty: 0", required=False
         ),
     )
-    cost_per_trade = 68.0
+    cost_per_trade = 12.0
 
     def check(self, table: Table, market: Market):
         return (
@@ -344,7 +344,7 @@ class ForwardRateAgreement(CurveProduct):
         Column("end", "date", "ISO date", "end of the rate period"),
         _day_count("day_count", "ACT/360", "rate period"),
     )
-    cost_per_trade = 13.0
+    cost_per_trade = 1.1
 
     def check(self, table: Table, market: Market):
         return (
@@ -404,7 +404,7 @@ class FixedRateBond(CurveProduct):
         _freq("frequency", "6M", "coupon"),
         _day_count("day_count", "30/360", "coupon"),
     )
-    cost_per_trade = 12.0
+    cost_per_trade = 3.1
 
     def check(self, table: Table, market: Market):
         return rate_checks(table, "coupon")
@@ -566,7 +566,7 @@ class CapFloor(CurveProduct):
         _VOL,
         _VOL_TYPE,
     )
-    cost_per_trade = 53.0
+    cost_per_trade = 18.0
 
     def check(self, table: Table, market: Market):
         return (
@@ -651,10 +651,10 @@ class Swaption(CurveProduct):
     cost_columns = ("tenor",)
 
     def cost(self, table: Table) -> np.ndarray:
-        # Floating periods dominate: four a year, each valued four times (base, bumps, theta).
-        # Costs are estimated before validation: an unknown tenor counts as none.
+        # Floating periods dominate: four a year. Costs are estimated before validation: an
+        # unknown tenor counts as none.
         years = np.array([int(str(t)[:-1]) if str(t) in _TENORS else 0 for t in table["tenor"]])
-        return 3.0 + 6.0 * years
+        return 0.5 + 0.9 * years
 
     def check(self, table: Table, market: Market):
         return (
