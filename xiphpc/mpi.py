@@ -26,6 +26,7 @@ __all__ = [
     "abort_on_error",
     "allgather_strings",
     "allreduce_max",
+    "exchange_rows",
     "gather_blocks",
     "inject_fault",
     "mpi_versions",
@@ -109,6 +110,52 @@ def allgather_strings(comm: MPI.Comm, items: list[str]) -> list[str]:
 def allreduce_max(comm: MPI.Comm, value: int) -> int:
     """Largest ``value`` over all ranks."""
     return int(comm.allreduce(int(value), op=MPI.MAX))
+
+
+def exchange_rows(
+    comm: MPI.Comm, dest: np.ndarray, *columns: np.ndarray
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Send row ``r`` of every column to rank ``dest[r]`` (one buffer ``Alltoallv`` per column).
+
+    Parameters
+    ----------
+    dest : ndarray of int, shape ``(n,)``
+        Destination rank of each local row.
+    columns : ndarrays of shape ``(n, ...)``
+        Numeric arrays (bytes as ``uint8`` matrices); trailing shapes must agree across ranks.
+
+    Returns
+    -------
+    received : list of ndarray, shape ``(m, ...)`` each
+        The rows sent to this rank, grouped by source rank in rank order, each source's rows
+        in its own order.
+    sources : ndarray of int64, shape ``(m,)``
+        Source rank of each received row: ``exchange_rows(comm, sources, answer)`` sends
+        answers back.
+    order : ndarray of int64, shape ``(n,)``
+        Local row of each sent row in send order: the answers to a reply exchange arrive in
+        this order (``mine[order] = reply``).
+    """
+    size = comm.Get_size()
+    dest = np.asarray(dest, dtype=np.int64)
+    order = np.argsort(dest, kind="stable")
+    send_counts = np.bincount(dest, minlength=size).astype(np.int64)
+    recv_counts = np.empty(size, dtype=np.int64)
+    comm.Alltoall(send_counts, recv_counts)
+    send_displs = np.concatenate(([0], np.cumsum(send_counts)[:-1]))
+    recv_displs = np.concatenate(([0], np.cumsum(recv_counts)[:-1]))
+    received = []
+    for col in columns:
+        data = np.ascontiguousarray(np.asarray(col)[order])
+        inner = int(np.prod(data.shape[1:], dtype=np.int64))
+        out = np.empty((int(recv_counts.sum()), *data.shape[1:]), dtype=data.dtype)
+        comm.Alltoallv(
+            [data, (send_counts * inner, send_displs * inner)],
+            [out, (recv_counts * inner, recv_displs * inner)],
+        )
+        received.append(out)
+    sources = np.repeat(np.arange(size, dtype=np.int64), recv_counts)
+    return received, sources, order
 
 
 def gather_blocks(comm: MPI.Comm, block: np.ndarray, root: int = 0) -> np.ndarray | None:

@@ -39,7 +39,7 @@ from .products import MEASURES, REGISTRY, PricingContext
 from .risk import MAX_ROWS, RiskSetup, prepare_risk, scenario_pnl, sensitivities
 from .risk_output import TRADE_PNL, create_trade_pnl, write_risk
 from .status import Status
-from .validation import duplicate_mask, validate_table
+from .validation import distributed_duplicate_mask, duplicate_mask, validate_table
 
 __all__ = ["RunSummary", "agreed", "load_inputs", "run_job", "validate_all"]
 
@@ -257,10 +257,8 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
     products = list(counts)
     offsets = np.concatenate(([0], np.cumsum([counts[p] for p in products]))).astype(np.int64)
     n_total = int(offsets[-1])
-    # Ids (for duplicates) and costs are needed for all trades on every rank; the trade
-    # fields themselves only for this rank's rows.
-    ids = np.concatenate([source.read(p, columns=("trade_id",))["trade_id"] for p in products])
-    dup = duplicate_mask(ids)
+    # Costs are needed for all trades on every rank (to plan the partitions); the trade fields
+    # only for this rank's rows.
     cost = np.concatenate(
         [
             REGISTRY[p].cost(source.read(p, columns=REGISTRY[p].cost_columns))
@@ -281,6 +279,12 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
             local_tables.append(
                 (product, int(a), source.read(product, a - offsets[k], b - offsets[k]))
             )
+    local_ids = [t["trade_id"] for _, _, t in local_tables]
+    dup = distributed_duplicate_mask(
+        comm,
+        np.concatenate(local_ids) if local_ids else np.zeros(0, dtype=str),
+        np.arange(lo, hi, dtype=np.int64),
+    )
     timers["read_s"] = time.perf_counter() - t0
 
     # -- compute ---------------------------------------------------------------------------
@@ -299,7 +303,7 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
     for product, a, table in local_tables:
         rows = slice(a - lo, a - lo + len(table))
         st, why = validate_table(table, market)
-        d = dup[a : a + len(table)] & (st == Status.OK)
+        d = dup[a - lo : a - lo + len(table)] & (st == Status.OK)
         st[d] = Status.DUPLICATE_ID
         why[d] = "trade_id: duplicate of an earlier trade"
         ok = np.flatnonzero(st == Status.OK)

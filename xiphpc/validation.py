@@ -13,7 +13,7 @@ from .market import Market
 from .products import REGISTRY, Column, Table
 from .status import Status
 
-__all__ = ["duplicate_mask", "validate_table"]
+__all__ = ["distributed_duplicate_mask", "duplicate_mask", "validate_table"]
 
 
 def _known(col: Column, values: np.ndarray, market: Market) -> np.ndarray:
@@ -137,6 +137,53 @@ def validate_table(table: Table, market: Market) -> tuple[np.ndarray, np.ndarray
             ),
         )
     return status, reason.astype(str)
+
+
+def distributed_duplicate_mask(comm, ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """:func:`duplicate_mask` of a portfolio spread over the ranks of ``comm``, each rank
+    holding only its own trades.
+
+    Every id goes, with its global row, to the rank its hash names; that rank marks all but
+    the earliest row of each id and answers. Memory and traffic per rank are proportional to
+    its share of the trades, not to the portfolio.
+
+    Parameters
+    ----------
+    ids : ndarray of str, shape ``(n,)``
+        This rank's trade ids.
+    rows : ndarray of int64, shape ``(n,)``
+        Their global rows (trade order).
+
+    Returns
+    -------
+    ndarray of bool, shape ``(n,)``
+        True where an earlier global row has the same non-empty id.
+    """
+    from .mpi import allreduce_max, exchange_rows
+
+    raw = np.char.encode(np.asarray(ids, dtype=str), "utf-8")
+    width = max(1, allreduce_max(comm, raw.dtype.itemsize if raw.size else 1))
+    raw = raw.astype(f"S{width}")
+    octets = raw.view(np.uint8).reshape(raw.size, width)
+    # FNV-1a over the padded bytes: a cheap, rank-independent spread of ids over owners.
+    h = np.full(raw.size, 0xCBF29CE484222325, dtype=np.uint64)
+    for j in range(width):
+        h ^= octets[:, j].astype(np.uint64)
+        h *= np.uint64(0x100000001B3)
+    owner = (h % np.uint64(comm.Get_size())).astype(np.int64)
+    (got_ids, got_rows), sources, order = exchange_rows(
+        comm, owner, octets, np.asarray(rows, dtype=np.int64)
+    )
+    keys = got_ids.view(f"S{width}").ravel()
+    by = np.lexsort((got_rows, keys))
+    dup_sorted = np.zeros(keys.size, dtype=bool)
+    dup_sorted[1:] = keys[by][1:] == keys[by][:-1]
+    flags = np.zeros(keys.size, dtype=np.uint8)
+    flags[by] = dup_sorted & (keys[by] != b"")
+    (answer,), _, _ = exchange_rows(comm, sources, flags)
+    mine = np.zeros(raw.size, dtype=bool)
+    mine[order] = answer.astype(bool)
+    return mine
 
 
 def duplicate_mask(ids: np.ndarray) -> np.ndarray:

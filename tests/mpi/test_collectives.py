@@ -29,6 +29,28 @@ def test_allgather_strings_in_rank_order() -> None:
 
 
 @pytest.mark.mpi(min_size=2)
+def test_distributed_duplicates_equal_the_serial_mask() -> None:
+    from xiphpc.validation import distributed_duplicate_mask, duplicate_mask
+
+    comm = world()
+    r, size = comm.Get_rank(), comm.Get_size()
+    rng = np.random.default_rng(11)
+    # The same portfolio on every rank: repeated ids (some far apart), empty ids (missing,
+    # never duplicates), non-ASCII and long ids, split into uneven slices (one empty).
+    ids = rng.choice(np.array([f"T{i:05d}" for i in range(400)] + ["", "é-Ω", "x" * 40]), 1000)
+    cuts = np.sort(rng.integers(0, ids.size, size - 1))
+    cuts[0] = 0
+    bounds = np.concatenate(([0], cuts, [ids.size]))
+    lo, hi = bounds[r], bounds[r + 1]
+    got = distributed_duplicate_mask(comm, ids[lo:hi], np.arange(lo, hi, dtype=np.int64))
+    np.testing.assert_array_equal(got, duplicate_mask(ids)[lo:hi])
+    # One rank alone gives the serial mask too.
+    np.testing.assert_array_equal(
+        distributed_duplicate_mask(self_comm(), ids, np.arange(ids.size)), duplicate_mask(ids)
+    )
+
+
+@pytest.mark.mpi(min_size=2)
 def test_gather_blocks_stacks_in_rank_order() -> None:
     comm = world()
     r = comm.Get_rank()

@@ -5,8 +5,9 @@ variate).
 
 Underlying: a name of ``market.equities`` (spot, dividend yield) or ``market.commodities``
 (the future for delivery at the option's expiry, no drift); vols and rates as
-:func:`xiphpc.products.commodity.underlying_inputs` (the trade's own vol, else the smile
-surface at the strike, else the term structure at expiry). Time ACT/365F.
+:func:`xiphpc.products.commodity.underlying_inputs` (the trade's own vol, else the term
+structure at expiry plus, where the market has a smile surface, the smile's offset at the
+strike: sticky strike for equities, sticky moneyness for commodity futures). Time ACT/365F.
 
 Measures as the equity products (:mod:`xiphpc.products.scaling`): cash delta and gamma on
 the spot (futures price), vega per vol point (+0.01), theta per calendar day, rho per bp on
