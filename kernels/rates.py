@@ -27,8 +27,9 @@ undiscounted amount) and a parallel shift ``vb[j]`` added to the zero rates of e
 Today's measures use :data:`STANDARD_MOVES` (PV, +-1bp for rho, one day on for theta) on one
 state; a scenario set uses one unshifted move on many states.
 
-Quantities besides the values (annuity, par rate, forward, vega: dPV/dvol per 1.0 of the
-quoted vol, lognormal or normal) are those of move 0 in state 0.
+Option kernels read each trade's vol in each state, ``vol[i, s]`` (rate vol grids are factors
+too). Quantities besides the values (annuity, par rate, forward, vega: dPV/dvol per 1.0 of
+the quoted vol, lognormal or normal) are those of move 0 in state 0.
 """
 
 from __future__ import annotations
@@ -404,7 +405,7 @@ def _cap_loop(
                 t_fix = fix_t[k] - h
                 sq = math.sqrt(t_fix) if t_fix > 0.0 else 0.0
                 for s in range(n_s):
-                    v, dv = option_value(fwd[s], strike[i], vol[i] * sq, omega[i], normal[i])
+                    v, dv = option_value(fwd[s], strike[i], vol[i, s] * sq, omega[i], normal[i])
                     values[i, j, s] += dfs[s] * v
                     if s == 0:
                         g += dfs[s] * dv * sq
@@ -475,7 +476,7 @@ def _swaption_loop(
             for s in range(n_s):
                 a = ann[s]
                 rate = flt[s] / a
-                v, dv = option_value(rate, strike[i], vol[i] * sq, omega[i], normal[i])
+                v, dv = option_value(rate, strike[i], vol[i, s] * sq, omega[i], normal[i])
                 values[i, j, s] = a * v
                 if j == 0 and s == 0:
                     vega[i] = a * dv * sq

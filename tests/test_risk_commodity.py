@@ -74,10 +74,10 @@ def _bucket_sum(fs, fidx: np.ndarray, sens: np.ndarray, kind: str) -> np.ndarray
 def test_factor_set_appends_commodities_and_reads_their_levels() -> None:
     m = generate_market(3)
     fs = factor_set(m)
-    before = factor_set(dataclasses.replace(m, commodities={}))
-    # Existing factors keep their indices: commodities come after everything else.
+    before = factor_set(dataclasses.replace(m, commodities={}, rate_vols={}))
+    # Existing factors keep their indices: commodities come after everything but rate vols.
     assert fs.labels[: len(before)] == before.labels
-    tail = fs.labels[len(before) :]
+    tail = [lb for lb in fs.labels[len(before) :] if lb.startswith("cmd")]
     names = sorted(m.commodities)
     tenors = ["1M", "3M", "6M", "1Y", "2Y", "3Y"]
     assert tail == [f"cmd:{n}:{t}" for n in names for t in tenors] + [

@@ -80,6 +80,51 @@ class CurveStates:
         cz = np.ascontiguousarray(np.concatenate(rows, axis=1).T)
         return packed.times, cz, packed.kinds, packed.offsets
 
+    def grid_vols(self, surface, kind: str, name: str, t: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Vols of a grid surface in every state, shape ``(n, V)``.
+
+        The surface's nodes move by the factors of ``kind`` and ``name`` (row-major:
+        expiry, then second axis), floored at 1e-8 as in
+        :func:`~xiphpc.factors.shifted_market`, and are interpolated as
+        :func:`~xiphpc.curves.surfaces.grid_vol` does: linearly along the second axis (flat
+        outside), linearly in total variance across expiries.
+
+        Parameters
+        ----------
+        surface
+            With ``expiries`` (shape ``(k,)``), a second axis ``tenors`` (``(m,)``) and
+            ``vols`` (``(k, m)``).
+        t, x : ndarray, shape ``(n,)``
+            Expiries (years) and second coordinates of the trades.
+        """
+        expiries, axis = surface.expiries, surface.tenors
+        k, m = surface.vols.shape
+        nodes = np.maximum(
+            surface.vols.reshape(1, k * m) + self._pillar_shifts(kind, name, k * m), 1e-8
+        )
+        xc = np.clip(np.asarray(x, dtype=np.float64), axis[0], axis[-1])
+        if m > 1:
+            b = np.clip(np.searchsorted(axis, xc, side="left"), 1, m - 1)
+            a = b - 1
+            u = (xc - axis[a]) / (axis[b] - axis[a])
+        else:
+            a = b = np.zeros(xc.size, dtype=np.int64)
+            u = np.zeros(xc.size)
+
+        def row(e: np.ndarray) -> np.ndarray:
+            # Vols of expiry row e (per trade) at x, in every state: shape (V, n).
+            lo, hi = nodes[:, e * m + a], nodes[:, e * m + b]
+            return lo + (hi - lo) * u
+
+        if k == 1:
+            return np.ascontiguousarray(row(np.zeros(xc.size, dtype=np.int64)).T)
+        tc = np.clip(np.asarray(t, dtype=np.float64), expiries[0], expiries[-1])
+        hi = np.clip(np.searchsorted(expiries, tc, side="left"), 1, k - 1)
+        lo = hi - 1
+        w = (tc - expiries[lo]) / (expiries[hi] - expiries[lo])
+        var = (1.0 - w) * row(lo) ** 2 * expiries[lo] + w * row(hi) ** 2 * expiries[hi]
+        return np.ascontiguousarray(np.sqrt(var / tc).T)
+
     def hazard_curves(self, names: list[str], curves: list[HazardCurve]) -> tuple[np.ndarray, ...]:
         """Packed hazard curves in every state (:func:`~xiphpc.curves.credit.pack_hazards`
         with 2-D rates).

@@ -13,12 +13,16 @@ A market exposes one factor per
   1bp of hazard rate; a CDS spread moves by about ``(1 - recovery)`` times that);
 - ``cmd:<NAME>:<expiry>`` futures-curve pillar of a commodity — relative shift (0.01 = +1%
   of that pillar's price; a price between pillars is interpolated from the moved pillars);
-- ``cmdvol:<NAME>:<expiry>`` commodity vol pillar — absolute shift.
+- ``cmdvol:<NAME>:<expiry>`` commodity vol pillar — absolute shift;
+- ``irvol:<CCY>:<expiry>x<tenor>`` node of a currency's normal (Bachelier) rate vol grid —
+  absolute shift in rate units (0.0001 = 1bp of normal vol) — or ``irlvol:...`` of a
+  lognormal (Black) grid — absolute shift (0.01 = one vol point).
 
 A flat vol is one pillar. Factor order (and so the columns of every sensitivity and
 scenario array) is: rates by currency then tenor, FX, equities, equity vols, FX vols, names
-sorted, then index curves, credit curves, commodity futures and commodity vols. Rate vols and
-smiles are not factors (their trades carry no sensitivity to them here).
+sorted, then index curves, credit curves, commodity futures, commodity vols and rate vol
+nodes (by expiry, then tenor). Smile shapes are not factors (a smile's offsets ride on the
+moved pillars).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from .market import Equity, Market, TermStructure
 
 __all__ = [
     "ABSOLUTE_KINDS",
+    "RATE_VOL_FACTOR",
     "FactorSet",
     "curve_pillars",
     "factor_levels",
@@ -42,7 +47,10 @@ __all__ = [
 ]
 
 #: Kinds shifted by adding; the others are shifted relatively (multiplied by 1 + shift).
-ABSOLUTE_KINDS = ("ir", "eqvol", "fxvol", "cs", "cmdvol")
+ABSOLUTE_KINDS = ("ir", "eqvol", "fxvol", "cs", "cmdvol", "irvol", "irlvol")
+
+#: Factor kind of the nodes of a rate vol grid, by the grid's kind.
+RATE_VOL_FACTOR = {"normal": "irvol", "lognormal": "irlvol"}
 
 
 def curve_pillars(curve) -> np.ndarray:
@@ -139,6 +147,12 @@ def factor_set(market: Market) -> FactorSet:
     for com in sorted(market.commodities):
         for t in market.commodities[com].vol.expiries:
             add("cmdvol", com, float(t), f"cmdvol:{com}:{tenor_label(t)}")
+    for ccy in sorted(market.rate_vols):
+        surf = market.rate_vols[ccy]
+        k = RATE_VOL_FACTOR[surf.kind]
+        for t in surf.expiries:
+            for x in surf.tenors:
+                add(k, ccy, float(t), f"{k}:{ccy}:{tenor_label(t)}x{tenor_label(x)}")
     return FactorSet(labels, np.array(kind), np.array(name), np.array(pillar), first)
 
 
@@ -198,6 +212,16 @@ def shifted_market(market: Market, factors: FactorSet, shift: np.ndarray) -> Mar
         )
         for n, c in market.commodities.items()
     }
+    rate_vols = {
+        c: dataclasses.replace(
+            s,
+            vols=np.maximum(
+                s.vols + block(RATE_VOL_FACTOR[s.kind], c, s.vols.size).reshape(s.vols.shape),
+                1e-8,
+            ),
+        )
+        for c, s in market.rate_vols.items()
+    }
     return dataclasses.replace(
         market,
         curves=curves,
@@ -207,6 +231,7 @@ def shifted_market(market: Market, factors: FactorSet, shift: np.ndarray) -> Mar
         index_curves=index_curves,
         credit_curves=credit_curves,
         commodities=commodities,
+        rate_vols=rate_vols,
     )
 
 
@@ -214,9 +239,14 @@ def factor_levels(market: Market, factors: FactorSet) -> np.ndarray:
     """Today's level of every factor (zero rate, FX rate, spot, futures price, vol or hazard
     at its pillar), shape ``(F,)``."""
     out = np.empty(len(factors))
+    for ccy, surf in market.rate_vols.items():
+        first = factors.index(RATE_VOL_FACTOR[surf.kind], ccy)
+        out[first : first + surf.vols.size] = surf.vols.ravel()
     for j, (kind, name, pillar) in enumerate(
         zip(factors.kind, factors.name, factors.pillar, strict=True)
     ):
+        if kind in ("irvol", "irlvol"):
+            continue
         if kind == "ir":
             curve = market.curves.get(name) or market.index_curves[name]
             out[j] = curve.zero_rates[np.searchsorted(curve_pillars(curve), pillar)]

@@ -147,9 +147,10 @@ def generate_history(market: Market, days: int, seed: int = 0) -> History:
     """A synthetic history of ``days`` business days ending on the valuation date.
 
     Daily moves have fat tails (Student t, 4 degrees of freedom) and a common equity factor
-    that vols move against; the pillars of one commodity's futures curve, and of its vol
-    term structure, also share a factor of their own, so that a curve mostly moves as a
-    whole. The last date's levels are today's market.
+    that vols move against; the pillars of one commodity's futures curve, of its vol term
+    structure, and the nodes of one currency's rate vol grid also share a factor of their
+    own, so that a curve or grid mostly moves as a whole. The last date's levels are today's
+    market.
     """
     factors = factor_set(market)
     rng = np.random.default_rng([seed, 0x68697374])
@@ -164,13 +165,16 @@ def generate_history(market: Market, days: int, seed: int = 0) -> History:
         "cs": 0.0002,
         "cmd": 0.018,
         "cmdvol": 0.006,
+        "irvol": 0.00015,
+        "irlvol": 0.006,
     }
     sd = np.array([scale[k] for k in factors.kind])
     t4 = np.sqrt(0.5)  # a t(4) variable has variance 2
-    # Commodity factors draw after the others, so that a market's other factors get the same
-    # history with or without commodities.
+    # Commodity factors, then rate vols, draw after the others, so that a market's other
+    # factors get the same history with or without them.
     is_cmd = np.isin(factors.kind, ("cmd", "cmdvol"))
-    rest = ~is_cmd
+    is_rv = np.isin(factors.kind, ("irvol", "irlvol"))
+    rest = ~is_cmd & ~is_rv
     market_move = rng.standard_t(4, size=(n, 1)) * t4
     idio = rng.standard_t(4, size=(n, int(rest.sum()))) * t4
     loading = np.select(
@@ -193,17 +197,32 @@ def generate_history(market: Market, days: int, seed: int = 0) -> History:
             + on_curve * curve_move[:, curve_id]
             + np.sqrt(1.0 - on_market**2 - on_curve**2) * own
         )
+    if is_rv.any():
+        kind = factors.kind[is_rv]
+        own = rng.standard_t(4, size=(n, kind.size)) * t4
+        grid_id = np.unique(
+            np.char.add(np.char.add(kind, ":"), factors.name[is_rv]), return_inverse=True
+        )[1].reshape(-1)
+        grid_move = rng.standard_t(4, size=(n, grid_id.max() + 1)) * t4
+        # Rate vols rise a little when equities fall; mostly the grid's own parallel move.
+        z[:, is_rv] = (
+            -0.2 * market_move
+            + 0.85 * grid_move[:, grid_id]
+            + np.sqrt(1.0 - 0.2**2 - 0.85**2) * own
+        )
     moves = z * sd
     today = factor_levels(market, factors)
     levels = np.empty((days, f))
     levels[-1] = today
     absolute = factors.absolute
-    is_vol = np.isin(factors.kind, ("eqvol", "fxvol", "cmdvol"))
+    is_vol = np.isin(factors.kind, ("eqvol", "fxvol", "cmdvol", "irlvol"))
+    is_nvol = factors.kind == "irvol"
     for k in range(n - 1, -1, -1):
         nxt = levels[k + 1]
         prev = np.where(absolute, nxt - moves[k], nxt / (1.0 + moves[k]))
         # Keep vols and hazard rates positive going back in time.
         prev = np.where(factors.kind == "cs", np.maximum(prev, 0.0), prev)
+        prev = np.where(is_nvol, np.maximum(prev, 1e-4), prev)
         levels[k] = np.where(is_vol, np.maximum(prev, 0.01), prev)
     dates = _business_days_back(np.datetime64(market.valuation_date, "D"), days)
     return History(dates, list(factors.labels), levels, f"generated(days={days}, seed={seed})")

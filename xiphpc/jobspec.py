@@ -144,13 +144,15 @@ class StressSpec(_Strict):
 
 class BumpSpec(_Strict):
     """Bump sizes of the sensitivities: rates absolute, FX and equity spots relative, vols
-    absolute, hazard rates (``cs``) absolute."""
+    absolute (``vol`` lognormal, ``nvol`` normal rate vols in rate units), hazard rates
+    (``cs``) absolute."""
 
     ir: Annotated[float, Field(gt=0.0, le=0.01)] = 1e-4
     fx: Annotated[float, Field(gt=0.0, le=0.1)] = 1e-3
     eq: Annotated[float, Field(gt=0.0, le=0.1)] = 1e-3
     vol: Annotated[float, Field(gt=0.0, le=0.05)] = 1e-3
     cs: Annotated[float, Field(gt=0.0, le=0.01)] = 1e-4
+    nvol: Annotated[float, Field(gt=0.0, le=0.001)] = 1e-5
 
 
 class RiskSpec(_Strict):

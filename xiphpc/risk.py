@@ -59,6 +59,8 @@ FACTOR_UNITS = {
     "cs": 1e-4,
     "cmd": 0.01,
     "cmdvol": 0.01,
+    "irvol": 1e-4,
+    "irlvol": 0.01,
 }
 FACTOR_UNIT_TEXT = {
     "ir": "per 1bp",
@@ -69,13 +71,22 @@ FACTOR_UNIT_TEXT = {
     "cs": "per 1bp of hazard rate",
     "cmd": "per +1%",
     "cmdvol": "per vol point",
+    "irvol": "per 1bp of normal vol",
+    "irlvol": "per vol point",
 }
 
 
 def bump_sizes(
-    factors: FactorSet, ir: float, fx: float, eq: float, vol: float, cs: float = 1e-4
+    factors: FactorSet,
+    ir: float,
+    fx: float,
+    eq: float,
+    vol: float,
+    cs: float = 1e-4,
+    nvol: float = 1e-5,
 ) -> np.ndarray:
-    """Bump size per factor, shape ``(F,)``."""
+    """Bump size per factor, shape ``(F,)``: ``nvol`` for normal (rate-unit) vols, ``vol``
+    for the lognormal ones."""
     # Commodity futures are bumped as equity spots, commodity vols as the other vols.
     size = {
         "ir": ir,
@@ -86,6 +97,8 @@ def bump_sizes(
         "cs": cs,
         "cmd": eq,
         "cmdvol": vol,
+        "irvol": nvol,
+        "irlvol": vol,
     }
     return np.array([size[k] for k in factors.kind], dtype=np.float64)
 
@@ -195,13 +208,16 @@ def _sensitivities_by_market(product, table, market, factors, bumps, ctx):
     return fidx, np.where(fidx >= 0, value, 0.0)
 
 
-def _factors_named(table: Table, factors: FactorSet) -> list[tuple[np.ndarray, np.ndarray]]:
+def _factors_named(
+    table: Table, factors: FactorSet, kinds: tuple[str, ...] | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Trades grouped by the factors they name: ``(rows, factor indices)`` per group.
 
     A trade depends on the market objects its text columns name (its currency, index,
-    reference entity...): every factor of such a name is one of its factors, the FX rate of
-    its currency included.
+    reference entity...): every factor of such a name (and of one of ``kinds``, if given) is
+    one of its factors, the FX rate of its currency included.
     """
+    of_kind = np.ones(len(factors), dtype=bool) if kinds is None else np.isin(factors.kind, kinds)
     n = len(table)
     factor_names = set(factors.name.tolist())
     key = np.full(n, "", dtype=object)
@@ -213,7 +229,7 @@ def _factors_named(table: Table, factors: FactorSet) -> list[tuple[np.ndarray, n
     uniq, inverse = np.unique(key.astype(str), return_inverse=True)
     for g, text in enumerate(uniq):
         names = [t for t in text.split("\x1f") if t]
-        fidx = np.flatnonzero(np.isin(factors.name, names))
+        fidx = np.flatnonzero(np.isin(factors.name, names) & of_kind)
         groups.append((np.flatnonzero(inverse == g), fidx))
     return groups
 
@@ -225,7 +241,7 @@ def _state_sensitivities(product, table, market, factors, bumps, ctx):
     n, n_f = len(table), len(factors)
     unit = np.array([FACTOR_UNITS[kd] for kd in factors.kind])
     fx_in = fx_to_base_input(market, factors, table["currency"])
-    groups = _factors_named(table, factors)
+    groups = _factors_named(table, factors, product.factor_kinds)
     k = max((f.size for _, f in groups), default=0)
     fidx = np.full((n, k), -1)
     value = np.zeros((n, k))
@@ -427,7 +443,7 @@ def prepare_risk(spec, market: Market) -> RiskSetup | None:
         from .par_risk import par_buckets
 
         b = risk.bumps
-        bumps = bump_sizes(factors, b.ir, b.fx, b.eq, b.vol, b.cs)
+        bumps = bump_sizes(factors, b.ir, b.fx, b.eq, b.vol, b.cs, b.nvol)
         par = par_buckets(market, factors)
     hist = np.zeros((0, f))
     dates = np.zeros(0, dtype="datetime64[D]")

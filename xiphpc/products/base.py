@@ -172,6 +172,9 @@ class Product(ABC):
     #: per trade measured on the demo job with risk on (250 scenarios and bucketed
     #: sensitivities). Only ratios between products matter: they balance the partitions.
     cost_per_trade: ClassVar[float] = 1.0
+    #: Factor kinds (:mod:`xiphpc.factors`) a trade can depend on, None for any: the bumps of
+    #: curve-state sensitivities try only factors of these kinds that the trade names.
+    factor_kinds: ClassVar[tuple[str, ...] | None] = None
     #: Columns :meth:`cost` reads; empty when the cost is :attr:`cost_per_trade` for all.
     cost_columns: ClassVar[tuple[str, ...]] = ()
 

@@ -34,6 +34,7 @@ from ..curve_states import CurveStates
 from ..curves.calendar import WEEKENDS_ONLY, add_months
 from ..curves.daycount import DAY_COUNTS, year_fraction
 from ..curves.legs import fixed_leg, float_leg, times_from
+from ..factors import RATE_VOL_FACTOR
 from ..kernels.rates import (
     bond_yield_serial,
     cap_parallel,
@@ -211,6 +212,8 @@ class CurveProduct(Product):
     or one unshifted move on every curve state for :meth:`value_states` (scenarios,
     bucketed bumps).
     """
+
+    factor_kinds = ("ir", "fx", "cs")
 
     def unit_values(
         self,
@@ -489,18 +492,27 @@ def bond_analytics(
     }
 
 
-def _vol_inputs(table: Table, market: Market, expiry_t: np.ndarray, tenor_y: np.ndarray):
-    """Vol and its type per trade: the trade's own, else the currency's rate vol surface."""
+def _vol_inputs(
+    table: Table,
+    market: Market,
+    states: CurveStates,
+    expiry_t: np.ndarray,
+    tenor_y: np.ndarray,
+):
+    """Vol of each trade in each state (shape ``(n, V)``: the trade's own, else the currency's
+    rate vol grid, whose nodes the states move), whether it is normal, and its vol point."""
     own = table["vol"]
     kind = _text(table, "vol_type", "").astype("<U9")
-    vol = np.array(own, dtype=np.float64)
+    vol = np.repeat(np.array(own, dtype=np.float64)[:, None], len(states), axis=1)
     normal = np.zeros(len(table), dtype=np.int64)
     surfaces = getattr(market, "rate_vols", {})
     for ccy in np.unique(table["currency"]):
         rows = np.flatnonzero((table["currency"] == ccy) & np.isnan(own))
         surf = surfaces.get(str(ccy))
         if surf is not None and rows.size:
-            vol[rows] = surf.vol(expiry_t[rows], tenor_y[rows])
+            vol[rows] = states.grid_vols(
+                surf, RATE_VOL_FACTOR[surf.kind], str(ccy), expiry_t[rows], tenor_y[rows]
+            )
             kind[rows] = surf.kind
     kind = np.where(kind == "", "normal", kind)
     normal[kind == "normal"] = 1
@@ -548,6 +560,7 @@ class CapFloor(CurveProduct):
     Quantity: notional."""
 
     name = "cap_floor"
+    factor_kinds = ("ir", "fx", "irvol", "irlvol")
     description = "interest-rate cap or floor (Black or Bachelier caplets)"
     columns = (
         _INDEX,
@@ -594,7 +607,7 @@ class CapFloor(CurveProduct):
             ),
         )
         t_mat = market.year_fraction(table["maturity"])
-        vol, normal, point = _vol_inputs(table, market, t_mat, months / 12.0)
+        vol, normal, point = _vol_inputs(table, market, states, t_mat, months / 12.0)
         omega = np.where(table["cap_floor"] == "cap", 1.0, -1.0)
         values = np.empty((n, mv[0].size, len(states)))
         vega = np.empty(n)
@@ -628,6 +641,7 @@ class Swaption(CurveProduct):
     at (expiry, tenor) unless given. Quantity: notional of the underlying swap."""
 
     name = "swaption"
+    factor_kinds = ("ir", "fx", "irvol", "irlvol")
     description = "European swaption (Black or Bachelier), physical settlement"
     columns = (
         _INDEX,
@@ -674,7 +688,7 @@ class Swaption(CurveProduct):
             lambda: _swap_legs(table, market, start, add_months(start, 12 * years)),
         )
         t_exp = market.year_fraction(start)
-        vol, normal, point = _vol_inputs(table, market, t_exp, years.astype(np.float64))
+        vol, normal, point = _vol_inputs(table, market, states, t_exp, years.astype(np.float64))
         omega = np.where(table["payer_receiver"] == "payer", 1.0, -1.0)
         values = np.empty((n, mv[0].size, len(states)))
         vega = np.empty(n)
