@@ -223,8 +223,10 @@ def _add_optional_groups() -> None:
     main.add_command(slurm)
     from .bench import bench
     from .bench_risk import risk
+    from .bench_scenarios import scenarios
 
     bench.add_command(risk)
+    bench.add_command(scenarios)
     main.add_command(bench)
 
 
