@@ -11,6 +11,7 @@ covers the central differences' third-order terms of 1bp moves.
 from __future__ import annotations
 
 import copy
+import json
 
 import numpy as np
 import pytest
@@ -172,3 +173,42 @@ def test_unquoted_pillars_stand_for_themselves() -> None:
     assert all(pb.labels[j] == fs.labels[pb.columns[j]] for j in ir)
     # Generated credit curves are bootstrapped from par spreads.
     assert any(lb.startswith("cspar:") for lb in pb.labels)
+
+
+def test_written_markets_keep_the_quotes_of_bootstrapped_curves() -> None:
+    from xiphpc.synth import generate_market
+
+    for market in (market_from_dict(_doc(), "par.json"), generate_market(2)):
+        doc = json.loads(json.dumps(market.to_dict()))
+        again = market_from_dict(doc, "again.json")
+        a, b = par_buckets(market, factor_set(market)), par_buckets(again, factor_set(again))
+        assert a.labels == b.labels
+        assert any(lb.startswith(("irpar:", "cspar:")) for lb in a.labels)
+        # Pillars written as discount factors come back to the last bit or two.
+        np.testing.assert_allclose(b.transform, a.transform, rtol=0.0, atol=1e-11)
+
+
+@pytest.mark.parametrize(
+    ("where", "change", "message"),
+    [
+        ("index", lambda q: q.pop(), "5 quotes for 6 pillars"),
+        ("index", lambda q: q[4].update(rate=0.041), "reprice the quotes only to"),
+        ("credit", lambda t: t.pop(), "2 tenors for 3 hazard pillars"),
+        ("credit", lambda t: t.__setitem__(0, "2Y"), "do not end at the hazard pillars"),
+    ],
+)
+def test_bad_quote_metadata_names_its_field(where: str, change, message: str) -> None:
+    from xiphpc.errors import JobError
+
+    doc = json.loads(json.dumps(market_from_dict(_doc(), "par.json").to_dict()))
+    if where == "index":
+        target = doc["index_curves"]["USD-TERMSOFR-3M"]["bootstrapped_from"]["quotes"]
+        field = "index_curves.USD-TERMSOFR-3M.bootstrapped_from"
+    else:
+        target = doc["credit_curves"]["ACME-SNR"]["bootstrapped_from"]
+        field = "credit_curves.ACME-SNR.bootstrapped_from"
+    change(target)
+    with pytest.raises(JobError) as err:
+        market_from_dict(doc, "m.json")
+    text = str(err.value)
+    assert field in text and message in text, text

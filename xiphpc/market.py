@@ -52,7 +52,11 @@ Optional sections and forms for the cross-asset products (read by
   ``interpolation`` is ``linear_zero`` (default for zero rates) or ``loglinear_discount``
   (default for discount factors and quotes). Quotes of a currency curve are bootstrapped on
   their own (OIS discounting); quotes of an index curve project, discounted on the index
-  currency's curve (multi-curve). Index names start with their currency and a dash.
+  currency's curve (multi-curve). Index names start with their currency and a dash. A curve
+  given by pillars may name the quotes it was solved from, ``"bootstrapped_from": {"quotes":
+  [...], "discount": "USD"}`` (``discount`` for an index curve only), checked to reprice at
+  its pillars to 1e-9: par-rate risk then reports on those quotes. Writing a market
+  (``to_dict``) keeps a bootstrapped curve as its pillars plus ``bootstrapped_from``.
 - ``rate_vols`` are swaption/cap vols by expiry and underlying tenor (years), ``normal``
   (rate units) or ``lognormal``.
 - ``vol_surfaces`` (equities and commodities, by moneyness ``strike / spot`` or ``strike /
@@ -60,7 +64,9 @@ Optional sections and forms for the cross-asset products (read by
   products that read one; the term structures under ``equities`` and ``fx_vols`` stay
   required and serve the products that do not.
 - A credit curve is a flat 5Y ``spread``, term ``spreads`` by tenor, or ``hazard_rates``
-  (piecewise flat, by tenor in years), with a ``recovery`` rate (default 0.4).
+  (piecewise flat, by tenor in years), with a ``recovery`` rate (default 0.4). Hazard rates
+  bootstrapped from spreads may name their CDS tenors, ``"bootstrapped_from": ["1Y", "5Y"]``
+  (one per pillar, ending at it), for par-spread risk; written markets keep them.
 - A commodity has a futures curve (prices by expiry in years, linear in time, flat outside)
   and a vol term structure.
 """
@@ -362,7 +368,12 @@ def market_from_dict(doc: Any, source: str = "<memory>") -> Market:
         r.bad(f"fx.{base}", f"the base currency's rate must be 1.0, got {fx[base]!r}")
     curves: dict[str, ZeroCurve] = {}
     for ccy, spec in r.table(doc, "curves", "curves").items():
-        if isinstance(spec, dict) and {"discount_factors", "quotes", "interpolation"} & set(spec):
+        if isinstance(spec, dict) and {
+            "discount_factors",
+            "quotes",
+            "interpolation",
+            "bootstrapped_from",
+        } & set(spec):
             curve = read_curve(r, spec, f"curves.{ccy}", vdate)
             if curve is not None:
                 curves[ccy] = curve

@@ -107,7 +107,7 @@ def par_buckets(market: Market, factors: FactorSet) -> ParBuckets:
         if q is None:
             continue
         first = factors.index("ir", name)
-        qlabels, reprice = quote_pricer(vdate, q.instruments)
+        qlabels, _, reprice = quote_pricer(vdate, q.instruments)
         disc = market.curves[q.discount] if q.discount else None
         if disc is None:
             cols = _rows_by_differences(reprice, [curve], [first], pos)

@@ -23,6 +23,7 @@ Conventions (stated once; all dates on the given calendar, default weekends only
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -42,6 +43,7 @@ __all__ = [
     "bootstrap_curve",
     "imm_dates",
     "instrument_label",
+    "instrument_to_dict",
     "par_rate",
     "quote_pricer",
 ]
@@ -226,6 +228,15 @@ def instrument_label(inst: Instrument) -> str:
     return f"{'OIS' if isinstance(inst, OisSwap) else 'SWAP'} {inst.tenor}"
 
 
+#: Quote type of each instrument class in market files.
+QUOTE_TYPE = {Deposit: "deposit", Fra: "fra", Future: "future", Swap: "swap", OisSwap: "ois"}
+
+
+def instrument_to_dict(inst: Instrument) -> dict:
+    """The instrument as a quote of a market file (``{"type": "ois", "tenor": ...}``)."""
+    return {"type": QUOTE_TYPE[type(inst)], **dataclasses.asdict(inst)}
+
+
 def quote_pricer(
     valuation_date: dt.date,
     instruments: list[Instrument] | tuple[Instrument, ...],
@@ -241,6 +252,8 @@ def quote_pricer(
     -------
     labels : list of str
         :func:`instrument_label` of each instrument, in pillar order.
+    quotes : ndarray, shape ``(k,)``
+        Their quotes as rates (:func:`quote_value`), in pillar order.
     reprice : callable
         ``reprice(curve, discount=None)``: par rates (shape ``(k,)``, pillar order) projected
         on ``curve`` and discounted on ``discount`` (or ``curve``). Schedules are built once.
@@ -255,7 +268,8 @@ def quote_pricer(
     def reprice(curve: Curve, discount: Curve | None = None) -> np.ndarray:
         return np.array([_par(p, curve, discount or curve) for p in priced])
 
-    return [instrument_label(i) for _, i in pairs], reprice
+    quotes = np.array([p.quote for p in priced])
+    return [instrument_label(i) for _, i in pairs], quotes, reprice
 
 
 def _solve(f, x0: float) -> float:

@@ -125,14 +125,28 @@ class Curve:
         return Curve(self.times, self.zero_rates + bp * 1e-4, self.interpolation)
 
     def to_dict(self) -> dict:
-        """JSON form: zero-rate pillars for linear-on-zero, discount factors otherwise."""
+        """JSON form: zero-rate pillars for linear-on-zero, discount factors otherwise; a
+        bootstrapped curve adds the instruments it was solved from (``bootstrapped_from``)."""
         if self.interpolation == "linear_zero":
-            return {"tenors": self.times.tolist(), "zero_rates": self.zero_rates.tolist()}
-        return {
-            "tenors": self.times.tolist(),
-            "discount_factors": np.exp(-self.zero_rates * self.times).tolist(),
-            "interpolation": self.interpolation,
-        }
+            out = {
+                "tenors": self.times.tolist(),
+                "zero_rates": self.zero_rates.tolist(),
+                "interpolation": self.interpolation,
+            }
+        else:
+            out = {
+                "tenors": self.times.tolist(),
+                "discount_factors": np.exp(-self.zero_rates * self.times).tolist(),
+                "interpolation": self.interpolation,
+            }
+        if self.quotes is not None:
+            from .bootstrap import instrument_to_dict
+
+            out["bootstrapped_from"] = {
+                "quotes": [instrument_to_dict(i) for i in self.quotes.instruments],
+                **({"discount": self.quotes.discount} if self.quotes.discount else {}),
+            }
+        return out
 
 
 def as_curve(curve) -> Curve:

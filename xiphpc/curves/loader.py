@@ -20,9 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from .bootstrap import Deposit, Fra, Future, OisSwap, Swap, bootstrap_curve
+from .bootstrap import (
+    Deposit,
+    Fra,
+    Future,
+    OisSwap,
+    Swap,
+    bootstrap_curve,
+    quote_pricer,
+)
 from .calendar import add_months, add_tenor, tenor_months
-from .credit import HazardCurve, bootstrap_hazard
+from .credit import HazardCurve, bootstrap_hazard, cds_periods
 from .curve import INTERPOLATIONS, Curve, CurveQuotes
 from .daycount import DAY_COUNTS
 from .surfaces import RATE_VOL_KINDS, DeltaSurface, MoneynessSurface, RateVolSurface
@@ -168,7 +176,18 @@ def read_curve(
         r.bad(f"{field}.interpolation",
               f"unknown interpolation {interp!r}; accepted: {list(INTERPOLATIONS)}")
         return None
-    rest = {k: v for k, v in spec.items() if k != "interpolation"}
+    rest = {k: v for k, v in spec.items() if k not in ("interpolation", "bootstrapped_from")}
+    if "bootstrapped_from" in spec:
+        if "quotes" in rest:
+            r.bad(f"{field}.bootstrapped_from", "given with 'quotes': the quotes say it already")
+            return None
+        curve = read_curve(r, rest | ({"interpolation": interp} if interp else {}), field, vdate)
+        if curve is None:
+            return None
+        return _with_quotes(
+            r, spec["bootstrapped_from"], f"{field}.bootstrapped_from", curve, vdate, discount,
+            discount_name,
+        )
     if "quotes" in rest:
         extra = sorted(set(rest) - {"quotes"})
         if extra:
@@ -232,8 +251,65 @@ def _grid(r, spec: Any, field: str, axis: str, optional: tuple[str, ...] = ()):
     return out[0], out[1], np.array(grid, dtype=np.float64)
 
 
+def _with_quotes(r, meta: Any, field: str, curve: Curve, vdate: dt.date,
+                 discount: Curve | None, discount_name: str | None):
+    """``curve`` (given by its pillars) with the instruments it was bootstrapped from, once
+    they are shown to reprice at their quotes on it (to 1e-9)."""
+    if not isinstance(meta, dict) or not isinstance(meta.get("quotes"), list):
+        r.bad(field, "expected a table with a list 'quotes' (and 'discount', a curve name)")
+        return None
+    unknown = sorted(set(meta) - {"quotes", "discount"})
+    if unknown:
+        r.bad(field, f"unknown keys {unknown}; accepted: 'quotes', 'discount'")
+        return None
+    if meta.get("discount") != discount_name:
+        r.bad(f"{field}.discount",
+              f"{meta.get('discount')!r}: the curve is discounted on {discount_name!r} here")
+        return None
+    inst = [_quote(r, q, f"{field}.quotes[{i}]") for i, q in enumerate(meta["quotes"])]
+    if any(i is None for i in inst):
+        return None
+    if len(inst) != curve.times.size:
+        r.bad(f"{field}.quotes", f"{len(inst)} quotes for {curve.times.size} pillars")
+        return None
+    try:
+        _, quotes, reprice = quote_pricer(vdate, inst)
+        err = float(np.max(np.abs(reprice(curve, discount) - quotes)))
+    except ValueError as exc:
+        r.bad(f"{field}.quotes", str(exc))
+        return None
+    if not err <= 1e-9:
+        r.bad(f"{field}.quotes", f"the pillars reprice the quotes only to {err:.2e}")
+        return None
+    return replace(curve, quotes=CurveQuotes(tuple(inst), discount_name))
+
+
+def _spread_tenors(r, meta: Any, field: str, times: np.ndarray, vdate: dt.date):
+    """The CDS tenors hazard pillars were bootstrapped from (``()`` when not given), checked
+    to end at the pillars; None (problem recorded) when they do not."""
+    if meta is None:
+        return ()
+    if not isinstance(meta, list) or not all(isinstance(t, str) for t in meta):
+        r.bad(field, f"expected a list of CDS tenors ('5Y'), got {meta!r}")
+        return None
+    if len(meta) != times.size:
+        r.bad(field, f"{len(meta)} tenors for {times.size} hazard pillars")
+        return None
+    try:
+        today = np.array([np.datetime64(vdate, "D")])
+        mats = np.array([add_months(today, tenor_months(t))[0] for t in meta])
+        ends = cds_periods(vdate, mats).maturity
+    except ValueError as exc:
+        r.bad(field, str(exc))
+        return None
+    if not np.allclose(ends, times, rtol=0.0, atol=1e-9):
+        r.bad(field, "the tenors do not end at the hazard pillars")
+        return None
+    return tuple(meta)
+
+
 def _credit(r, spec: Any, field: str, vdate: dt.date, fx: dict, curves: dict):
-    keys = {"currency", "recovery", "spread", "spreads", "hazard_rates"}
+    keys = {"currency", "recovery", "spread", "spreads", "hazard_rates", "bootstrapped_from"}
     if not isinstance(spec, dict):
         r.bad(field, f"expected a table, got {spec!r}")
         return None
@@ -261,7 +337,16 @@ def _credit(r, spec: Any, field: str, vdate: dt.date, fx: dict, curves: dict):
     if forms[0] == "hazard_rates":
         got = r.pillars(spec["hazard_rates"], f"{field}.hazard_rates", "tenors", "hazards",
                         positive_y=True)
-        return None if got is None else CreditCurve(ccy, HazardCurve(got[0], got[1], rec))
+        if got is None:
+            return None
+        tenors = _spread_tenors(r, spec.get("bootstrapped_from"), f"{field}.bootstrapped_from",
+                                got[0], vdate)
+        if tenors is None:
+            return None
+        return CreditCurve(ccy, HazardCurve(got[0], got[1], rec), tenors)
+    if "bootstrapped_from" in spec:
+        r.bad(f"{field}.bootstrapped_from", "only beside 'hazard_rates'")
+        return None
     if forms[0] == "spread":
         s = r.number(spec["spread"], f"{field}.spread", positive=True)
         if s is None:
@@ -398,7 +483,11 @@ def extra_sections_to_dict(market) -> dict:
         "vol_surfaces": {n: s.to_dict() for n, s in market.vol_surfaces.items()},
         "fx_vol_surfaces": {p: s.to_dict() for p, s in market.fx_vol_surfaces.items()},
         "credit_curves": {
-            n: {"currency": c.currency, **c.hazard.to_dict()}
+            n: {
+                "currency": c.currency,
+                **c.hazard.to_dict(),
+                **({"bootstrapped_from": list(c.quote_tenors)} if c.quote_tenors else {}),
+            }
             for n, c in market.credit_curves.items()
         },
         "commodities": {
