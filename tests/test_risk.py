@@ -342,19 +342,16 @@ def test_merge_sums_risk_and_recomputes_var(tmp_path: Path) -> None:
                 rtol=1e-10,
                 atol=1e-6,
             )
-        got = dict(
-            zip(
-                m["sensitivities/total/factor"][()], m["sensitivities/total/value"][()], strict=True
-            )
-        )
-        want = dict(
-            zip(
-                w["sensitivities/total/factor"][()], w["sensitivities/total/value"][()], strict=True
-            )
-        )
-        assert got.keys() == want.keys()
-        for k, v in want.items():
-            assert got[k] == pytest.approx(v, rel=1e-9, abs=1e-9)
+        def tidy(f: h5py.File, group: str) -> dict:
+            g = f[f"{group}/desk"]
+            keys = zip(g["node"][()], g["factor"][()], strict=True)
+            return dict(zip(keys, g["value"][()], strict=True))
+
+        for group in ("sensitivities", "par_sensitivities"):
+            got, want = tidy(m, group), tidy(w, group)
+            assert got.keys() == want.keys() and want
+            for k, v in want.items():
+                assert got[k] == pytest.approx(v, rel=1e-9, abs=1e-9)
         n_lines = sum(len(tables[p]) for p in lines)
         assert m["scenarios/historical/trade_pnl"].shape == (n_lines, 119)
     show = CliRunner().invoke(main, ["show", str(merged)])
