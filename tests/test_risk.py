@@ -249,6 +249,50 @@ def test_history_file_round_trip(tmp_path: Path) -> None:
         )
 
 
+def test_history_missing_factors_stop_the_job_or_are_held(tmp_path: Path) -> None:
+    """A history without the rate vol nodes: exit 2 naming the option, or, with
+    ``missing_factors = "hold"``, the P&L of a history whose levels of those factors never
+    move, and the held factors listed."""
+    from xiphpc.history import History, write_history
+
+    m = generate_market(5)
+    full = generate_history(m, 60, seed=3)
+    keep = [j for j, lb in enumerate(full.labels) if not lb.startswith("irvol:")]
+    write_history(
+        History(full.dates, [full.labels[j] for j in keep], full.levels[:, keep]),
+        tmp_path / "partial.h5",
+    )
+    flat = full.levels.copy()
+    vols = [j for j, lb in enumerate(full.labels) if lb.startswith("irvol:")]
+    flat[:, vols] = flat[-1, vols]
+    write_history(History(full.dates, full.labels, flat), tmp_path / "flat.h5")
+    outs = {}
+    for name, extra in (("strict", ""), ("held", ', missing_factors = "hold"'), ("flat", "")):
+        hist = "flat.h5" if name == "flat" else "partial.h5"
+        job = write_job(
+            tmp_path,
+            name=name,
+            portfolio="generate = { trades = 600, seed = 5 }",
+            market="generate = { seed = 5 }",
+            risk=f'historical = {{ path = "{tmp_path / hist}"{extra} }}',
+        )
+        outs[name] = tmp_path / f"{name}.h5"
+        res = CliRunner().invoke(main, ["run", str(job), "--out", str(outs[name])])
+        if name == "strict":
+            assert res.exit_code == 2 and "missing_factors" in res.output, res.output
+        else:
+            assert res.exit_code == 0, res.output
+    with h5py.File(outs["held"]) as a, h5py.File(outs["flat"]) as b:
+        held = [x.decode() for x in a["scenarios/historical/held_factors"][()]]
+        assert len(held) == len(vols) and all(lb.startswith("irvol:") for lb in held)
+        assert b["scenarios/historical/held_factors"].shape == (0,)
+        np.testing.assert_array_equal(
+            a["scenarios/historical/total/pnl"][()], b["scenarios/historical/total/pnl"][()]
+        )
+    show = CliRunner().invoke(main, ["show", str(outs["held"])])
+    assert f"{len(vols)} factors held at today's level" in show.output
+
+
 @pytest.mark.parametrize(
     ("risk", "expected"),
     [

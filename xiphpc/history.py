@@ -29,6 +29,7 @@ __all__ = [
     "History",
     "generate_history",
     "historical_shifts",
+    "missing_factors",
     "load_history",
     "write_history",
 ]
@@ -97,10 +98,22 @@ def write_history(history: History, path: str | Path) -> None:
         f.attrs["description"] = "market-data history for historical simulation"
 
 
+def missing_factors(history: History, factors: FactorSet) -> list[str]:
+    """Labels of the factors of ``factors`` that ``history`` has no levels for."""
+    have = set(history.labels)
+    return [lb for lb in factors.labels if lb not in have]
+
+
 def historical_shifts(
-    history: History, factors: FactorSet, source: str = ""
+    history: History, factors: FactorSet, source: str = "", hold_missing: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """One-day shifts of every factor of ``factors``.
+
+    Parameters
+    ----------
+    hold_missing : bool
+        Hold the factors the history lacks at today's level (zero shift in every scenario)
+        instead of failing; :func:`missing_factors` lists them.
 
     Returns
     -------
@@ -111,25 +124,28 @@ def historical_shifts(
     Raises
     ------
     JobError
-        A factor of the market is absent from the history.
+        A factor of the market is absent from the history (unless ``hold_missing``).
     """
     col = {lb: j for j, lb in enumerate(history.labels)}
-    absent = [lb for lb in factors.labels if lb not in col]
-    if absent:
+    absent = missing_factors(history, factors)
+    if absent and not hold_missing:
         raise JobError(
             [
                 Problem(
                     source or history.source,
                     "factors",
-                    f"{len(absent)} risk factors of the market have no history, e.g. {absent[:5]}",
+                    f"{len(absent)} risk factors of the market have no history, e.g. {absent[:5]}"
+                    ' (risk.historical.missing_factors = "hold" holds them at today\'s level)',
                 )
             ]
         )
-    lv = history.levels[:, [col[lb] for lb in factors.labels]]
+    present = np.array([lb in col for lb in factors.labels], dtype=bool)
+    lv = history.levels[:, [col.get(lb, 0) for lb in factors.labels]]
     absolute = factors.absolute
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = lv[1:] / lv[:-1] - 1.0
     shifts = np.where(absolute, lv[1:] - lv[:-1], rel)
+    shifts[:, ~present] = 0.0
     return np.ascontiguousarray(shifts), history.dates[1:]
 
 

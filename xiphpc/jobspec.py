@@ -37,7 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -126,6 +126,9 @@ class HistoricalSpec(_Strict):
     var_confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.99
     es_confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.975
     trade_pnl: bool = False
+    #: A market factor the history lacks: stop the job ("error") or hold it at today's level
+    #: in every scenario ("hold"; the held factors are listed in the output).
+    missing_factors: Literal["error", "hold"] = "error"
 
     @model_validator(mode="after")
     def _one_source(self) -> HistoricalSpec:

@@ -56,6 +56,12 @@ def _risk_lines(f: h5py.File, base: str, top: int) -> list[str]:
             f"historical simulation, {n} scenarios to {h['dates'][-1].decode()} ({base}): "
             f"VaR {h.attrs['var_confidence']:.1%}, ES {h.attrs['es_confidence']:.1%}"
         )
+        if "held_factors" in h and h["held_factors"].shape[0]:
+            held = [x.decode() for x in h["held_factors"][()]]
+            lines.append(
+                f"  {len(held)} factors held at today's level (no history), e.g. "
+                f"{', '.join(held[:3])}"
+            )
         for level in ("total", "desk"):
             if level not in h:
                 continue

@@ -376,6 +376,8 @@ class RiskSetup:
     par : ParBuckets or None
         Map of the rate and hazard pillar sensitivities to par quotes
         (:mod:`xiphpc.par_risk`), when sensitivities are asked for.
+    held : tuple of str
+        Factors the history lacks, held at today's level in every historical scenario.
     """
 
     factors: FactorSet
@@ -388,6 +390,7 @@ class RiskSetup:
     es_confidence: float = 0.975
     trade_pnl: bool = False
     par: ParBuckets | None = None
+    held: tuple[str, ...] = ()
 
     @property
     def n_columns(self) -> int:
@@ -430,7 +433,7 @@ def prepare_risk(spec, market: Market) -> RiskSetup | None:
     JobError
         History file unreadable or missing factors, stress patterns matching nothing.
     """
-    from .history import generate_history, historical_shifts, load_history
+    from .history import generate_history, historical_shifts, load_history, missing_factors
 
     risk = spec.risk
     if not risk.enabled:
@@ -447,13 +450,16 @@ def prepare_risk(spec, market: Market) -> RiskSetup | None:
         par = par_buckets(market, factors)
     hist = np.zeros((0, f))
     dates = np.zeros(0, dtype="datetime64[D]")
+    held: tuple[str, ...] = ()
     h = risk.historical
     if h is not None:
         if h.path is not None:
             history = load_history(spec.input_path(h.path))
         else:
             history = generate_history(market, h.generate.days, h.generate.seed)
-        hist, dates = historical_shifts(history, factors)
+        hold = h.missing_factors == "hold"
+        hist, dates = historical_shifts(history, factors, hold_missing=hold)
+        held = tuple(missing_factors(history, factors))
     stress = np.array(
         [stress_shifts(factors, s.shifts, s.name, spec.source) for s in risk.stress]
     ).reshape(len(risk.stress), f)
@@ -468,4 +474,5 @@ def prepare_risk(spec, market: Market) -> RiskSetup | None:
         h.es_confidence if h else 0.975,
         bool(h and h.trade_pnl),
         par,
+        held,
     )

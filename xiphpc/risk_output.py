@@ -103,6 +103,10 @@ def write_risk(
     if n_hist:
         hg = f.require_group("scenarios/historical")
         hg["dates"] = _strings(np.datetime_as_string(risk.hist_dates, unit="D"))
+        hg["held_factors"] = _strings(list(risk.held)) if risk.held else np.zeros(0, dtype="S1")
+        hg["held_factors"].attrs["description"] = (
+            "factors the history lacks, held at today's level in every scenario"
+        )
         hg.attrs.update(
             {
                 "var_confidence": risk.var_confidence,
