@@ -20,6 +20,11 @@ amount): ``pv``; ``delta``, ``gamma`` are 0 (no spot underlying); ``rho`` is the
 ``theta`` the one-day PV change with curves (and vols) held fixed as functions of time; ``vega``
 (caps/floors, swaptions) the PV change per vol point of the vol the trade is priced with:
 +0.01 for a lognormal (Black) vol, +1bp (0.0001) for a normal (Bachelier) vol.
+
+Risk factors (bucketed sensitivities, scenarios): the pillars of the discount and projection
+curves, the FX rate of the trade currency and, for caps/floors and swaptions priced off the
+market's rate vol grid, its nodes (:mod:`xiphpc.factors`). Every product here values all
+curve states of a scenario set or a set of bumps in one kernel call (:class:`CurveProduct`).
 """
 
 from __future__ import annotations
