@@ -8,9 +8,11 @@ import pytest
 from xiphpc.partition import plan_partitions
 
 
+@pytest.mark.parametrize("n_trades", [10_000, 200_000])
 @pytest.mark.parametrize("n_ranks", [1, 2, 3, 4, 7, 100])
-def test_partitions_do_not_depend_on_ranks(n_ranks: int) -> None:
-    cost = np.random.default_rng(0).choice([0.4, 1.0, 25.0], size=10_000)
+def test_partitions_do_not_depend_on_ranks(n_ranks: int, n_trades: int) -> None:
+    # 200,000 trades span several cost blocks.
+    cost = np.random.default_rng(0).choice([0.4, 1.0, 25.0], size=n_trades)
     ref = plan_partitions(cost, 64, 1)
     plan = plan_partitions(cost, 64, n_ranks)
     np.testing.assert_array_equal(plan.bounds, ref.bounds)
@@ -35,3 +37,15 @@ def test_fewer_trades_than_partitions() -> None:
     plan = plan_partitions(np.ones(3), 64, 4)
     assert plan.n_partitions == 3
     assert sum(len(plan.partitions_of(r)) for r in range(4)) == 3
+
+
+def test_partition_costs_add_up_to_the_trades() -> None:
+    cost = np.random.default_rng(1).uniform(0.0, 10.0, 150_000)
+    plan = plan_partitions(cost, 17, 3)
+    sums = np.add.reduceat(cost, plan.bounds[:-1])
+    np.testing.assert_allclose(plan.cost, sums, rtol=1e-9)
+    # Each partition ends at the first trade whose running sum reaches its share.
+    run = np.cumsum(cost)
+    for k, cut in enumerate(plan.bounds[1:-1], start=1):
+        target = run[-1] * k / 17
+        assert run[cut - 1] >= target * (1 - 1e-12) and run[cut - 2] < target * (1 + 1e-12)

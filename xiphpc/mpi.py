@@ -24,8 +24,10 @@ __all__ = [
     "Comm",
     "FAULT_ENV",
     "abort_on_error",
+    "allgather_floats",
     "allgather_strings",
     "allreduce_max",
+    "allreduce_max_array",
     "exchange_rows",
     "gather_blocks",
     "inject_fault",
@@ -105,6 +107,23 @@ def allgather_strings(comm: MPI.Comm, items: list[str]) -> list[str]:
             found += out[start : start + c].tobytes().decode("utf-8").split("\x00")
         start += c
     return found
+
+
+def allgather_floats(comm: MPI.Comm, values: np.ndarray) -> np.ndarray:
+    """Every rank's float64 values, concatenated in rank order (``Allgatherv``)."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    counts = np.array(comm.allgather(values.size), dtype=np.int64)
+    out = np.empty(int(counts.sum()), dtype=np.float64)
+    comm.Allgatherv(values, [out, counts])
+    return out
+
+
+def allreduce_max_array(comm: MPI.Comm, values: np.ndarray) -> np.ndarray:
+    """Element-wise maximum over the ranks of an int64 or float64 array (``Allreduce``)."""
+    values = np.ascontiguousarray(values)
+    out = np.empty_like(values)
+    comm.Allreduce(values, out, op=MPI.MAX)
+    return out
 
 
 def allreduce_max(comm: MPI.Comm, value: int) -> int:

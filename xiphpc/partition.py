@@ -4,7 +4,10 @@ The global trade index is the concatenation of the product tables in registry or
 partition is a contiguous range of that index; the plan depends only on the trades and
 ``n_partitions``, never on the number of ranks, which is what makes every sum over partitions
 independent of the rank count. Each rank owns a contiguous block of partitions, so its trades
-are one contiguous range of the index as well.
+are one contiguous range of the index as well. The plan is made from running cost sums in
+fixed blocks of trades; in a run each rank estimates the costs of its share of the blocks
+only, and the ranks agree on the plan from the block totals
+(:func:`plan_partitions_distributed`).
 """
 
 from __future__ import annotations
@@ -48,6 +51,120 @@ class PartitionPlan:
         return int(self.bounds[parts.start]), int(self.bounds[parts.stop])
 
 
+#: Trades per block of the cost prefix sums. Blocks, not ranks, fix the order of the
+#: additions, so that the plan is the same to the last bit whatever the number of ranks.
+COST_BLOCK = 1 << 16
+
+
+def cost_blocks(n_trades: int) -> np.ndarray:
+    """Bounds of the cost blocks of ``n_trades`` trades, shape ``(B + 1,)``."""
+    return np.unique(np.concatenate((np.arange(0, n_trades, COST_BLOCK), [n_trades]))).astype(
+        np.int64
+    )
+
+
+def block_rows(n_trades: int, rank: int, n_ranks: int) -> tuple[int, int]:
+    """Rows ``(start, stop)`` whose costs ``rank`` evaluates: an even share of whole blocks."""
+    b = cost_blocks(n_trades)
+    nb = b.size - 1
+    return int(b[nb * rank // n_ranks]), int(b[nb * (rank + 1) // n_ranks])
+
+
+def _block_cumsums(cost: np.ndarray, start: int, n_trades: int) -> tuple[np.ndarray, np.ndarray]:
+    """Within-block running sums of ``cost`` (rows ``start:start + cost.size``, whole blocks)
+    and the total of each of those blocks."""
+    b = cost_blocks(n_trades)
+    first = int(np.searchsorted(b, start))
+    run = np.empty(cost.size)
+    totals = []
+    for k in range(first, b.size - 1):
+        a, z = int(b[k]) - start, int(b[k + 1]) - start
+        if a >= cost.size:
+            break
+        run[a:z] = np.cumsum(cost[a:z])
+        totals.append(run[z - 1] if z > a else 0.0)
+    return run, np.array(totals, dtype=np.float64)
+
+
+def plan_partitions(cost: np.ndarray, n_partitions: int, n_ranks: int) -> PartitionPlan:
+    """Cut the trades into partitions, then the partitions into rank blocks, both by cost.
+
+    Parameters
+    ----------
+    cost : ndarray of float64, shape ``(n_trades,)``
+        Estimated relative cost of each trade (``>= 0``), in global trade order.
+    n_partitions : int
+        Number of partitions; capped at the number of trades (at least 1).
+    n_ranks : int
+        Communicator size. Ranks beyond the number of partitions own none.
+
+    Notes
+    -----
+    Partition ``k`` ends at the first trade whose running cost sum reaches ``k / P`` of the
+    total. Running sums are taken within blocks of :data:`COST_BLOCK` trades and added to
+    the blocks' prefix sums, as :func:`plan_partitions_distributed` does.
+    """
+    cost = np.asarray(cost, dtype=np.float64)
+    run, totals = _block_cumsums(cost, 0, cost.size)
+    return _plan(run, 0, totals, cost.size, n_partitions, n_ranks, lambda x: x)
+
+
+def plan_partitions_distributed(
+    comm, cost: np.ndarray, start: int, n_trades: int, n_partitions: int
+) -> PartitionPlan:
+    """:func:`plan_partitions` of a portfolio whose costs are spread over the ranks of
+    ``comm``, each holding those of its :func:`block_rows` (``cost``, from row ``start``).
+
+    Equal to the last bit to the serial plan of all the costs, and no rank holds them all:
+    the ranks exchange one total per block and one running sum per partition bound.
+    """
+    from .mpi import allgather_floats, allreduce_max_array
+
+    run, totals = _block_cumsums(np.asarray(cost, dtype=np.float64), start, n_trades)
+    all_totals = allgather_floats(comm, totals)
+    return _plan(
+        run,
+        start,
+        all_totals,
+        n_trades,
+        n_partitions,
+        comm.Get_size(),
+        lambda x: allreduce_max_array(comm, x),
+    )
+
+
+def _plan(run, start, totals, n, n_partitions, n_ranks, reduce_max) -> PartitionPlan:
+    """The plan from the within-block running sums ``run`` of rows ``start:`` (whole blocks)
+    and the totals of all blocks; ``reduce_max`` takes the element-wise maximum over the
+    ranks that hold the other rows."""
+    n_partitions = max(1, min(int(n_partitions), int(n)))
+    prefix = np.concatenate(([0.0], np.cumsum(totals)))
+    b = cost_blocks(n)
+    first = int(np.searchsorted(b, start))
+    run_global = run.copy()
+    for k in range(first, b.size - 1):
+        lo, hi = int(b[k]) - start, int(b[k + 1]) - start
+        if lo >= run.size:
+            break
+        run_global[lo:hi] += prefix[k]
+    total = float(prefix[-1])
+    targets = total * np.arange(1, n_partitions) / n_partitions
+    cuts = np.full(targets.size, -1, dtype=np.int64)
+    at = np.full(targets.size, -np.inf)
+    if run_global.size:
+        mine = (targets > prefix[first]) & (targets <= run_global[-1])
+        j = np.searchsorted(run_global, targets[mine], side="left")
+        # A partition ends after the first trade whose running sum reaches its target.
+        cuts[mine] = start + j + 1
+        at[mine] = run_global[j]
+    cuts, at = reduce_max(cuts), reduce_max(at)
+    # A target no trade reaches (all costs zero) cuts at the start.
+    at = np.where(cuts < 0, 0.0, at)
+    bounds = np.concatenate(([0], np.maximum(cuts, 0), [n])).astype(np.int64)
+    part_cost = np.maximum(np.diff(np.concatenate(([0.0], at, [total]))), 0.0)
+    return PartitionPlan(bounds, part_cost, _balanced_cuts(part_cost, n_ranks))
+
+
 def _balanced_cuts(weights: np.ndarray, n: int) -> np.ndarray:
     """Indices cutting ``weights`` into ``n`` contiguous runs of near-equal total weight.
 
@@ -57,24 +174,3 @@ def _balanced_cuts(weights: np.ndarray, n: int) -> np.ndarray:
     targets = total[-1] * np.arange(1, n) / n
     cuts = np.searchsorted(total, targets, side="left")
     return np.concatenate(([0], cuts, [weights.size])).astype(np.int64)
-
-
-def plan_partitions(cost: np.ndarray, n_partitions: int, n_ranks: int) -> PartitionPlan:
-    """Cut the trades into partitions, then the partitions into rank blocks, both by cost.
-
-    Parameters
-    ----------
-    cost : ndarray of float64, shape ``(n_trades,)``
-        Estimated relative cost of each trade, in global trade order.
-    n_partitions : int
-        Number of partitions; capped at the number of trades (at least 1).
-    n_ranks : int
-        Communicator size. Ranks beyond the number of partitions own none.
-    """
-    n_partitions = max(1, min(int(n_partitions), int(cost.size)))
-    bounds = _balanced_cuts(cost, n_partitions)
-    part_cost = np.add.reduceat(cost, bounds[:-1]) if cost.size else np.zeros(n_partitions)
-    # reduceat repeats a value for empty ranges; those partitions cost nothing.
-    part_cost = np.where(np.diff(bounds) > 0, part_cost, 0.0)
-    rank_bounds = _balanced_cuts(part_cost, n_ranks)
-    return PartitionPlan(bounds, part_cost, rank_bounds)

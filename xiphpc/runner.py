@@ -33,7 +33,7 @@ from .output import (
     temporary_path,
     write_strings,
 )
-from .partition import PartitionPlan, plan_partitions
+from .partition import PartitionPlan, block_rows, plan_partitions_distributed
 from .portfolio import GeneratedSource, PortfolioSource, SelectedSource, open_portfolio
 from .products import MEASURES, REGISTRY, PricingContext
 from .risk import MAX_ROWS, RiskSetup, prepare_risk, scenario_pnl, sensitivities
@@ -257,19 +257,25 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
     products = list(counts)
     offsets = np.concatenate(([0], np.cumsum([counts[p] for p in products]))).astype(np.int64)
     n_total = int(offsets[-1])
-    # Costs are needed for all trades on every rank (to plan the partitions); the trade fields
-    # only for this rank's rows.
-    cost = np.concatenate(
-        [
-            REGISTRY[p].cost(source.read(p, columns=REGISTRY[p].cost_columns))
-            if REGISTRY[p].cost_columns
-            else np.full(counts[p], REGISTRY[p].cost_per_trade)
-            for p in products
-        ]
-    )
+    # Each rank estimates the costs of an even share of the trades; the plan is then agreed
+    # from block totals, so no rank reads a column of the whole portfolio.
+    c0, c1 = block_rows(n_total, rank, size)
+    pieces = []
+    for k, p in enumerate(products):
+        a, b = max(c0, offsets[k]), min(c1, offsets[k + 1])
+        if a < b:
+            pr = REGISTRY[p]
+            pieces.append(
+                pr.cost(source.read(p, a - offsets[k], b - offsets[k], pr.cost_columns))
+                if pr.cost_columns
+                else np.full(b - a, pr.cost_per_trade)
+            )
+    cost = np.concatenate(pieces) if pieces else np.zeros(0)
     # Reading, validating and aggregating a trade costs about the same for every product: a
     # fixed share beside the product's own pricing cost keeps cheap trades from piling up.
-    plan = plan_partitions(cost + TRADE_OVERHEAD_COST, spec.run.partitions, size)
+    plan = plan_partitions_distributed(
+        comm, cost + TRADE_OVERHEAD_COST, c0, n_total, spec.run.partitions
+    )
     lo, hi = plan.rows_of(rank)
     n_local = hi - lo
     local_tables = []

@@ -51,6 +51,23 @@ def test_distributed_duplicates_equal_the_serial_mask() -> None:
 
 
 @pytest.mark.mpi(min_size=2)
+@pytest.mark.parametrize(("n", "parts"), [(300_001, 64), (5, 64), (70_000, 3)])
+def test_distributed_plan_equals_the_serial_plan(n: int, parts: int) -> None:
+    from xiphpc.partition import block_rows, plan_partitions, plan_partitions_distributed
+
+    comm = world()
+    rng = np.random.default_rng(n)
+    cost = rng.choice([0.4, 1.0, 1.9, 72.0, 3000.0], size=n) * rng.uniform(0.5, 1.5, n)
+    cost[n // 3 : n // 2] = 0.0  # a stretch of free trades: cuts may not fall inside it twice
+    a, b = block_rows(n, comm.Get_rank(), comm.Get_size())
+    got = plan_partitions_distributed(comm, cost[a:b], a, n, parts)
+    want = plan_partitions(cost, parts, comm.Get_size())
+    np.testing.assert_array_equal(got.bounds, want.bounds)
+    np.testing.assert_array_equal(got.cost, want.cost)
+    np.testing.assert_array_equal(got.rank_bounds, want.rank_bounds)
+
+
+@pytest.mark.mpi(min_size=2)
 def test_gather_blocks_stacks_in_rank_order() -> None:
     comm = world()
     r = comm.Get_rank()
