@@ -73,16 +73,31 @@ def _median_seconds(fn, repeat: int) -> tuple[float, object]:
 
 
 @click.command("scenarios")
-@click.option("--trades", default=20_000, show_default=True, type=click.IntRange(1),
-              help="Trades of the generated portfolio (all products together).")
+@click.option(
+    "--trades",
+    default=20_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Trades of the generated portfolio (all products together).",
+)
 @click.option("--scenarios", default=250, show_default=True, type=click.IntRange(1))
-@click.option("--products", default=",".join(CURVE_MIX), show_default=True,
-              help="Comma-separated registry names.")
+@click.option(
+    "--products",
+    default=",".join(CURVE_MIX),
+    show_default=True,
+    help="Comma-separated registry names.",
+)
 @click.option("--repeat", default=3, show_default=True, type=click.IntRange(1))
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
-              help="Also write the figures to this JSON file.")
-def scenarios(trades: int, scenarios: int, products: str, repeat: int,
-              json_path: str | None) -> None:
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the figures to this JSON file.",
+)
+def scenarios(
+    trades: int, scenarios: int, products: str, repeat: int, json_path: str | None
+) -> None:
     """Scenario P&L per product: in-kernel scenario axis against one market per scenario."""
     import numba
 
@@ -128,17 +143,38 @@ def scenarios(trades: int, scenarios: int, products: str, repeat: int,
                 repeat,
             )
             n_val = len(table) * shifts.shape[0]
-            figures.append(PathFigures(name, len(table), shifts.shape[0], n_val / t_k,
-                                       n_val / t_m, t_m / t_k,
-                                       float(np.max(np.abs(pnl_k - pnl_m)))))
+            figures.append(
+                PathFigures(
+                    name,
+                    len(table),
+                    shifts.shape[0],
+                    n_val / t_k,
+                    n_val / t_m,
+                    t_m / t_k,
+                    float(np.max(np.abs(pnl_k - pnl_m))),
+                )
+            )
     finally:
         numba.set_num_threads(saved)
-    click.echo(f"scenario P&L, {shifts.shape[0]} historical scenarios, 1 thread, median of "
-               f"{repeat}: k valuations/s")
-    click.echo(f"  {'product':<24} {'trades':>7} {'in-kernel':>11} {'per-market':>11} "
-               f"{'ratio':>7}  max |diff|")
+    click.echo(
+        f"scenario P&L, {shifts.shape[0]} historical scenarios, 1 thread, median of "
+        f"{repeat}: k valuations/s"
+    )
+    click.echo(
+        f"  {'product':<24} {'trades':>7} {'in-kernel':>11} {'per-market':>11} "
+        f"{'ratio':>7}  max |diff|"
+    )
     for f in figures:
-        click.echo(f"  {f.product:<24} {f.trades:>7,} {f.kernel_per_s / 1e3:>11.1f} "
-                   f"{f.market_per_s / 1e3:>11.1f} {f.speedup:>6.1f}x  {f.max_abs_diff:.2e}")
-    _write_json(json_path, dict(benchmark="scenarios", trades=trades, repeat=repeat,
-                                figures=[asdict(f) for f in figures]))
+        click.echo(
+            f"  {f.product:<24} {f.trades:>7,} {f.kernel_per_s / 1e3:>11.1f} "
+            f"{f.market_per_s / 1e3:>11.1f} {f.speedup:>6.1f}x  {f.max_abs_diff:.2e}"
+        )
+    _write_json(
+        json_path,
+        dict(
+            benchmark="scenarios",
+            trades=trades,
+            repeat=repeat,
+            figures=[asdict(f) for f in figures],
+        ),
+    )
