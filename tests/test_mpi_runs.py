@@ -73,11 +73,21 @@ def test_failing_rank_ends_the_job(tmp_path: Path, n: int, stage: str) -> None:
     assert not (tmp_path / "job.h5").exists()
 
 
-def test_bad_job_exits_2_on_every_rank(tmp_path: Path) -> None:
-    job = write_job(tmp_path, run="partitons = 3")
+@pytest.mark.parametrize(
+    ("section", "text", "message"),
+    [
+        ("run", "partitons = 3", "run.partitons: unknown key"),
+        # Read by every rank: all stop alike, the problem printed once.
+        ("market", 'path = "nowhere.json"', "nowhere.json"),
+    ],
+)
+def test_bad_job_exits_2_on_every_rank(
+    tmp_path: Path, section: str, text: str, message: str
+) -> None:
+    job = write_job(tmp_path, **{section: text})
     proc = run_mpi([XIPHPC, "run", str(job)], 2, timeout=60)
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert proc.stderr.count("run.partitons: unknown key") == 1
+    assert proc.stderr.count(message) == 1, proc.stderr
 
 
 @pytest.mark.parametrize("n", [2, 3])
