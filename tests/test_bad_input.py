@@ -169,3 +169,26 @@ def test_bad_portfolio_tables(tmp_path: Path, market_file: Path) -> None:
     assert "equity_option.csv: strike: required column is absent" in res.output
     assert "equity_option.csv: colour: unknown column" in res.output
     assert "swaptoin.csv: unknown product 'swaptoin'" in res.output
+
+
+def test_duplicate_reason_is_whole_when_it_is_the_only_problem(tmp_path: Path) -> None:
+    """A slice of trades whose only problem is a repeated id: the reason is not cut to the
+    width of the (empty) reasons validation found."""
+    from xiphpc.synth import generate_portfolio, write_portfolio_hdf5
+    from xiphpc.validation import validate_table
+
+    m = generate_market(3)
+    table = generate_portfolio(400, seed=3, market=m)["equity_option"]
+    st, _ = validate_table(table, m)
+    table = table.take(np.flatnonzero(st == 0)[:40])
+    table.columns["trade_id"] = table["trade_id"].copy()
+    table.columns["trade_id"][7] = table["trade_id"][3]
+    write_portfolio_hdf5({"equity_option": table}, tmp_path / "book.h5")
+    job = write_job(tmp_path, portfolio=f'path = "{tmp_path / "book.h5"}"', run="partitions = 2")
+    out = tmp_path / "r.h5"
+    res = CliRunner().invoke(main, ["run", str(job), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    with h5py.File(out) as f:
+        assert f["trades/reason"][7].decode() == "trade_id: duplicate of an earlier trade"
+    res = CliRunner().invoke(main, ["validate", str(job)])
+    assert res.exit_code == 2 and "trade_id: duplicate of an earlier trade" in res.output

@@ -127,6 +127,7 @@ def validate_all(spec: JobSpec) -> list[Problem]:
     for product, n in source.counts().items():
         table = source.read(product)
         status, reason = validate_table(table, market)
+        reason = reason.astype(object)
         d = dup[start : start + n] & (status == Status.OK)
         status[d] = Status.DUPLICATE_ID
         reason[d] = "trade_id: duplicate of an earlier trade"
@@ -309,6 +310,8 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
     for product, a, table in local_tables:
         rows = slice(a - lo, a - lo + len(table))
         st, why = validate_table(table, market)
+        # Object dtype: a fixed-width str array would cut the reasons set below.
+        why = why.astype(object)
         d = dup[a - lo : a - lo + len(table)] & (st == Status.OK)
         st[d] = Status.DUPLICATE_ID
         why[d] = "trade_id: duplicate of an earlier trade"
