@@ -20,7 +20,7 @@ import numpy as np
 
 __all__ = ["CURVE_MIX", "scenarios"]
 
-#: Default products: the curve products (rates, CDS) and two options for reference.
+#: Default products: the curve products (rates, CDS) and three options for reference.
 CURVE_MIX = (
     "interest_rate_swap",
     "forward_rate_agreement",
@@ -30,6 +30,7 @@ CURVE_MIX = (
     "credit_default_swap",
     "equity_option",
     "american_option",
+    "asian_option",
 )
 
 
