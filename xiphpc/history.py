@@ -159,6 +159,30 @@ def _business_days_back(end: np.datetime64, n: int) -> np.ndarray:
     return np.array(days[::-1], dtype="datetime64[D]")
 
 
+def _group_moves(
+    rng, factors: FactorSet, mask: np.ndarray, market_move: np.ndarray, on_market, on_group
+) -> np.ndarray:
+    """Standardized fat-tailed moves (shape ``(n, mask.sum())``) of the factors ``mask``
+    selects: a loading ``on_market`` on the common move, ``on_group`` on a move shared by
+    the pillars of one curve or grid (same kind and name), and their own draw; nothing is
+    drawn when ``mask`` selects nothing."""
+    n = market_move.shape[0]
+    if not mask.any():
+        return np.zeros((n, 0))
+    t4 = np.sqrt(0.5)  # a t(4) variable has variance 2
+    kind = factors.kind[mask]
+    own = rng.standard_t(4, size=(n, kind.size)) * t4
+    group = np.unique(np.char.add(np.char.add(kind, ":"), factors.name[mask]), return_inverse=True)[
+        1
+    ].reshape(-1)
+    group_move = rng.standard_t(4, size=(n, group.max() + 1)) * t4
+    return (
+        on_market * market_move
+        + on_group * group_move[:, group]
+        + np.sqrt(1.0 - on_market**2 - on_group**2) * own
+    )
+
+
 def generate_history(market: Market, days: int, seed: int = 0) -> History:
     """A synthetic history of ``days`` business days ending on the valuation date.
 
@@ -198,34 +222,17 @@ def generate_history(market: Market, days: int, seed: int = 0) -> History:
     )[rest]
     z = np.empty((n, f))
     z[:, rest] = loading * market_move + np.sqrt(1.0 - loading**2) * idio
-    if is_cmd.any():
-        kind = factors.kind[is_cmd]
-        own = rng.standard_t(4, size=(n, kind.size)) * t4
-        curve_id = np.unique(
-            np.char.add(np.char.add(kind, ":"), factors.name[is_cmd]), return_inverse=True
-        )[1].reshape(-1)
-        curve_move = rng.standard_t(4, size=(n, curve_id.max() + 1)) * t4
-        # Futures mildly with equities, vols against them; mostly the curve's own move.
-        on_market = np.where(kind == "cmd", 0.3, -0.3)
-        on_curve = np.where(kind == "cmd", 0.9, 0.8)
-        z[:, is_cmd] = (
-            on_market * market_move
-            + on_curve * curve_move[:, curve_id]
-            + np.sqrt(1.0 - on_market**2 - on_curve**2) * own
-        )
-    if is_rv.any():
-        kind = factors.kind[is_rv]
-        own = rng.standard_t(4, size=(n, kind.size)) * t4
-        grid_id = np.unique(
-            np.char.add(np.char.add(kind, ":"), factors.name[is_rv]), return_inverse=True
-        )[1].reshape(-1)
-        grid_move = rng.standard_t(4, size=(n, grid_id.max() + 1)) * t4
-        # Rate vols rise a little when equities fall; mostly the grid's own parallel move.
-        z[:, is_rv] = (
-            -0.2 * market_move
-            + 0.85 * grid_move[:, grid_id]
-            + np.sqrt(1.0 - 0.2**2 - 0.85**2) * own
-        )
+    # Futures mildly with equities, commodity vols and rate vols against them; each curve or
+    # grid mostly by its own move.
+    z[:, is_cmd] = _group_moves(
+        rng,
+        factors,
+        is_cmd,
+        market_move,
+        np.where(factors.kind[is_cmd] == "cmd", 0.3, -0.3),
+        np.where(factors.kind[is_cmd] == "cmd", 0.9, 0.8),
+    )
+    z[:, is_rv] = _group_moves(rng, factors, is_rv, market_move, -0.2, 0.85)
     moves = z * sd
     today = factor_levels(market, factors)
     levels = np.empty((days, f))
