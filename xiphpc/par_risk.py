@@ -106,23 +106,28 @@ def par_buckets(market: Market, factors: FactorSet) -> ParBuckets:
         q = getattr(curve, "quotes", None)
         if q is None:
             continue
-        first = factors.index("ir", name)
         qlabels, _, reprice = quote_pricer(vdate, q.instruments)
-        disc = market.curves[q.discount] if q.discount else None
-        if disc is None:
-            cols = _rows_by_differences(reprice, [curve], [first], pos)
-        else:
-            cols = _rows_by_differences(
-                lambda c, d, reprice=reprice: reprice(c, as_curve(d)),
-                [curve, disc],
-                [first, factors.index("ir", q.discount)],
-                pos,
-            )
-        rows = [pos[first + i] for i in range(len(qlabels))]
-        _set_rows(jac, rows, cols)
-        for i, r in enumerate(rows):
-            labels[r] = f"irpar:{name}:{qlabels[i]}"
-            units[r] = "per 1bp of par rate"
+        first = factors.index("ir", name)
+        curves, firsts = [curve], [first]
+        if q.discount:  # the quotes' swaps were discounted on another curve
+            curves.append(market.curves[q.discount])
+            firsts.append(factors.index("ir", q.discount))
+        cols = _rows_by_differences(
+            lambda c, *d, reprice=reprice: reprice(c, *(as_curve(x) for x in d)),
+            curves,
+            firsts,
+            pos,
+        )
+        _set_quotes(
+            jac,
+            labels,
+            units,
+            pos,
+            first,
+            cols,
+            [f"irpar:{name}:{x}" for x in qlabels],
+            "per 1bp of par rate",
+        )
 
     today = np.datetime64(vdate, "D")
     for name, cc in sorted(market.credit_curves.items()):
@@ -144,16 +149,27 @@ def par_buckets(market: Market, factors: FactorSet) -> ParBuckets:
             [first, factors.index("ir", cc.currency)],
             pos,
         )
-        rows = [pos[first + i] for i in range(len(tenors))]
-        _set_rows(jac, rows, cols)
-        for i, r in enumerate(rows):
-            labels[r] = f"cspar:{name}:{tenors[i]}"
-            units[r] = "per 1bp of par spread"
+        _set_quotes(
+            jac,
+            labels,
+            units,
+            pos,
+            first,
+            cols,
+            [f"cspar:{name}:{t}" for t in tenors],
+            "per 1bp of par spread",
+        )
     return ParBuckets(columns, labels, units, np.linalg.inv(jac))
 
 
-def _set_rows(jac: np.ndarray, rows: list[int], cols: dict) -> None:
-    """Replace the identity rows ``rows`` of ``jac`` by the quotes' derivatives."""
+def _set_quotes(jac, labels, units, pos, first, cols, quote_labels, unit) -> None:
+    """Make the pillars of the curve starting at factor ``first`` its quotes: their identity
+    rows of ``jac`` become the quotes' derivatives ``cols`` (:func:`_rows_by_differences`),
+    with the quotes' labels and unit."""
+    rows = [pos[first + i] for i in range(len(quote_labels))]
     jac[rows, :] = 0.0
     for c, d in cols.items():
         jac[rows, c] = d
+    for r, label in zip(rows, quote_labels, strict=True):
+        labels[r] = label
+        units[r] = unit
