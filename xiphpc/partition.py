@@ -58,9 +58,7 @@ COST_BLOCK = 1 << 16
 
 def cost_blocks(n_trades: int) -> np.ndarray:
     """Bounds of the cost blocks of ``n_trades`` trades, shape ``(B + 1,)``."""
-    return np.unique(np.concatenate((np.arange(0, n_trades, COST_BLOCK), [n_trades]))).astype(
-        np.int64
-    )
+    return np.append(np.arange(0, n_trades, COST_BLOCK), n_trades).astype(np.int64)
 
 
 def block_rows(n_trades: int, rank: int, n_ranks: int) -> tuple[int, int]:
@@ -70,19 +68,14 @@ def block_rows(n_trades: int, rank: int, n_ranks: int) -> tuple[int, int]:
     return int(b[nb * rank // n_ranks]), int(b[nb * (rank + 1) // n_ranks])
 
 
-def _block_cumsums(cost: np.ndarray, start: int, n_trades: int) -> tuple[np.ndarray, np.ndarray]:
-    """Within-block running sums of ``cost`` (rows ``start:start + cost.size``, whole blocks)
-    and the total of each of those blocks."""
-    b = cost_blocks(n_trades)
-    first = int(np.searchsorted(b, start))
+def _block_cumsums(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Within-block running sums of ``cost`` (costs of whole blocks, from a block bound) and
+    the total of each of those blocks."""
     run = np.empty(cost.size)
     totals = []
-    for k in range(first, b.size - 1):
-        a, z = int(b[k]) - start, int(b[k + 1]) - start
-        if a >= cost.size:
-            break
-        run[a:z] = np.cumsum(cost[a:z])
-        totals.append(run[z - 1] if z > a else 0.0)
+    for a in range(0, cost.size, COST_BLOCK):
+        run[a : a + COST_BLOCK] = np.cumsum(cost[a : a + COST_BLOCK])
+        totals.append(run[min(a + COST_BLOCK, cost.size) - 1])
     return run, np.array(totals, dtype=np.float64)
 
 
@@ -105,7 +98,7 @@ def plan_partitions(cost: np.ndarray, n_partitions: int, n_ranks: int) -> Partit
     the blocks' prefix sums, as :func:`plan_partitions_distributed` does.
     """
     cost = np.asarray(cost, dtype=np.float64)
-    run, totals = _block_cumsums(cost, 0, cost.size)
+    run, totals = _block_cumsums(cost)
     return _plan(run, 0, totals, cost.size, n_partitions, n_ranks, lambda x: x)
 
 
@@ -120,7 +113,7 @@ def plan_partitions_distributed(
     """
     from .mpi import allgather_floats, allreduce_max_array
 
-    run, totals = _block_cumsums(np.asarray(cost, dtype=np.float64), start, n_trades)
+    run, totals = _block_cumsums(np.asarray(cost, dtype=np.float64))
     all_totals = allgather_floats(comm, totals)
     return _plan(
         run,
@@ -139,20 +132,14 @@ def _plan(run, start, totals, n, n_partitions, n_ranks, reduce_max) -> Partition
     ranks that hold the other rows."""
     n_partitions = max(1, min(int(n_partitions), int(n)))
     prefix = np.concatenate(([0.0], np.cumsum(totals)))
-    b = cost_blocks(n)
-    first = int(np.searchsorted(b, start))
-    run_global = run.copy()
-    for k in range(first, b.size - 1):
-        lo, hi = int(b[k]) - start, int(b[k + 1]) - start
-        if lo >= run.size:
-            break
-        run_global[lo:hi] += prefix[k]
+    # Every row's running sum: its block's prefix plus the sum within the block.
+    run_global = run + prefix[(start + np.arange(run.size)) // COST_BLOCK]
     total = float(prefix[-1])
     targets = total * np.arange(1, n_partitions) / n_partitions
     cuts = np.full(targets.size, -1, dtype=np.int64)
     at = np.full(targets.size, -np.inf)
     if run_global.size:
-        mine = (targets > prefix[first]) & (targets <= run_global[-1])
+        mine = (targets > prefix[start // COST_BLOCK]) & (targets <= run_global[-1])
         j = np.searchsorted(run_global, targets[mine], side="left")
         # A partition ends after the first trade whose running sum reaches its target.
         cuts[mine] = start + j + 1
