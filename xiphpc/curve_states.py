@@ -73,9 +73,10 @@ class CurveStates:
         packed = pack_curves(curves)
         if not curves:
             return packed.times, np.zeros((0, len(self))), packed.kinds, packed.offsets
+        zeros = [as_curve(c).zero_rates for c in curves]
         rows = [
-            as_curve(c).zero_rates[None, :] + self._pillar_shifts("ir", n, as_curve(c).times.size)
-            for n, c in zip(names, curves, strict=True)
+            z[None, :] + self._pillar_shifts("ir", n, z.size)
+            for n, z in zip(names, zeros, strict=True)
         ]
         cz = np.ascontiguousarray(np.concatenate(rows, axis=1).T)
         return packed.times, cz, packed.kinds, packed.offsets
