@@ -64,6 +64,24 @@ def _rate(name: str, threads: int, items: int, fn: Callable[[], object], repeat:
                 items / min(seconds), scale_note)
 
 
+def valid_tables(tables: dict, market, names, n: int):
+    """``(name, table)`` of the valid trades of each product of ``names`` in a generated
+    portfolio of ``n`` trades (``tables``), saying which products are skipped and why."""
+    from xiphpc.validation import validate_table
+
+    for name in names:
+        table = tables.get(name)
+        if table is None or len(table) == 0:
+            click.echo(f"{name}: no trades in a portfolio of {n:,}, skipped")
+            continue
+        status, _ = validate_table(table, market)
+        table = table.take(np.flatnonzero(status == 0))
+        if len(table) == 0:
+            click.echo(f"{name}: no valid trades, skipped")
+            continue
+        yield name, table
+
+
 class _Threads:
     """Context manager setting numba's thread count for the calling thread."""
 
@@ -398,23 +416,14 @@ def products_command(n: int, repeat: int, quantlib_n: int, json_path: str | None
     """
     from xiphpc.products import REGISTRY, PricingContext
     from xiphpc.synth import generate_market, generate_portfolio
-    from xiphpc.validation import validate_table
 
     market = generate_market(1)
     tables = generate_portfolio(n, seed=1, market=market)
     ctx = PricingContext(seed=1, parallel=False, valuation_date=market.valuation_date)
     rates: list[Rate] = []
     with _Threads(1):
-        for name, product in REGISTRY.items():
-            table = tables.get(name)
-            if table is None or len(table) == 0:
-                click.echo(f"{name}: no trades in a portfolio of {n:,}, skipped")
-                continue
-            status, _ = validate_table(table, market)
-            table = table.take(np.flatnonzero(status == 0))
-            if len(table) == 0:
-                click.echo(f"{name}: no valid trades, skipped")
-                continue
+        for name, table in valid_tables(tables, market, REGISTRY, n):
+            product = REGISTRY[name]
             rates.append(_rate(name, 1, len(table),
                                lambda p=product, t=table: p.price(t, market, ctx), repeat,
                                f"({len(table):,} trades)"))

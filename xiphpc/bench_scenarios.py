@@ -100,15 +100,13 @@ def scenarios(
     trades: int, scenarios: int, products: str, repeat: int, json_path: str | None
 ) -> None:
     """Scenario P&L per product: in-kernel scenario axis against one market per scenario."""
-    import numba
 
-    from xiphpc.bench import _write_json
+    from xiphpc.bench import _Threads, _write_json, valid_tables
     from xiphpc.factors import factor_set
     from xiphpc.history import generate_history, historical_shifts
     from xiphpc.products import REGISTRY, PricingContext
     from xiphpc.risk import scenario_pnl
     from xiphpc.synth import generate_market, generate_portfolio
-    from xiphpc.validation import validate_table
 
     names = [p.strip() for p in products.split(",") if p.strip()]
     unknown = sorted(set(names) - set(REGISTRY))
@@ -119,20 +117,9 @@ def scenarios(
     shifts, _ = historical_shifts(generate_history(market, scenarios + 1, seed=1), factors)
     tables = generate_portfolio(trades, seed=1, market=market)
     ctx = PricingContext(seed=1, valuation_date=market.valuation_date)
-    saved = numba.get_num_threads()
-    numba.set_num_threads(1)
     figures: list[PathFigures] = []
-    try:
-        for name in names:
-            table = tables.get(name)
-            if table is None:
-                click.echo(f"{name}: no trades in a portfolio of {trades:,}, skipped")
-                continue
-            status, _ = validate_table(table, market)
-            table = table.take(np.flatnonzero(status == 0))
-            if len(table) == 0:
-                click.echo(f"{name}: no valid trades, skipped")
-                continue
+    with _Threads(1):
+        for name, table in valid_tables(tables, market, names, trades):
             product = REGISTRY[name]
             other = _whole_market_path(product)
             t_k, pnl_k = _median_seconds(
@@ -155,8 +142,6 @@ def scenarios(
                     float(np.max(np.abs(pnl_k - pnl_m))),
                 )
             )
-    finally:
-        numba.set_num_threads(saved)
     click.echo(
         f"scenario P&L, {shifts.shape[0]} historical scenarios, 1 thread, median of "
         f"{repeat}: k valuations/s"
