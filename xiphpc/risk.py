@@ -176,24 +176,16 @@ def sensitivities(
     return fidx, value
 
 
-def _named_in(table: Table) -> set[str]:
-    """Every distinct text value of the table (currencies, underlyings, curve names...)."""
-    names: set[str] = set()
-    for values in table.columns.values():
-        if values.dtype.kind == "U":
-            names.update(np.unique(values).tolist())
-    return names
-
-
 def _sensitivities_by_market(product, table, market, factors, bumps, ctx):
-    """Bump-and-revalue on whole shifted markets. Only factors whose name (currency,
-    underlying, curve) appears in one of the table's text columns are bumped: a product
-    depends on market objects its trades name."""
+    """Bump-and-revalue on whole shifted markets, of the factors some trade of the table
+    names (:func:`_factors_named`)."""
     unit = np.array([FACTOR_UNITS[kd] for kd in factors.kind])
-    named = _named_in(table)
+    named = np.zeros(len(factors), dtype=bool)
+    for _, f in _factors_named(table, factors, product.factor_kinds):
+        named[f] = True
     columns = []
     for f in range(len(factors)):
-        if str(factors.name[f]) not in named:
+        if not named[f]:
             columns.append(np.zeros(len(table)))
             continue
         shift = np.zeros(len(factors))
@@ -267,22 +259,36 @@ def _state_sensitivities(product, table, market, factors, bumps, ctx):
     return fidx, np.where(fidx >= 0, value, 0.0)
 
 
-def _state_pnl(product, table, market, factors, shifts, ctx):
-    """Scenario P&L of a curve product: today's curves (a zero scenario, so that a zero move
-    gives exactly zero P&L) and every scenario as curve states of one kernel call."""
-    n, s = len(table), shifts.shape[0]
+def _pnl_from_zero_scenario(n: int, shifts: np.ndarray, pv_base) -> np.ndarray:
+    """P&L of ``n`` trades under ``shifts`` (shape ``(S, F)``), in chunks of trades.
+
+    ``pv_base(a, b, both)`` is the PV in the base currency of trades ``a:b`` under every row
+    of ``both``: the scenarios and, last, a zero scenario, shape ``(b - a, S + 1)``. The base
+    is the same kernel under that zero scenario, so that P&L is exactly zero for a zero move.
+    """
+    s = shifts.shape[0]
     both = np.vstack([shifts, np.zeros((1, shifts.shape[1]))])
-    states = CurveStates(both, factors)
-    fx_in = fx_to_base_input(market, factors, table["currency"])
     out = np.empty((n, s))
     chunk = max(1, MAX_ROWS // (s + 1))
     for a in range(0, n, chunk):
         b = min(n, a + chunk)
-        part = table if (a, b) == (0, n) else table.take(slice(a, b))
-        pv = product.value_states(part, market, states, ctx)
-        pv *= fx_in.dense(a, b, both, ctx.parallel).reshape(b - a, s + 1)
+        pv = pv_base(a, b, both)
         out[a:b] = pv[:, :s] - pv[:, s:]
     return out
+
+
+def _state_pnl(product, table, market, factors, shifts, ctx):
+    """Scenario P&L of a curve product: every scenario (and today) as curve states of one
+    kernel call."""
+    n = len(table)
+    fx_in = fx_to_base_input(market, factors, table["currency"])
+
+    def pv_base(a: int, b: int, both: np.ndarray) -> np.ndarray:
+        part = table if (a, b) == (0, n) else table.take(slice(a, b))
+        pv = product.value_states(part, market, CurveStates(both, factors), ctx)
+        return pv * fx_in.dense(a, b, both, ctx.parallel).reshape(b - a, both.shape[0])
+
+    return _pnl_from_zero_scenario(n, shifts, pv_base)
 
 
 def _market_pv_base(product, table, market, ctx) -> np.ndarray:
@@ -333,21 +339,17 @@ def scenario_pnl(
     inputs = product.market_inputs(table, market, factors)
     fx_in = fx_to_base_input(market, factors, table["currency"])
     if product.has_fused_scenarios:
-        # The base is the same kernel under a zero scenario, so that P&L is exactly zero
-        # for a zero move.
-        both = np.vstack([shifts, np.zeros((1, shifts.shape[1]))])
-        chunk = max(1, MAX_ROWS // (s + 1))
-        for a in range(0, n, chunk):
-            b = min(n, a + chunk)
-            pv = product.value_scenarios(
+        return _pnl_from_zero_scenario(
+            n,
+            shifts,
+            lambda a, b, both: product.value_scenarios(
                 {k: v[a:b] for k, v in static.items()},
                 _slice_inputs(inputs, a, b),
                 _slice_inputs({"fx": fx_in}, a, b)["fx"],
                 both,
                 ctx,
-            )
-            out[a:b] = pv[:, :s] - pv[:, s:]
-        return out
+            ),
+        )
     base = _pv_base(product, static, inputs, fx_in, np.arange(n), no_shift, ctx)
     chunk = max(1, MAX_ROWS // max(1, s))
     shifts = np.ascontiguousarray(shifts, dtype=np.float64)
