@@ -25,6 +25,7 @@ from .curves.credit import cds_legs, cds_periods
 from .curves.curve import as_curve
 from .factors import FactorSet
 from .market import Market
+from .risk import FACTOR_UNIT_TEXT
 
 __all__ = ["ParBuckets", "par_buckets"]
 
@@ -96,8 +97,6 @@ def par_buckets(market: Market, factors: FactorSet) -> ParBuckets:
     k = columns.size
     jac = np.eye(k)
     labels = [factors.labels[f] for f in columns]
-    from .risk import FACTOR_UNIT_TEXT
-
     units = [FACTOR_UNIT_TEXT[str(factors.kind[f])] for f in columns]
     vdate = market.valuation_date
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,9 +29,6 @@ from .factors import FactorSet, factor_set, shifted_market
 from .inputs import bump_shifts, fx_to_base_input, no_shift
 from .market import Market
 from .products import PricingContext, Product, Table
-
-if TYPE_CHECKING:
-    from .par_risk import ParBuckets
 
 __all__ = [
     "FACTOR_UNITS",
@@ -375,9 +371,6 @@ class RiskSetup:
     bumps : ndarray, shape ``(F,)``, or None when no sensitivities are asked for
     hist_shifts : ndarray, shape ``(S, F)``; hist_dates : ndarray of datetime64[D], ``(S,)``
     stress_shifts : ndarray, shape ``(T, F)``; stress_names : list of str
-    par : ParBuckets or None
-        Map of the rate and hazard pillar sensitivities to par quotes
-        (:mod:`xiphpc.par_risk`), when sensitivities are asked for.
     held : tuple of str
         Factors the history lacks, held at today's level in every historical scenario.
     """
@@ -391,7 +384,6 @@ class RiskSetup:
     var_confidence: float = 0.99
     es_confidence: float = 0.975
     trade_pnl: bool = False
-    par: ParBuckets | None = None
     held: tuple[str, ...] = ()
 
     @property
@@ -443,13 +435,9 @@ def prepare_risk(spec, market: Market) -> RiskSetup | None:
     factors = factor_set(market)
     f = len(factors)
     bumps = None
-    par = None
     if risk.sensitivities:
-        from .par_risk import par_buckets
-
         b = risk.bumps
         bumps = bump_sizes(factors, b.ir, b.fx, b.eq, b.vol, b.cs, b.nvol)
-        par = par_buckets(market, factors)
     hist = np.zeros((0, f))
     dates = np.zeros(0, dtype="datetime64[D]")
     held: tuple[str, ...] = ()
@@ -475,6 +463,5 @@ def prepare_risk(spec, market: Market) -> RiskSetup | None:
         h.var_confidence if h else 0.99,
         h.es_confidence if h else 0.975,
         bool(h and h.trade_pnl),
-        par,
         held,
     )

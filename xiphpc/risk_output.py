@@ -20,6 +20,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from .par_risk import ParBuckets
 from .risk import FACTOR_UNIT_TEXT, RiskSetup
 from .var import var_es
 
@@ -57,11 +58,15 @@ def write_risk(
     aggregates: np.ndarray,
     n_base: int,
     base: str,
+    par: ParBuckets | None = None,
 ) -> None:
     """Write sensitivities, scenario P&L and VaR/ES of every node of every level.
 
     Parameters
     ----------
+    par : ParBuckets, optional
+        Map of the rate and hazard pillar sensitivities to par quotes; with it the
+        sensitivities are also written on the quotes.
     aggregates : ndarray, shape ``(G, C)``
         Reduced sums; columns ``n_base:`` hold sensitivities (F, if any), historical
         scenarios (S) and stresses (T), in that order.
@@ -88,7 +93,7 @@ def write_risk(
         fg["bump"].attrs["description"] = "bump size: absolute for ir/vols, relative for fx/eq"
         sens = aggregates[:, n_base:c_hist]
         _tidy_levels(sg, levels, keys, level_offset, sens, fs.labels, base)
-        if risk.par is not None:
+        if par is not None:
             pg = f.create_group("par_sensitivities")
             pg.attrs["description"] = (
                 f"sensitivities in {base} to the par quotes of bootstrapped curves (rates per "
@@ -96,10 +101,9 @@ def write_risk(
                 "pillars of curves given without quotes stand for themselves"
             )
             pf = pg.create_group("factors")
-            pf["label"] = _strings(risk.par.labels)
-            pf["unit"] = _strings(risk.par.units)
-            par = risk.par.apply(sens)
-            _tidy_levels(pg, levels, keys, level_offset, par, risk.par.labels, base)
+            pf["label"] = _strings(par.labels)
+            pf["unit"] = _strings(par.units)
+            _tidy_levels(pg, levels, keys, level_offset, par.apply(sens), par.labels, base)
     if n_hist:
         hg = f.require_group("scenarios/historical")
         hg["dates"] = _strings(np.datetime_as_string(risk.hist_dates, unit="D"))

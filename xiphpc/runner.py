@@ -33,6 +33,7 @@ from .output import (
     temporary_path,
     write_strings,
 )
+from .par_risk import par_buckets
 from .partition import PartitionPlan, block_rows, plan_partitions_distributed
 from .portfolio import GeneratedSource, PortfolioSource, SelectedSource, open_portfolio
 from .products import MEASURES, REGISTRY, PricingContext
@@ -483,8 +484,10 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
                     "priced trades" if name == "n_trades" else "trades excluded (status != 0)"
                 )
         if risk is not None:
+            # The quotes' Jacobian is needed for writing only: rank 0 makes it here.
+            par = par_buckets(market, risk.factors) if risk.bumps is not None else None
             write_risk(
-                f, risk, levels, keys, level_offset, aggregates, n_base, market.base_currency
+                f, risk, levels, keys, level_offset, aggregates, n_base, market.base_currency, par
             )
         pg = f.create_group("partitions")
         pg.create_dataset("start", data=plan.bounds[:-1])
