@@ -11,6 +11,7 @@ import numpy as np
 
 from .market import Market
 from .products import REGISTRY, Column, Table
+from .products.base import trade_keys
 from .status import Status
 
 __all__ = ["distributed_duplicate_mask", "duplicate_mask", "validate_table"]
@@ -165,12 +166,7 @@ def distributed_duplicate_mask(comm, ids: np.ndarray, rows: np.ndarray) -> np.nd
     width = max(1, allreduce_max(comm, raw.dtype.itemsize if raw.size else 1))
     raw = raw.astype(f"S{width}")
     octets = raw.view(np.uint8).reshape(raw.size, width)
-    # FNV-1a over the padded bytes: a cheap, rank-independent spread of ids over owners.
-    h = np.full(raw.size, 0xCBF29CE484222325, dtype=np.uint64)
-    for j in range(width):
-        h ^= octets[:, j].astype(np.uint64)
-        h *= np.uint64(0x100000001B3)
-    owner = (h % np.uint64(comm.Get_size())).astype(np.int64)
+    owner = (trade_keys(ids) % np.uint64(comm.Get_size())).astype(np.int64)
     (got_ids, got_rows), sources, order = exchange_rows(
         comm, owner, octets, np.asarray(rows, dtype=np.int64)
     )

@@ -38,6 +38,7 @@ __all__ = [
     "PricingContext",
     "Product",
     "Table",
+    "trade_keys",
 ]
 
 ColumnKind = Literal["str", "float", "date", "choice"]
@@ -95,6 +96,23 @@ MEASURES: dict[str, tuple[str, str]] = {
     "theta": ("trade currency per day", "PV change per calendar day, market held fixed"),
     "rho": ("trade currency per bp", "PV change per +1bp in the trade currency's zero rates"),
 }
+
+
+def trade_keys(trade_ids: np.ndarray) -> np.ndarray:
+    """64-bit FNV-1a hash of each trade id's UTF-8 bytes, shape ``(n,)`` uint64.
+
+    A stable key: the same id gives the same key on every machine, rank and run (Monte Carlo
+    draws derive from it; duplicate ids are routed by it).
+    """
+    raw = np.char.encode(np.asarray(trade_ids, dtype=str), "utf-8")
+    width = max(raw.dtype.itemsize, 1)
+    octets = raw.astype(f"S{width}").view(np.uint8).reshape(raw.size, width)
+    length = np.char.str_len(raw)
+    h = np.full(raw.size, 0xCBF29CE484222325, dtype=np.uint64)
+    for j in range(width):
+        # Bytes beyond an id's length are padding, not part of it.
+        h = np.where(j < length, (h ^ octets[:, j]) * np.uint64(0x100000001B3), h)
+    return h
 
 
 @dataclass

@@ -35,7 +35,7 @@ from ..kernels.black_scholes import allocate_greeks
 from ..kernels.digital import digital_parallel, digital_serial
 from ..market import Market
 from ..status import Status
-from .base import Column, PricingContext, Product, Table
+from .base import Column, PricingContext, Product, Table, trade_keys
 from .black_scholes_family import OPTION_TYPE, VOL_OVERRIDE, option_static, price_with_kernel
 from .commodity import underlying_checks, underlying_inputs, underlying_market_inputs
 from .scaling import cash_measures
@@ -54,25 +54,6 @@ _OPTION_TYPE = OPTION_TYPE
 _STRIKE = Column("strike", "float", "trade currency", "strike price", positive=True)
 _EXPIRY = Column("expiry", "date", "ISO date", "expiry")
 _VOL = VOL_OVERRIDE
-
-_FNV_OFFSET = 0xCBF29CE484222325
-_FNV_PRIME = 0x100000001B3
-_MASK64 = (1 << 64) - 1
-
-
-def trade_keys(trade_ids: np.ndarray) -> np.ndarray:
-    """64-bit FNV-1a hash of each trade id's UTF-8 bytes, shape ``(n,)`` uint64.
-
-    A stable key: the same id gives the same key on every machine, rank and run.
-    """
-    out = np.empty(len(trade_ids), dtype=np.uint64)
-    for i, tid in enumerate(trade_ids):
-        h = _FNV_OFFSET
-        for byte in str(tid).encode("utf-8"):
-            h = ((h ^ byte) * _FNV_PRIME) & _MASK64
-        out[i] = h
-    return out
-
 
 class _OptionOnUnderlying(Product):
     """What the options of this module share: inputs from the underlying, static arrays."""
