@@ -20,8 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .curves.bootstrap import quote_pricer
-from .curves.calendar import add_months, tenor_months
-from .curves.credit import cds_legs, cds_periods
+from .curves.credit import cds_legs, cds_maturities, cds_periods
 from .curves.curve import as_curve
 from .factors import FactorSet
 from .market import Market
@@ -128,13 +127,11 @@ def par_buckets(market: Market, factors: FactorSet) -> ParBuckets:
             "per 1bp of par rate",
         )
 
-    today = np.datetime64(vdate, "D")
     for name, cc in sorted(market.credit_curves.items()):
         tenors = getattr(cc, "quote_tenors", ())
         if not tenors:
             continue
-        mats = np.array([add_months(np.array([today]), tenor_months(t))[0] for t in tenors])
-        periods = cds_periods(vdate, mats)
+        periods = cds_periods(vdate, cds_maturities(vdate, tenors))
 
         def spreads(hazard, disc, periods=periods) -> np.ndarray:
             n = periods.offsets.size - 1

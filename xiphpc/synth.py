@@ -20,6 +20,7 @@ from .curves import (
     add_months,
     bootstrap_hazard,
 )
+from .curves.credit import cds_maturities
 from .curves.loader import Commodity, CreditCurve, FuturesCurve, fx_smile
 from .market import Equity, Market, TermStructure, ZeroCurve
 from .portfolio import table_from_strings
@@ -203,15 +204,15 @@ def _cross_asset_market(seed, vdate, fx, curves, equities, fx_vols) -> dict:
         for pair, ts in fx_vols.items()
     }
     credit_curves = {}
-    today = np.datetime64(vdate, "D")
-    mats = np.array([add_months(np.array([today]), m)[0] for m in (12, 36, 60, 120)])
+    tenors = ("1Y", "3Y", "5Y", "10Y")
+    mats = cds_maturities(vdate, tenors)
     for name, (ccy, s5, rec) in _CREDITS.items():
         s5 = s5 * float(np.exp(0.1 * rng.normal()))
         spreads = np.round(s5 * np.array([0.55, 0.8, 1.0, 1.15]), 6)
         disc = curves[ccy]
         disc = Curve(disc.tenors, disc.zero_rates)
         credit_curves[name] = CreditCurve(
-            ccy, bootstrap_hazard(vdate, mats, spreads, rec, disc), ("1Y", "3Y", "5Y", "10Y")
+            ccy, bootstrap_hazard(vdate, mats, spreads, rec, disc), tenors
         )
     commodities = {}
     for name, (ccy, front, slope, vol) in _COMMODITIES.items():

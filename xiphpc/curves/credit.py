@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .calendar import WEEKENDS_ONLY, Calendar
+from .calendar import WEEKENDS_ONLY, Calendar, add_months, tenor_months
 from .curve import Curve
 from .daycount import year_fraction
 from .legs import times_from
@@ -35,6 +35,7 @@ __all__ = [
     "HazardCurve",
     "bootstrap_hazard",
     "cds_legs",
+    "cds_maturities",
     "cds_periods",
     "pack_hazards",
 ]
@@ -100,6 +101,13 @@ class CdsPeriods:
     accrual: np.ndarray
     accrual_mid: np.ndarray
     maturity: np.ndarray
+
+
+def cds_maturities(valuation_date: dt.date, tenors) -> np.ndarray:
+    """Scheduled maturities of CDS of ``tenors`` (``"5Y"``) from the valuation date
+    (unadjusted), shape ``(k,)`` datetime64[D]."""
+    today = np.array([np.datetime64(valuation_date, "D")])
+    return np.array([add_months(today, tenor_months(t))[0] for t in tenors], dtype="datetime64[D]")
 
 
 def cds_periods(

@@ -29,8 +29,8 @@ from .bootstrap import (
     bootstrap_curve,
     quote_pricer,
 )
-from .calendar import add_months, add_tenor, tenor_months
-from .credit import HazardCurve, bootstrap_hazard, cds_periods
+from .calendar import add_tenor, tenor_months
+from .credit import HazardCurve, bootstrap_hazard, cds_maturities, cds_periods
 from .curve import INTERPOLATIONS, Curve, CurveQuotes
 from .daycount import DAY_COUNTS
 from .surfaces import RATE_VOL_KINDS, DeltaSurface, MoneynessSurface, RateVolSurface
@@ -296,9 +296,7 @@ def _spread_tenors(r, meta: Any, field: str, times: np.ndarray, vdate: dt.date):
         r.bad(field, f"{len(meta)} tenors for {times.size} hazard pillars")
         return None
     try:
-        today = np.array([np.datetime64(vdate, "D")])
-        mats = np.array([add_months(today, tenor_months(t))[0] for t in meta])
-        ends = cds_periods(vdate, mats).maturity
+        ends = cds_periods(vdate, cds_maturities(vdate, meta)).maturity
     except ValueError as exc:
         r.bad(field, str(exc))
         return None
@@ -333,7 +331,6 @@ def _credit(r, spec: Any, field: str, vdate: dt.date, fx: dict, curves: dict):
     disc = curves[ccy]
     if not isinstance(disc, Curve):
         disc = Curve(np.asarray(disc.tenors), np.asarray(disc.zero_rates), "linear_zero")
-    today = np.datetime64(vdate, "D")
     if forms[0] == "hazard_rates":
         got = r.pillars(spec["hazard_rates"], f"{field}.hazard_rates", "tenors", "hazards",
                         positive_y=True)
@@ -366,8 +363,8 @@ def _credit(r, spec: Any, field: str, vdate: dt.date, fx: dict, curves: dict):
         if any(x is None for x in spreads):
             return None
     try:
-        mats = np.array([add_months(np.array([today]), tenor_months(t))[0] for t in tenors])
-        hazard = bootstrap_hazard(vdate, mats, np.array(spreads), rec, disc)
+        hazard = bootstrap_hazard(vdate, cds_maturities(vdate, tenors), np.array(spreads), rec,
+                                  disc)
     except (ValueError, TypeError, AttributeError) as exc:
         r.bad(f"{field}.spreads", f"cannot bootstrap hazard rates: {exc}")
         return None
