@@ -30,6 +30,17 @@ def result_datasets(path: Path, skip: tuple[str, ...] = ("diagnostics",)) -> dic
     return found
 
 
+def valid_trades(product: str, market, portfolio: int, seed: int, count: int | None = None):
+    """The first ``count`` (all if None) valid trades of ``product`` in a generated portfolio
+    of ``portfolio`` trades on ``market``."""
+    from xiphpc.synth import generate_portfolio
+    from xiphpc.validation import validate_table
+
+    table = generate_portfolio(portfolio, seed=seed, market=market)[product]
+    status, _ = validate_table(table, market)
+    return table.take(np.flatnonzero(status == 0)[:count])
+
+
 def assert_same_results(a: Path, b: Path, skip: tuple[str, ...] = ("diagnostics",)) -> None:
     """Bitwise equality of every dataset (NaN equal to NaN)."""
     da, db = result_datasets(a, skip), result_datasets(b, skip)

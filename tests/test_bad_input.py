@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import write_job
+from conftest import valid_trades, write_job
 from test_black_scholes_quantlib import mpmath_bs
 
 from xiphpc.cli import main
@@ -174,13 +174,10 @@ def test_bad_portfolio_tables(tmp_path: Path, market_file: Path) -> None:
 def test_duplicate_reason_is_whole_when_it_is_the_only_problem(tmp_path: Path) -> None:
     """A slice of trades whose only problem is a repeated id: the reason is not cut to the
     width of the (empty) reasons validation found."""
-    from xiphpc.synth import generate_portfolio, write_portfolio_hdf5
-    from xiphpc.validation import validate_table
+    from xiphpc.synth import write_portfolio_hdf5
 
     m = generate_market(3)
-    table = generate_portfolio(400, seed=3, market=m)["equity_option"]
-    st, _ = validate_table(table, m)
-    table = table.take(np.flatnonzero(st == 0)[:40])
+    table = valid_trades("equity_option", m, 400, 3, 40)
     table.columns["trade_id"] = table["trade_id"].copy()
     table.columns["trade_id"][7] = table["trade_id"][3]
     write_portfolio_hdf5({"equity_option": table}, tmp_path / "book.h5")

@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import write_job
+from conftest import valid_trades, write_job
 
 from xiphpc.cli import main
 from xiphpc.errors import JobError
@@ -409,11 +409,7 @@ def test_fused_monte_carlo_scenarios_equal_the_row_path(product: str) -> None:
     is the same, only the last bits of exp differ."""
     m = generate_market(8)
     fs = factor_set(m)
-    table = generate_portfolio(3000, seed=8, market=m)[product]
-    from xiphpc.validation import validate_table
-
-    st, _ = validate_table(table, m)
-    table = table.take(np.flatnonzero(st == 0)[:12])
+    table = valid_trades(product, m, 3000, 8, 12)
     pr = REGISTRY[product]
     assert pr.has_fused_scenarios
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import valid_trades
 from test_rates import (
     CTX,
     PILLAR_DAYS,
@@ -28,7 +29,7 @@ from xiphpc.factors import factor_set
 from xiphpc.products import REGISTRY
 from xiphpc.products.rates import InterestRateSwap
 from xiphpc.risk import bump_sizes, sensitivities
-from xiphpc.synth import generate_market, generate_portfolio
+from xiphpc.synth import generate_market
 
 ql = pytest.importorskip("QuantLib")
 
@@ -127,11 +128,7 @@ def test_swap_bucketed_pv01_equals_quantlib_finite_differences():
 
 def test_cds_cs01_buckets_sum_to_a_parallel_hazard_shift():
     m = generate_market(3)
-    table = generate_portfolio(3000, seed=3, market=m)["credit_default_swap"]
-    from xiphpc.validation import validate_table
-
-    st, _ = validate_table(table, m)
-    table = table.take(np.flatnonzero(st == 0))
+    table = valid_trades("credit_default_swap", m, 3000, 3)
     fs = factor_set(m)
     pr = REGISTRY["credit_default_swap"]
     fidx, sens = sensitivities(pr, table, m, fs, bump_sizes(fs, 1e-4, 1e-3, 1e-3, 1e-3), CTX)
@@ -176,13 +173,10 @@ def test_curve_states_equal_whole_shifted_markets(product: str) -> None:
     equal those of the same product revalued on one whole shifted market per scenario."""
     from xiphpc.products import Product
     from xiphpc.risk import scenario_pnl
-    from xiphpc.validation import validate_table
 
     m = generate_market(9)
     fs = factor_set(m)
-    table = generate_portfolio(4000, seed=9, market=m)[product]
-    st, _ = validate_table(table, m)
-    table = table.take(np.flatnonzero(st == 0)[:40])
+    table = valid_trades(product, m, 4000, 9, 40)
     pr = REGISTRY[product]
     assert pr.has_states
 
