@@ -33,8 +33,8 @@ def result_datasets(path: Path, skip: tuple[str, ...] = ("diagnostics",)) -> dic
 def valid_trades(product: str, market, portfolio: int, seed: int, count: int | None = None):
     """The first ``count`` (all if None) valid trades of ``product`` in a generated portfolio
     of ``portfolio`` trades on ``market``."""
-    from xiphpc.synth import generate_portfolio
-    from xiphpc.validation import validate_table
+    from xiphpc.pricing.validation import validate_table
+    from xiphpc.synth.generate import generate_portfolio
 
     table = generate_portfolio(portfolio, seed=seed, market=market)[product]
     status, _ = validate_table(table, market)
@@ -81,7 +81,7 @@ def run_mpi(
 
 @pytest.fixture
 def market_file(tmp_path: Path) -> Path:
-    from xiphpc.synth import generate_market
+    from xiphpc.synth.generate import generate_market
 
     path = tmp_path / "market.json"
     path.write_text(json.dumps(generate_market(3).to_dict()))

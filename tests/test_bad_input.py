@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from conftest import valid_trades, write_job
 from test_black_scholes_quantlib import mpmath_bs
 
-from xiphpc.cli import main
-from xiphpc.status import Status
-from xiphpc.synth import generate_market
+from xiphpc.cli.main import main
+from xiphpc.pricing.status import Status
+from xiphpc.synth.generate import generate_market
 
 HEADER = (
     "trade_id,desk,book,counterparty,currency,quantity,underlying,option_type,strike,expiry,vol"
@@ -174,7 +174,7 @@ def test_bad_portfolio_tables(tmp_path: Path, market_file: Path) -> None:
 def test_duplicate_reason_is_whole_when_it_is_the_only_problem(tmp_path: Path) -> None:
     """A slice of trades whose only problem is a repeated id: the reason is not cut to the
     width of the (empty) reasons validation found."""
-    from xiphpc.synth import write_portfolio_hdf5
+    from xiphpc.synth.generate import write_portfolio_hdf5
 
     m = generate_market(3)
     table = valid_trades("equity_option", m, 400, 3, 40)

@@ -7,9 +7,9 @@ import re
 
 import numpy as np
 from click.testing import CliRunner
-from xiphpc.kernels import black_scholes as bs
 
-from xiphpc.bench import bench, numpy_black_scholes, random_book
+from xiphpc.bench.kernels import bench, numpy_black_scholes, random_book
+from xiphpc.pricing.kernels import black_scholes as bs
 
 
 def _rows(output: str) -> dict[tuple[str, int], float]:
@@ -25,14 +25,17 @@ def _rows(output: str) -> dict[tuple[str, int], float]:
 def test_bench_kernels(tmp_path):
     path = tmp_path / "kernels.json"
     result = CliRunner().invoke(
-        bench, ["kernels", "--n", "20000", "--repeat", "2", "--quantlib-n", "50",
-                "--json", str(path)],
+        bench,
+        ["kernels", "--n", "20000", "--repeat", "2", "--quantlib-n", "50", "--json", str(path)],
     )
     assert result.exit_code == 0, result.output
     rows = _rows(result.output)
     names = {name for name, _ in rows}
-    assert {"vectorized fused (vmath)", "scalar libm fused (math.exp/log/erfc)",
-            "NumPy arrays (np.exp/np.log, own erfc)"} <= names
+    assert {
+        "vectorized fused (vmath)",
+        "scalar libm fused (math.exp/log/erfc)",
+        "NumPy arrays (np.exp/np.log, own erfc)",
+    } <= names
     assert ("vectorized fused (vmath)", 1) in rows
     assert all(v > 0.0 for v in rows.values())
     assert "vectorized/scalar, 1 thread(s)" in result.output
@@ -40,8 +43,7 @@ def test_bench_kernels(tmp_path):
 
     figures = json.loads(path.read_text())
     assert figures["n"] == 20000
-    assert all(r["median"] > 0 and r["low"] <= r["median"] <= r["high"]
-               for r in figures["rates"])
+    assert all(r["median"] > 0 and r["low"] <= r["median"] <= r["high"] for r in figures["rates"])
     assert all(v > 0 for v in figures["ratios"].values())
     assert figures["memory"]["1"]["copy_bytes_per_s"] > 0
 
@@ -49,14 +51,27 @@ def test_bench_kernels(tmp_path):
 def test_bench_mc(tmp_path):
     path = tmp_path / "mc.json"
     result = CliRunner().invoke(
-        bench, ["mc", "--paths", "2000", "--steps", "16", "--repeat", "2",
-                "--baseline-paths", "500", "--json", str(path)],
+        bench,
+        [
+            "mc",
+            "--paths",
+            "2000",
+            "--steps",
+            "16",
+            "--repeat",
+            "2",
+            "--baseline-paths",
+            "500",
+            "--json",
+            str(path),
+        ],
     )
     assert result.exit_code == 0, result.output
     rows = _rows(result.output)
     assert ("Philox GBM European kernel", 1) in rows
     assert {"numba, np.random inside the kernel", "NumPy, one Generator draw per step"} <= {
-        name for name, _ in rows}
+        name for name, _ in rows
+    }
     assert all(v > 0.0 for v in rows.values())
     figures = json.loads(path.read_text())
     assert figures["paths"] == 2000 and figures["steps"] == 16
@@ -73,12 +88,12 @@ def test_numpy_reference_matches_the_kernel():
 
 
 def test_bench_products(tmp_path):
-    from xiphpc.products import REGISTRY
+    from xiphpc.pricing.products import REGISTRY
 
     path = tmp_path / "products.json"
     result = CliRunner().invoke(
-        bench, ["products", "--n", "1500", "--repeat", "1", "--quantlib-n", "20",
-                "--json", str(path)],
+        bench,
+        ["products", "--n", "1500", "--repeat", "1", "--quantlib-n", "20", "--json", str(path)],
     )
     assert result.exit_code == 0, result.output
     rows = _rows(result.output)
@@ -90,12 +105,25 @@ def test_bench_products(tmp_path):
 
 
 def test_bench_scenarios(tmp_path):
-    from xiphpc.cli import main
+    from xiphpc.cli.main import main
 
     path = tmp_path / "scenarios.json"
     result = CliRunner().invoke(
-        main, ["bench", "scenarios", "--trades", "1500", "--scenarios", "6", "--repeat", "1",
-                "--products", "interest_rate_swap,swaption,equity_option", "--json", str(path)],
+        main,
+        [
+            "bench",
+            "scenarios",
+            "--trades",
+            "1500",
+            "--scenarios",
+            "6",
+            "--repeat",
+            "1",
+            "--products",
+            "interest_rate_swap,swaption,equity_option",
+            "--json",
+            str(path),
+        ],
     )
     assert result.exit_code == 0, result.output
     figures = {f["product"]: f for f in json.loads(path.read_text())["figures"]}

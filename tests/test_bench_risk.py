@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from xiphpc.bench_risk import risk
+from xiphpc.bench.risk import risk
 
 
 def test_bench_risk_reports_each_rank_count(tmp_path) -> None:

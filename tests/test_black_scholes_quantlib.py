@@ -16,7 +16,7 @@ import pytest
 
 ql = pytest.importorskip("QuantLib")
 
-from xiphpc.kernels.black_scholes import (  # noqa: E402
+from xiphpc.pricing.kernels.black_scholes import (  # noqa: E402
     allocate_greeks,
     bs_fused_parallel,
     bs_fused_serial,

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import assert_same_results, write_job
 
-from xiphpc.cli import main
-from xiphpc.mpi import FAULT_ENV
-from xiphpc.products import REGISTRY
+from xiphpc.cli.main import main
+from xiphpc.parallel.mpi import FAULT_ENV
+from xiphpc.pricing.products import REGISTRY
 
 
 def _invoke(*args: str, code: int = 0, **kw) -> str:

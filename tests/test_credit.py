@@ -13,11 +13,18 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from xiphpc.curves import Curve, HazardCurve, add_months, bootstrap_hazard, cds_legs, cds_periods
-from xiphpc.curves.loader import CreditCurve
-from xiphpc.market import Market, market_from_dict
-from xiphpc.products.base import PricingContext, Table
-from xiphpc.products.credit import CreditDefaultSwap, cds_analytics
+from xiphpc.market.curves import (
+    Curve,
+    HazardCurve,
+    add_months,
+    bootstrap_hazard,
+    cds_legs,
+    cds_periods,
+)
+from xiphpc.market.curves.loader import CreditCurve
+from xiphpc.market.data import Market, market_from_dict
+from xiphpc.pricing.products.base import PricingContext, Table
+from xiphpc.pricing.products.credit import CreditDefaultSwap, cds_analytics
 
 ql = pytest.importorskip("QuantLib")
 
@@ -53,11 +60,13 @@ def _hazard() -> HazardCurve:
 def _ql_curves(hazard: HazardCurve, disc: Curve):
     today = qdate(VDATE)
     dd = [today] + [today + int(d) for d in DISC_DAYS]
-    dcurve = ql.DiscountCurve(dd, [1.0, *map(float, disc.discount(disc.times))],
-                              ql.Actual365Fixed())
+    dcurve = ql.DiscountCurve(
+        dd, [1.0, *map(float, disc.discount(disc.times))], ql.Actual365Fixed()
+    )
     hd = [today] + [today + int(round(t * 365)) for t in hazard.times]
-    hcurve = ql.HazardRateCurve(hd, [float(hazard.hazards[0]), *map(float, hazard.hazards)],
-                                ql.Actual365Fixed())
+    hcurve = ql.HazardRateCurve(
+        hd, [float(hazard.hazards[0]), *map(float, hazard.hazards)], ql.Actual365Fixed()
+    )
     dcurve.enableExtrapolation()
     hcurve.enableExtrapolation()
     return ql.YieldTermStructureHandle(dcurve), ql.DefaultProbabilityTermStructureHandle(hcurve)
@@ -66,16 +75,24 @@ def _ql_curves(hazard: HazardCurve, disc: Curve):
 def _table(n, **cols) -> Table:
     base = {
         "trade_id": np.array([f"C{i}" for i in range(n)]),
-        "desk": np.full(n, "CR"), "book": np.full(n, "B"), "counterparty": np.full(n, "X"),
-        "currency": np.full(n, "USD"), "quantity": np.ones(n),
+        "desk": np.full(n, "CR"),
+        "book": np.full(n, "B"),
+        "counterparty": np.full(n, "X"),
+        "currency": np.full(n, "USD"),
+        "quantity": np.ones(n),
         "underlying": np.full(n, "ACME-SNR"),
     }
     return Table("credit_default_swap", {**base, **cols})
 
 
 def _market(hazard=None) -> Market:
-    return Market(VDATE, "USD", {"USD": 1.0}, {"USD": _discount()},
-                  credit_curves={"ACME-SNR": CreditCurve("USD", hazard or _hazard())})
+    return Market(
+        VDATE,
+        "USD",
+        {"USD": 1.0},
+        {"USD": _discount()},
+        credit_curves={"ACME-SNR": CreditCurve("USD", hazard or _hazard())},
+    )
 
 
 def test_hazard_curve_survival_matches_quantlib():
@@ -90,8 +107,12 @@ def test_cds_match_quantlib_midpoint_engine():
     rng = np.random.default_rng(9)
     n = 80
     maturity = TODAY + rng.integers(60, 365 * 12, n).astype("timedelta64[D]")
-    table = _table(n, protection=rng.choice(["buy", "sell"], n),
-                   spread=rng.uniform(0.001, 0.05, n), maturity=maturity)
+    table = _table(
+        n,
+        protection=rng.choice(["buy", "sell"], n),
+        spread=rng.uniform(0.001, 0.05, n),
+        maturity=maturity,
+    )
     table.columns["quantity"] = rng.uniform(1e6, 1e7, n)
     m = _market()
     got = CreditDefaultSwap().price(table, m, CTX)
@@ -104,15 +125,27 @@ def test_cds_match_quantlib_midpoint_engine():
         dates = [qdate(TODAY)] + [qdate(TODAY + int(round(t * 365))) for t in p.end[a:b]]
         sched = ql.Schedule(dates, ql.WeekendsOnly(), ql.Following)
         side = ql.Protection.Buyer if table["protection"][i] == "buy" else ql.Protection.Seller
-        cds = ql.CreditDefaultSwap(side, float(table["quantity"][i]), float(table["spread"][i]),
-                                   sched, ql.Following, ql.Actual360(), True, True,
-                                   qdate(TODAY), ql.FaceValueClaim(), ql.Actual360(), False)
+        cds = ql.CreditDefaultSwap(
+            side,
+            float(table["quantity"][i]),
+            float(table["spread"][i]),
+            sched,
+            ql.Following,
+            ql.Actual360(),
+            True,
+            True,
+            qdate(TODAY),
+            ql.FaceValueClaim(),
+            ql.Actual360(),
+            False,
+        )
         cds.setPricingEngine(engine)
         q = table["quantity"][i]
         assert got["pv"][i] == pytest.approx(cds.NPV(), rel=1e-10, abs=1e-10 * q)
         assert an["par_spread"][i] == pytest.approx(cds.fairSpread(), rel=1e-10)
-        assert an["risky_annuity"][i] * q * 1e-4 == pytest.approx(abs(cds.couponLegBPS()),
-                                                                   rel=1e-10)
+        assert an["risky_annuity"][i] * q * 1e-4 == pytest.approx(
+            abs(cds.couponLegBPS()), rel=1e-10
+        )
 
 
 def test_cds_rho_matches_quantlib_bumped_discount_curve():
@@ -125,11 +158,22 @@ def test_cds_rho_matches_quantlib_bumped_discount_curve():
     npv = []
     for bump in (1e-4, -1e-4):
         shifted = ql.YieldTermStructureHandle(
-            ql.ZeroSpreadedTermStructure(hd, ql.QuoteHandle(ql.SimpleQuote(bump))))
-        cds = ql.CreditDefaultSwap(ql.Protection.Buyer, 1.0, 0.01,
-                                   ql.Schedule(dates, ql.WeekendsOnly(), ql.Following),
-                                   ql.Following, ql.Actual360(), True, True, qdate(TODAY),
-                                   ql.FaceValueClaim(), ql.Actual360(), False)
+            ql.ZeroSpreadedTermStructure(hd, ql.QuoteHandle(ql.SimpleQuote(bump)))
+        )
+        cds = ql.CreditDefaultSwap(
+            ql.Protection.Buyer,
+            1.0,
+            0.01,
+            ql.Schedule(dates, ql.WeekendsOnly(), ql.Following),
+            ql.Following,
+            ql.Actual360(),
+            True,
+            True,
+            qdate(TODAY),
+            ql.FaceValueClaim(),
+            ql.Actual360(),
+            False,
+        )
         cds.setPricingEngine(ql.MidPointCdsEngine(hq, 0.4, shifted))
         npv.append(cds.NPV())
     assert got["rho"][0] == pytest.approx(0.5 * (npv[0] - npv[1]), rel=1e-9)
@@ -141,8 +185,9 @@ def test_bootstrapped_hazard_curve_reprices_its_spreads():
     mats = np.array([add_months(np.array([TODAY]), m)[0] for m in tenors])
     h = bootstrap_hazard(VDATE, mats, spreads, 0.4, _discount())
     # Through the product and the kernel, not the bootstrap's own pricer.
-    table = _table(len(tenors), protection=np.full(len(tenors), "buy"), spread=spreads,
-                   maturity=mats)
+    table = _table(
+        len(tenors), protection=np.full(len(tenors), "buy"), spread=spreads, maturity=mats
+    )
     an = cds_analytics(table, _market(h))
     assert np.max(np.abs(an["par_spread"] - spreads)) <= 1e-10
     pv = CreditDefaultSwap().price(table, _market(h), CTX)["pv"]
@@ -154,15 +199,21 @@ def test_bootstrapped_hazard_curve_reprices_its_spreads():
 
 def test_flat_spread_from_market_json():
     doc = {
-        "valuation_date": "2026-11-24", "base_currency": "USD", "fx": {"USD": 1.0},
+        "valuation_date": "2026-11-24",
+        "base_currency": "USD",
+        "fx": {"USD": 1.0},
         "curves": {"USD": {"tenors": [1, 10], "zero_rates": [0.03, 0.035]}},
         "credit_curves": {"ACME-SNR": {"currency": "USD", "recovery": 0.35, "spread": 0.012}},
     }
     m = market_from_dict(doc)
     c = m.credit_curves["ACME-SNR"]
     assert c.hazard.times.size == 1 and c.hazard.recovery == 0.35
-    table = _table(1, protection=np.array(["buy"]), spread=np.array([0.012]),
-                   maturity=add_months(np.array([TODAY]), 60))
+    table = _table(
+        1,
+        protection=np.array(["buy"]),
+        spread=np.array([0.012]),
+        maturity=add_months(np.array([TODAY]), 60),
+    )
     assert cds_analytics(table, m)["par_spread"][0] == pytest.approx(0.012, abs=1e-12)
     # Written back as hazard rates, read again to the same curve.
     again = market_from_dict(m.to_dict()).credit_curves["ACME-SNR"].hazard
@@ -170,14 +221,18 @@ def test_flat_spread_from_market_json():
 
 
 def test_bad_credit_entries_are_reported():
-    from xiphpc.errors import JobError
+    from xiphpc.config.errors import JobError
 
     doc = {
-        "valuation_date": "2026-11-24", "base_currency": "USD", "fx": {"USD": 1.0},
+        "valuation_date": "2026-11-24",
+        "base_currency": "USD",
+        "fx": {"USD": 1.0},
         "curves": {"USD": {"tenors": [1], "zero_rates": [0.03]}},
-        "credit_curves": {"A": {"currency": "EUR", "spread": 0.01},
-                          "B": {"currency": "USD", "recovery": 1.2, "spread": 0.01},
-                          "C": {"currency": "USD", "spread": 0.01, "spreads": {}}},
+        "credit_curves": {
+            "A": {"currency": "EUR", "spread": 0.01},
+            "B": {"currency": "USD", "recovery": 1.2, "spread": 0.01},
+            "C": {"currency": "USD", "spread": 0.01, "spreads": {}},
+        },
     }
     with pytest.raises(JobError) as err:
         market_from_dict(doc, "m.json")
@@ -187,9 +242,14 @@ def test_bad_credit_entries_are_reported():
 
 def test_cds_checks():
     m = _market()
-    table = _table(3, protection=np.full(3, "buy"), spread=np.array([0.01, -0.01, 0.01]),
-                   maturity=np.full(3, TODAY + 400))
+    table = _table(
+        3,
+        protection=np.full(3, "buy"),
+        spread=np.array([0.01, -0.01, 0.01]),
+        maturity=np.full(3, TODAY + 400),
+    )
     table.columns["underlying"] = np.array(["ACME-SNR", "ACME-SNR", "NOPE"])
-    flags = {int(c): mask.tolist() for mask, c, _ in CreditDefaultSwap().check(table, m)
-             if mask.any()}
+    flags = {
+        int(c): mask.tolist() for mask, c, _ in CreditDefaultSwap().check(table, m) if mask.any()
+    }
     assert flags == {7: [False, False, True], 9: [False, True, False]}

@@ -12,9 +12,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from xiphpc.kernels.rates import discount_factors, fra_serial, moves, swap_serial
 
-from xiphpc.curves import (
+from xiphpc.market.curves import (
     WEEKENDS_ONLY,
     Curve,
     DeltaSurface,
@@ -37,7 +36,8 @@ from xiphpc.curves import (
     tenor_months,
     year_fraction,
 )
-from xiphpc.curves.bootstrap import _d, _reduce
+from xiphpc.market.curves.bootstrap import _d, _reduce
+from xiphpc.pricing.kernels.rates import discount_factors, fra_serial, moves, swap_serial
 
 ql = pytest.importorskip("QuantLib")
 
@@ -113,9 +113,7 @@ def test_add_months_clips_to_month_end():
     assert list(got.astype(str)) == ["2024-02-29", "2023-02-28", "2024-02-29"]
 
 
-@pytest.mark.parametrize(
-    "stub,rule", [("short_front", "Backward"), ("short_back", "Forward")]
-)
+@pytest.mark.parametrize("stub,rule", [("short_front", "Backward"), ("short_back", "Forward")])
 @pytest.mark.parametrize("conv", ["modified_following", "following", "unadjusted"])
 def test_schedules_match_quantlib(stub, rule, conv):
     rng = np.random.default_rng(7)
@@ -127,8 +125,14 @@ def test_schedules_match_quantlib(stub, rule, conv):
     qc = QL_CONVENTIONS[conv]
     for i in range(n):
         qs = ql.Schedule(
-            qdate(eff[i]), qdate(term[i]), ql.Period(int(months[i]), ql.Months),
-            ql.WeekendsOnly(), qc, qc, getattr(ql.DateGeneration, rule), False,
+            qdate(eff[i]),
+            qdate(term[i]),
+            ql.Period(int(months[i]), ql.Months),
+            ql.WeekendsOnly(),
+            qc,
+            qc,
+            getattr(ql.DateGeneration, rule),
+            False,
         )
         assert list(s.dates_of(i)) == [np.datetime64(d.ISO()) for d in qs], i
 
@@ -146,8 +150,14 @@ def test_linear_zero_curve_matches_quantlib_zero_curve():
     dates = [today] + [today + int(d) for d in days]
     # QuantLib interpolates from the reference date: give it the first pillar's rate there
     # so that both curves are flat before the first pillar.
-    ref = ql.ZeroCurve(dates, [float(z[0]), *map(float, z)], ql.Actual365Fixed(),
-                       ql.NullCalendar(), ql.Linear(), ql.Continuous)
+    ref = ql.ZeroCurve(
+        dates,
+        [float(z[0]), *map(float, z)],
+        ql.Actual365Fixed(),
+        ql.NullCalendar(),
+        ql.Linear(),
+        ql.Continuous,
+    )
     q = np.arange(1, 10957, 7)
     want = np.array([ref.discount(today + int(d)) for d in q])
     assert np.max(np.abs(mine.discount(q / 365.0) - want)) <= 1e-14
@@ -158,8 +168,9 @@ def test_loglinear_discount_curve_matches_quantlib_discount_curve():
     dfs = np.exp(-(0.03 + 0.005 * np.sqrt(t)) * t)
     mine = Curve.from_discount_factors(t, dfs)
     today = qdate(VDATE)
-    ref = ql.DiscountCurve([today] + [today + int(d) for d in days], [1.0, *map(float, dfs)],
-                           ql.Actual365Fixed())
+    ref = ql.DiscountCurve(
+        [today] + [today + int(d) for d in days], [1.0, *map(float, dfs)], ql.Actual365Fixed()
+    )
     ref.enableExtrapolation()
     q = np.arange(1, 14000, 5)
     want = np.array([ref.discount(today + int(d)) for d in q])
@@ -193,13 +204,32 @@ def test_kernel_interpolation_equals_curve(interp):
 
 OIS = [Deposit("1D", 0.0430)] + [
     OisSwap(tenor, rate)
-    for tenor, rate in [("1M", .0431), ("3M", .0428), ("6M", .0422), ("1Y", .0410),
-                        ("2Y", .0390), ("3Y", .0380), ("5Y", .0375), ("7Y", .0378),
-                        ("10Y", .0385), ("15Y", .0392), ("20Y", .0395), ("30Y", .0390)]
+    for tenor, rate in [
+        ("1M", 0.0431),
+        ("3M", 0.0428),
+        ("6M", 0.0422),
+        ("1Y", 0.0410),
+        ("2Y", 0.0390),
+        ("3Y", 0.0380),
+        ("5Y", 0.0375),
+        ("7Y", 0.0378),
+        ("10Y", 0.0385),
+        ("15Y", 0.0392),
+        ("20Y", 0.0395),
+        ("30Y", 0.0390),
+    ]
 ]
 FUTURE_PRICES = [95.62, 95.70, 95.76, 95.80]
-SWAPS = [("2Y", .0412), ("3Y", .0400), ("5Y", .0395), ("7Y", .0398), ("10Y", .0405),
-         ("15Y", .0412), ("20Y", .0415), ("30Y", .0410)]
+SWAPS = [
+    ("2Y", 0.0412),
+    ("3Y", 0.0400),
+    ("5Y", 0.0395),
+    ("7Y", 0.0398),
+    ("10Y", 0.0405),
+    ("15Y", 0.0412),
+    ("20Y", 0.0415),
+    ("30Y", 0.0410),
+]
 
 
 def _projection_instruments():
@@ -236,18 +266,51 @@ def _reprice_with_kernels(inst_list, proj: Curve, disc: Curve) -> float:
                 fx = fixed_leg(VDATE, spot, end, inst.months, inst.day_count)
                 fl = float_leg(VDATE, spot, end, inst.months, inst.day_count)
             value, annuity, par = np.empty((1, 1, 1)), np.empty(1), np.empty(1)
-            swap_serial(ct, cz, ck, co, np.zeros(1, np.int64), np.ones(1, np.int64),
-                        np.array([inst.rate]), np.zeros(1), np.ones(1), fx.offsets, fx.pay,
-                        fx.accrual, fl.offsets, fl.start, fl.end, fl.tau, fl.accrual, fl.pay,
-                        *moves(), value, annuity, par)
+            swap_serial(
+                ct,
+                cz,
+                ck,
+                co,
+                np.zeros(1, np.int64),
+                np.ones(1, np.int64),
+                np.array([inst.rate]),
+                np.zeros(1),
+                np.ones(1),
+                fx.offsets,
+                fx.pay,
+                fx.accrual,
+                fl.offsets,
+                fl.start,
+                fl.end,
+                fl.tau,
+                fl.accrual,
+                fl.pay,
+                *moves(),
+                value,
+                annuity,
+                par,
+            )
             worst = max(worst, abs(par[0] - inst.rate), abs(value[0, 0, 0]))
         else:
             # A deposit, FRA or future struck at its quote is worth nothing.
             p = _reduce(inst, VDATE, _d(VDATE), WEEKENDS_ONLY, "modified_following")
             value, fwd = np.empty((1, 1, 1)), np.empty(1)
-            fra_serial(ct, cz, ck, co, np.zeros(1, np.int64), np.ones(1, np.int64),
-                       np.array([_quote(inst)]), np.ones(1), np.array([p.start]),
-                       np.array([p.end]), np.array([p.tau]), *moves(), value, fwd)
+            fra_serial(
+                ct,
+                cz,
+                ck,
+                co,
+                np.zeros(1, np.int64),
+                np.ones(1, np.int64),
+                np.array([_quote(inst)]),
+                np.ones(1),
+                np.array([p.start]),
+                np.array([p.end]),
+                np.array([p.tau]),
+                *moves(),
+                value,
+                fwd,
+            )
             worst = max(worst, abs(fwd[0] - _quote(inst)), abs(value[0, 0, 0]))
     return worst
 
@@ -269,24 +332,49 @@ def test_bootstrap_matches_quantlib_piecewise_curves():
     today = qdate(VDATE)
     cal, mf, a360 = ql.WeekendsOnly(), ql.ModifiedFollowing, ql.Actual360()
     on = ql.OvernightIndex("ON", 0, ql.USDCurrency(), cal, a360)
-    helpers = [ql.DepositRateHelper(ql.QuoteHandle(ql.SimpleQuote(OIS[0].rate)),
-                                    ql.Period(1, ql.Days), 0, cal, mf, False, a360)]
-    helpers += [ql.OISRateHelper(0, ql.Period(i.tenor), ql.QuoteHandle(ql.SimpleQuote(i.rate)),
-                                 on) for i in OIS[1:]]
+    helpers = [
+        ql.DepositRateHelper(
+            ql.QuoteHandle(ql.SimpleQuote(OIS[0].rate)),
+            ql.Period(1, ql.Days),
+            0,
+            cal,
+            mf,
+            False,
+            a360,
+        )
+    ]
+    helpers += [
+        ql.OISRateHelper(0, ql.Period(i.tenor), ql.QuoteHandle(ql.SimpleQuote(i.rate)), on)
+        for i in OIS[1:]
+    ]
     qdisc = ql.PiecewiseLogLinearDiscount(today, helpers, ql.Actual365Fixed())
     handle = ql.YieldTermStructureHandle(qdisc)
-    index = ql.IborIndex("X3M", ql.Period(3, ql.Months), 0, ql.USDCurrency(), cal, mf, False,
-                         a360)
+    index = ql.IborIndex("X3M", ql.Period(3, ql.Months), 0, ql.USDCurrency(), cal, mf, False, a360)
     q = lambda x: ql.QuoteHandle(ql.SimpleQuote(x))  # noqa: E731
-    hp = [ql.DepositRateHelper(q(0.0455), ql.Period(3, ql.Months), 0, cal, mf, False, a360),
-          ql.FraRateHelper(q(0.0448), 3, 6, 0, cal, mf, False, a360),
-          ql.FraRateHelper(q(0.0440), 6, 9, 0, cal, mf, False, a360)]
+    hp = [
+        ql.DepositRateHelper(q(0.0455), ql.Period(3, ql.Months), 0, cal, mf, False, a360),
+        ql.FraRateHelper(q(0.0448), 3, 6, 0, cal, mf, False, a360),
+        ql.FraRateHelper(q(0.0440), 6, 9, 0, cal, mf, False, a360),
+    ]
     for d, p in zip(imm_dates(dt.date(2027, 3, 1), 4), FUTURE_PRICES, strict=True):
-        hp.append(ql.FuturesRateHelper(q(p), ql.Date(d.day, d.month, d.year), 3, cal, mf,
-                                       False, a360))
-    hp += [ql.SwapRateHelper(q(r), ql.Period(t), cal, ql.Annual, mf,
-                             ql.Thirty360(ql.Thirty360.BondBasis), index, ql.QuoteHandle(),
-                             ql.Period(0, ql.Days), handle) for t, r in SWAPS]
+        hp.append(
+            ql.FuturesRateHelper(q(p), ql.Date(d.day, d.month, d.year), 3, cal, mf, False, a360)
+        )
+    hp += [
+        ql.SwapRateHelper(
+            q(r),
+            ql.Period(t),
+            cal,
+            ql.Annual,
+            mf,
+            ql.Thirty360(ql.Thirty360.BondBasis),
+            index,
+            ql.QuoteHandle(),
+            ql.Period(0, ql.Days),
+            handle,
+        )
+        for t, r in SWAPS
+    ]
     qproj = ql.PiecewiseLogLinearDiscount(today, hp, ql.Actual365Fixed())
     for mine, ref in ((disc, qdisc), (proj, qproj)):
         pillar_days = np.array([d - today for d in ref.dates()[1:]])
@@ -317,7 +405,8 @@ def test_grid_vol_interpolation_rules():
     s = MoneynessSurface(e, x, v)
     assert s.vol(np.array([1.0]))[0] == pytest.approx(0.22, 1e-15)
     assert s.vol_at(np.array([1.0]), np.array([120.0]), np.array([100.0]))[0] == pytest.approx(
-        0.25, 1e-15)
+        0.25, 1e-15
+    )
     r = RateVolSurface("normal", e, np.array([1.0, 5.0, 10.0]), v / 30)
     assert r.vol(np.array([2.0]), np.array([5.0]))[0] == pytest.approx(0.21 / 30, 1e-15)
     with pytest.raises(ValueError, match="kind"):
@@ -348,41 +437,72 @@ def _json_market() -> dict:
         "base_currency": "USD",
         "fx": {"USD": 1.0, "EUR": 1.08},
         "curves": {
-            "USD": {"quotes": [{"type": "deposit", "tenor": "1D", "rate": 0.043},
-                               {"type": "ois", "tenor": "1Y", "rate": 0.041},
-                               {"type": "ois", "tenor": "5Y", "rate": 0.038},
-                               {"type": "ois", "tenor": "10Y", "rate": 0.039}]},
+            "USD": {
+                "quotes": [
+                    {"type": "deposit", "tenor": "1D", "rate": 0.043},
+                    {"type": "ois", "tenor": "1Y", "rate": 0.041},
+                    {"type": "ois", "tenor": "5Y", "rate": 0.038},
+                    {"type": "ois", "tenor": "10Y", "rate": 0.039},
+                ]
+            },
             "EUR": {"tenors": [1, 5, 10], "discount_factors": [0.98, 0.89, 0.78]},
         },
         "index_curves": {
-            "USD-TERMSOFR-3M": {"quotes": [
-                {"type": "deposit", "tenor": "3M", "rate": 0.045},
-                {"type": "fra", "start_months": 3, "end_months": 6, "rate": 0.044},
-                {"type": "future", "start": "2027-06-16", "price": 95.7},
-                {"type": "swap", "tenor": "5Y", "rate": 0.040, "fixed_day_count": "ACT/360"}],
-                "interpolation": "linear_zero"},
+            "USD-TERMSOFR-3M": {
+                "quotes": [
+                    {"type": "deposit", "tenor": "3M", "rate": 0.045},
+                    {"type": "fra", "start_months": 3, "end_months": 6, "rate": 0.044},
+                    {"type": "future", "start": "2027-06-16", "price": 95.7},
+                    {"type": "swap", "tenor": "5Y", "rate": 0.040, "fixed_day_count": "ACT/360"},
+                ],
+                "interpolation": "linear_zero",
+            },
         },
         "equities": {"ACME": {"currency": "USD", "spot": 100.0, "vol": 0.25}},
         "fx_vols": {"EURUSD": {"expiries": [0.5, 1.0], "vols": [0.08, 0.085]}},
-        "rate_vols": {"USD": {"type": "normal", "expiries": [1, 5], "tenors": [1, 10],
-                              "vols": [[0.009, 0.008], [0.0085, 0.0075]]}},
-        "vol_surfaces": {"ACME": {"expiries": [0.5, 2], "moneyness": [0.8, 1, 1.2],
-                                  "vols": [[0.3, 0.25, 0.27], [0.28, 0.24, 0.25]]}},
-        "fx_vol_surfaces": {"EURUSD": {"expiries": [0.5, 1.0], "deltas": [0.25, 0.5, 0.75],
-                                       "vols": [[0.085, 0.08, 0.09], [0.09, 0.085, 0.095]]}},
-        "credit_curves": {"ACME-SNR": {"currency": "USD", "recovery": 0.4,
-                                       "spreads": {"tenors": ["1Y", "5Y"],
-                                                   "spreads": [0.008, 0.012]}}},
-        "commodities": {"WTI": {"currency": "USD",
-                                "futures": {"expiries": [0.1, 1.0], "prices": [71.2, 69.8]},
-                                "vol": 0.32}},
+        "rate_vols": {
+            "USD": {
+                "type": "normal",
+                "expiries": [1, 5],
+                "tenors": [1, 10],
+                "vols": [[0.009, 0.008], [0.0085, 0.0075]],
+            }
+        },
+        "vol_surfaces": {
+            "ACME": {
+                "expiries": [0.5, 2],
+                "moneyness": [0.8, 1, 1.2],
+                "vols": [[0.3, 0.25, 0.27], [0.28, 0.24, 0.25]],
+            }
+        },
+        "fx_vol_surfaces": {
+            "EURUSD": {
+                "expiries": [0.5, 1.0],
+                "deltas": [0.25, 0.5, 0.75],
+                "vols": [[0.085, 0.08, 0.09], [0.09, 0.085, 0.095]],
+            }
+        },
+        "credit_curves": {
+            "ACME-SNR": {
+                "currency": "USD",
+                "recovery": 0.4,
+                "spreads": {"tenors": ["1Y", "5Y"], "spreads": [0.008, 0.012]},
+            }
+        },
+        "commodities": {
+            "WTI": {
+                "currency": "USD",
+                "futures": {"expiries": [0.1, 1.0], "prices": [71.2, 69.8]},
+                "vol": 0.32,
+            }
+        },
     }
 
 
 def test_market_json_sections_load_and_round_trip():
     import json
 
-    from xiphpc.market import market_from_dict
+    from xiphpc.market.data import market_from_dict
 
     m = market_from_dict(_json_market(), "m.json")
     usd, eur = m.curves["USD"], m.curves["EUR"]
@@ -404,17 +524,22 @@ def test_market_json_sections_load_and_round_trip():
     for a, b in ((usd, again.curves["USD"]), (sofr, again.index_curves["USD-TERMSOFR-3M"])):
         assert np.max(np.abs(a.discount(t) - b.discount(t))) <= 1e-15
     k = np.array([90.0, 120.0])
-    assert np.array_equal(m.vol_surfaces["ACME"].smile_offset(np.ones(2), k),
-                          again.vol_surfaces["ACME"].smile_offset(np.ones(2), k))
-    assert np.array_equal(m.fx_vol_surfaces["EURUSD"].smile_offset(np.ones(2), k / 100),
-                          again.fx_vol_surfaces["EURUSD"].smile_offset(np.ones(2), k / 100))
-    assert np.array_equal(again.credit_curves["ACME-SNR"].hazard.hazards,
-                          m.credit_curves["ACME-SNR"].hazard.hazards)
+    assert np.array_equal(
+        m.vol_surfaces["ACME"].smile_offset(np.ones(2), k),
+        again.vol_surfaces["ACME"].smile_offset(np.ones(2), k),
+    )
+    assert np.array_equal(
+        m.fx_vol_surfaces["EURUSD"].smile_offset(np.ones(2), k / 100),
+        again.fx_vol_surfaces["EURUSD"].smile_offset(np.ones(2), k / 100),
+    )
+    assert np.array_equal(
+        again.credit_curves["ACME-SNR"].hazard.hazards, m.credit_curves["ACME-SNR"].hazard.hazards
+    )
 
 
 def test_market_json_problems_name_their_fields():
-    from xiphpc.errors import JobError
-    from xiphpc.market import market_from_dict
+    from xiphpc.config.errors import JobError
+    from xiphpc.market.data import market_from_dict
 
     doc = _json_market()
     doc["curves"]["EUR"]["interpolation"] = "cubic"
@@ -443,8 +568,8 @@ def test_market_json_problems_name_their_fields():
 def test_generated_market_round_trips():
     import json
 
-    from xiphpc.market import market_from_dict
-    from xiphpc.synth import generate_market
+    from xiphpc.market.data import market_from_dict
+    from xiphpc.synth.generate import generate_market
 
     m = generate_market(3)
     again = market_from_dict(json.loads(json.dumps(m.to_dict())))
@@ -452,5 +577,6 @@ def test_generated_market_round_trips():
     assert set(again.credit_curves) == set(m.credit_curves)
     t = np.linspace(0.1, 9.0, 11)
     for name, c in m.credit_curves.items():
-        assert np.allclose(again.credit_curves[name].hazard.survival(t), c.hazard.survival(t),
-                           rtol=1e-15, atol=0)
+        assert np.allclose(
+            again.credit_curves[name].hazard.survival(t), c.hazard.survival(t), rtol=1e-15, atol=0
+        )

@@ -15,17 +15,17 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from xiphpc.kernels.american import american_serial
-from xiphpc.kernels.asian import asian_serial, geometric_asian_value
-from xiphpc.kernels.barrier import KINDS, barrier_serial
-from xiphpc.kernels.digital import digital_serial
 
-from xiphpc.curves import Curve, MoneynessSurface
-from xiphpc.curves.loader import Commodity, FuturesCurve
-from xiphpc.market import Equity, Market, TermStructure
-from xiphpc.products.base import PricingContext, Table
-from xiphpc.products.commodity import CommodityOption
-from xiphpc.products.exotics import (
+from xiphpc.market.curves import Curve, MoneynessSurface
+from xiphpc.market.curves.loader import Commodity, FuturesCurve
+from xiphpc.market.data import Equity, Market, TermStructure
+from xiphpc.pricing.kernels.american import american_serial
+from xiphpc.pricing.kernels.asian import asian_serial, geometric_asian_value
+from xiphpc.pricing.kernels.barrier import KINDS, barrier_serial
+from xiphpc.pricing.kernels.digital import digital_serial
+from xiphpc.pricing.products.base import PricingContext, Table
+from xiphpc.pricing.products.commodity import CommodityOption
+from xiphpc.pricing.products.exotics import (
     AsianOption,
     BarrierOption,
     DigitalOption,
@@ -56,18 +56,23 @@ def _process(s, r, q, v):
         ql.QuoteHandle(ql.SimpleQuote(float(s))),
         ql.YieldTermStructureHandle(ql.FlatForward(today, float(q), DC)),
         ql.YieldTermStructureHandle(ql.FlatForward(today, float(r), DC)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), float(v),
-                                                           DC)))
+        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), float(v), DC)),
+    )
 
 
 def _sample(seed, n, max_days=3 * 365):
     rng = np.random.default_rng(seed)
     days = rng.integers(20, max_days, n)
     return dict(
-        rng=rng, days=days, tau=days / 365.0,
-        spot=rng.uniform(60, 140, n), strike=rng.uniform(60, 140, n),
-        rate=rng.uniform(-0.01, 0.08, n), carry=rng.uniform(-0.01, 0.06, n),
-        vol=rng.uniform(0.08, 0.6, n), cp=rng.choice([-1.0, 1.0], n),
+        rng=rng,
+        days=days,
+        tau=days / 365.0,
+        spot=rng.uniform(60, 140, n),
+        strike=rng.uniform(60, 140, n),
+        rate=rng.uniform(-0.01, 0.08, n),
+        carry=rng.uniform(-0.01, 0.06, n),
+        vol=rng.uniform(0.08, 0.6, n),
+        cp=rng.choice([-1.0, 1.0], n),
     )
 
 
@@ -87,14 +92,20 @@ def test_american_matches_quantlib_bjerksund_stensland():
     # QuantLib refuses calls with r < q < 0 (a double exercise boundary): rates >= 0 here.
     s["rate"], s["carry"] = np.abs(s["rate"]), np.abs(s["carry"])
     out = [np.empty(n) for _ in range(6)]
-    american_serial(s["spot"], s["strike"], s["tau"], s["rate"], s["carry"], s["vol"], s["cp"],
-                    *out)
+    american_serial(
+        s["spot"], s["strike"], s["tau"], s["rate"], s["carry"], s["vol"], s["cp"], *out
+    )
     today = ql.Settings.instance().evaluationDate
     for i in range(n):
-        opt = ql.VanillaOption(ql.PlainVanillaPayoff(_qtype(s["cp"][i]), float(s["strike"][i])),
-                               ql.AmericanExercise(today, today + int(s["days"][i])))
-        opt.setPricingEngine(ql.BjerksundStenslandApproximationEngine(
-            _process(s["spot"][i], s["rate"][i], s["carry"][i], s["vol"][i])))
+        opt = ql.VanillaOption(
+            ql.PlainVanillaPayoff(_qtype(s["cp"][i]), float(s["strike"][i])),
+            ql.AmericanExercise(today, today + int(s["days"][i])),
+        )
+        opt.setPricingEngine(
+            ql.BjerksundStenslandApproximationEngine(
+                _process(s["spot"][i], s["rate"][i], s["carry"][i], s["vol"][i])
+            )
+        )
         spot = s["spot"][i]
         assert _close(out[0][i], opt.NPV(), FLOOR * spot, 1e-8), i
         if abs(s["rate"][i] - s["carry"][i]) < 1e-3:
@@ -108,9 +119,13 @@ def test_american_matches_quantlib_bjerksund_stensland():
         # Theta is the one-day change (times 365): against QuantLib one day closer to expiry.
         later = ql.VanillaOption(
             ql.PlainVanillaPayoff(_qtype(s["cp"][i]), float(s["strike"][i])),
-            ql.AmericanExercise(today, today + int(s["days"][i]) - 1))
-        later.setPricingEngine(ql.BjerksundStenslandApproximationEngine(
-            _process(s["spot"][i], s["rate"][i], s["carry"][i], s["vol"][i])))
+            ql.AmericanExercise(today, today + int(s["days"][i]) - 1),
+        )
+        later.setPricingEngine(
+            ql.BjerksundStenslandApproximationEngine(
+                _process(s["spot"][i], s["rate"][i], s["carry"][i], s["vol"][i])
+            )
+        )
         assert _close(out[4][i], 365 * (later.NPV() - opt.NPV()), 1e-3 * spot, 1e-6), i
 
 
@@ -128,10 +143,13 @@ def test_american_accuracy_against_finite_differences():
     american_serial(spot, np.full(n, 100.0), days / 365.0, r, q, v, cp, *out)
     today = ql.Settings.instance().evaluationDate
     for i in range(n):
-        opt = ql.VanillaOption(ql.PlainVanillaPayoff(_qtype(cp[i]), 100.0),
-                               ql.AmericanExercise(today, today + int(days[i])))
-        opt.setPricingEngine(ql.FdBlackScholesVanillaEngine(_process(spot[i], r[i], q[i], v[i]),
-                                                            800, 800))
+        opt = ql.VanillaOption(
+            ql.PlainVanillaPayoff(_qtype(cp[i]), 100.0),
+            ql.AmericanExercise(today, today + int(days[i])),
+        )
+        opt.setPricingEngine(
+            ql.FdBlackScholesVanillaEngine(_process(spot[i], r[i], q[i], v[i]), 800, 800)
+        )
         err = out[0][i] - opt.NPV()
         assert -0.2 <= err <= 1e-3, (i, err)
 
@@ -144,16 +162,32 @@ def test_barriers_match_quantlib_analytic_engine():
     kind = np.array([KINDS[k] for k in kind_names], dtype=np.int64)
     down = np.isin(kind_names, ["down_in", "down_out"])
     # Barriers on the not-yet-hit side of the spot.
-    barrier = np.where(down, s["spot"] * rng.uniform(0.6, 0.99, n),
-                       s["spot"] * rng.uniform(1.01, 1.5, n))
+    barrier = np.where(
+        down, s["spot"] * rng.uniform(0.6, 0.99, n), s["spot"] * rng.uniform(1.01, 1.5, n)
+    )
     rebate = np.where(rng.random(n) < 0.5, rng.uniform(0.5, 5.0, n), 0.0)
     # QuantLib's rebate term needs mu^2 + 2 r / vol^2 >= 0: keep rates non-negative here.
     rate = np.abs(s["rate"])
     out = [np.empty(n) for _ in range(6)]
-    barrier_serial(s["spot"], s["strike"], barrier, rebate, s["tau"], rate, s["carry"],
-                   s["vol"], s["cp"], kind, *out)
-    qkind = {"down_in": ql.Barrier.DownIn, "up_in": ql.Barrier.UpIn,
-             "down_out": ql.Barrier.DownOut, "up_out": ql.Barrier.UpOut}
+    barrier_serial(
+        s["spot"],
+        s["strike"],
+        barrier,
+        rebate,
+        s["tau"],
+        rate,
+        s["carry"],
+        s["vol"],
+        s["cp"],
+        kind,
+        *out,
+    )
+    qkind = {
+        "down_in": ql.Barrier.DownIn,
+        "up_in": ql.Barrier.UpIn,
+        "down_out": ql.Barrier.DownOut,
+        "up_out": ql.Barrier.UpOut,
+    }
     today = ql.Settings.instance().evaluationDate
     for i in range(n):
         quote = ql.SimpleQuote(float(s["spot"][i]))
@@ -161,11 +195,17 @@ def test_barriers_match_quantlib_analytic_engine():
             ql.QuoteHandle(quote),
             ql.YieldTermStructureHandle(ql.FlatForward(today, float(s["carry"][i]), DC)),
             ql.YieldTermStructureHandle(ql.FlatForward(today, float(rate[i]), DC)),
-            ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(),
-                                                               float(s["vol"][i]), DC)))
-        opt = ql.BarrierOption(qkind[kind_names[i]], float(barrier[i]), float(rebate[i]),
-                               ql.PlainVanillaPayoff(_qtype(s["cp"][i]), float(s["strike"][i])),
-                               ql.EuropeanExercise(today + int(s["days"][i])))
+            ql.BlackVolTermStructureHandle(
+                ql.BlackConstantVol(today, ql.NullCalendar(), float(s["vol"][i]), DC)
+            ),
+        )
+        opt = ql.BarrierOption(
+            qkind[kind_names[i]],
+            float(barrier[i]),
+            float(rebate[i]),
+            ql.PlainVanillaPayoff(_qtype(s["cp"][i]), float(s["strike"][i])),
+            ql.EuropeanExercise(today + int(s["days"][i])),
+        )
         opt.setPricingEngine(ql.AnalyticBarrierEngine(proc))
         assert _close(out[0][i], opt.NPV(), FLOOR * s["spot"][i], 1e-8), i
         if abs(s["spot"][i] - barrier[i]) > 0.05 * s["spot"][i]:
@@ -182,14 +222,45 @@ def test_barrier_already_reached():
     one = lambda x: np.array([x], dtype=float)  # noqa: E731
     for kind, expect_rebate in (("down_out", True), ("down_in", False)):
         out = [np.empty(1) for _ in range(6)]
-        barrier_serial(one(90.0), one(100.0), one(95.0), one(2.5), one(0.5), one(0.03),
-                       one(0.01), one(0.2), one(1.0), np.array([KINDS[kind]]), *out)
+        barrier_serial(
+            one(90.0),
+            one(100.0),
+            one(95.0),
+            one(2.5),
+            one(0.5),
+            one(0.03),
+            one(0.01),
+            one(0.2),
+            one(1.0),
+            np.array([KINDS[kind]]),
+            *out,
+        )
         vanilla = [np.empty(1) for _ in range(6)]
-        digital_serial(one(90.0), one(100.0), one(0.5), one(0.03), one(0.01), one(0.2), one(1.0),
-                       one(0.0), np.array([1]), *vanilla)  # asset leg of the call
+        digital_serial(
+            one(90.0),
+            one(100.0),
+            one(0.5),
+            one(0.03),
+            one(0.01),
+            one(0.2),
+            one(1.0),
+            one(0.0),
+            np.array([1]),
+            *vanilla,
+        )  # asset leg of the call
         cash = [np.empty(1) for _ in range(6)]
-        digital_serial(one(90.0), one(100.0), one(0.5), one(0.03), one(0.01), one(0.2), one(1.0),
-                       one(100.0), np.array([0]), *cash)
+        digital_serial(
+            one(90.0),
+            one(100.0),
+            one(0.5),
+            one(0.03),
+            one(0.01),
+            one(0.2),
+            one(1.0),
+            one(100.0),
+            np.array([0]),
+            *cash,
+        )
         want = 2.5 if expect_rebate else vanilla[0][0] - cash[0][0]
         assert out[0][0] == pytest.approx(want, rel=1e-13)
 
@@ -201,16 +272,28 @@ def test_digitals_match_quantlib():
     cash = rng.uniform(1, 20, n)
     asset = rng.integers(0, 2, n)
     out = [np.empty(n) for _ in range(6)]
-    digital_serial(s["spot"], s["strike"], s["tau"], s["rate"], s["carry"], s["vol"], s["cp"],
-                   cash, asset, *out)
+    digital_serial(
+        s["spot"],
+        s["strike"],
+        s["tau"],
+        s["rate"],
+        s["carry"],
+        s["vol"],
+        s["cp"],
+        cash,
+        asset,
+        *out,
+    )
     today = ql.Settings.instance().evaluationDate
     for i in range(n):
         t, k = _qtype(s["cp"][i]), float(s["strike"][i])
-        pay = ql.AssetOrNothingPayoff(t, k) if asset[i] else ql.CashOrNothingPayoff(t, k,
-                                                                                    cash[i])
+        pay = ql.AssetOrNothingPayoff(t, k) if asset[i] else ql.CashOrNothingPayoff(t, k, cash[i])
         opt = ql.VanillaOption(pay, ql.EuropeanExercise(today + int(s["days"][i])))
-        opt.setPricingEngine(ql.AnalyticEuropeanEngine(
-            _process(s["spot"][i], s["rate"][i], s["carry"][i], s["vol"][i])))
+        opt.setPricingEngine(
+            ql.AnalyticEuropeanEngine(
+                _process(s["spot"][i], s["rate"][i], s["carry"][i], s["vol"][i])
+            )
+        )
         ref = (opt.NPV(), opt.delta(), opt.gamma(), opt.vega(), opt.theta(), opt.rho())
         for j in range(6):
             assert _close(out[j][i], ref[j], FLOOR * s["spot"][i], 1e-8), (i, j)
@@ -225,22 +308,40 @@ def test_geometric_asian_matches_quantlib():
         fix_days = [step * (k + 1) for k in range(n_fix)]
         days = fix_days[-1]
         opt = ql.DiscreteAveragingAsianOption(
-            ql.Average.Geometric, 1.0, 0, [today + d for d in fix_days],
+            ql.Average.Geometric,
+            1.0,
+            0,
+            [today + d for d in fix_days],
             ql.PlainVanillaPayoff(_qtype(s["cp"][i]), float(s["strike"][i])),
-            ql.EuropeanExercise(today + days))
-        opt.setPricingEngine(ql.AnalyticDiscreteGeometricAveragePriceAsianEngine(
-            _process(s["spot"][i], s["rate"][i], s["carry"][i], s["vol"][i])))
-        mine = geometric_asian_value(s["spot"][i], s["strike"][i], s["rate"][i], s["carry"][i],
-                                     s["vol"][i], s["cp"][i], step / 365.0, days / 365.0, n_fix,
-                                     days / 365.0)
+            ql.EuropeanExercise(today + days),
+        )
+        opt.setPricingEngine(
+            ql.AnalyticDiscreteGeometricAveragePriceAsianEngine(
+                _process(s["spot"][i], s["rate"][i], s["carry"][i], s["vol"][i])
+            )
+        )
+        mine = geometric_asian_value(
+            s["spot"][i],
+            s["strike"][i],
+            s["rate"][i],
+            s["carry"][i],
+            s["vol"][i],
+            s["cp"][i],
+            step / 365.0,
+            days / 365.0,
+            n_fix,
+            days / 365.0,
+        )
         assert _close(mine, opt.NPV(), FLOOR * s["spot"][i], 1e-8), i
 
 
 def test_arithmetic_asian_matches_quantlib_monte_carlo():
-    cases = [(100.0, 100.0, 0.05, 0.02, 0.25, 1.0, 365, 12), (90.0, 95.0, 0.03, 0.0, 0.35, -1.0,
-                                                              730, 24),
-             (120.0, 100.0, 0.01, 0.03, 0.15, 1.0, 183, 6), (50.0, 55.0, 0.06, 0.01, 0.45, -1.0,
-                                                              90, 3)]
+    cases = [
+        (100.0, 100.0, 0.05, 0.02, 0.25, 1.0, 365, 12),
+        (90.0, 95.0, 0.03, 0.0, 0.35, -1.0, 730, 24),
+        (120.0, 100.0, 0.01, 0.03, 0.15, 1.0, 183, 6),
+        (50.0, 55.0, 0.06, 0.01, 0.45, -1.0, 90, 3),
+    ]
     today = ql.Settings.instance().evaluationDate
     m = len(cases)
     arr = np.array(cases, dtype=float)
@@ -249,17 +350,42 @@ def test_arithmetic_asian_matches_quantlib_monte_carlo():
     # Fixing days that are whole and equally spaced: days divisible by n_fix where it matters.
     tau = days / 365.0
     out = [np.empty(m) for _ in range(7)]
-    asian_serial(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5], tau / n_fix,
-                 tau, n_fix, tau, np.full(m, 40_000, np.int64), np.uint64(7),
-                 np.arange(m, dtype=np.uint64), 1, *out)
+    asian_serial(
+        arr[:, 0],
+        arr[:, 1],
+        arr[:, 2],
+        arr[:, 3],
+        arr[:, 4],
+        arr[:, 5],
+        tau / n_fix,
+        tau,
+        n_fix,
+        tau,
+        np.full(m, 40_000, np.int64),
+        np.uint64(7),
+        np.arange(m, dtype=np.uint64),
+        1,
+        *out,
+    )
     for i, (s0, k, r, q, v, cp, d, nf) in enumerate(cases):
         fix = [today + int(round(d * (j + 1) / nf)) for j in range(int(nf))]
         opt = ql.DiscreteAveragingAsianOption(
-            ql.Average.Arithmetic, 0.0, 0, fix, ql.PlainVanillaPayoff(_qtype(cp), k),
-            ql.EuropeanExercise(today + int(d)))
-        opt.setPricingEngine(ql.MCDiscreteArithmeticAPEngine(
-            _process(s0, r, q, v), "pseudorandom", requiredSamples=40_000, seed=42,
-            controlVariate=True))
+            ql.Average.Arithmetic,
+            0.0,
+            0,
+            fix,
+            ql.PlainVanillaPayoff(_qtype(cp), k),
+            ql.EuropeanExercise(today + int(d)),
+        )
+        opt.setPricingEngine(
+            ql.MCDiscreteArithmeticAPEngine(
+                _process(s0, r, q, v),
+                "pseudorandom",
+                requiredSamples=40_000,
+                seed=42,
+                controlVariate=True,
+            )
+        )
         se = np.hypot(out[6][i], opt.errorEstimate())
         assert abs(out[0][i] - opt.NPV()) <= 3 * se + 1e-4, (i, out[0][i], opt.NPV(), se)
 
@@ -267,30 +393,45 @@ def test_arithmetic_asian_matches_quantlib_monte_carlo():
 def _equity_market(**extra) -> Market:
     t = np.array([0.25, 1.0, 5.0])
     eq = {"ACME": Equity("USD", 100.0, 0.01, TermStructure(t, np.array([0.3, 0.25, 0.22])))}
-    return Market(VDATE, "USD", {"USD": 1.0}, {"USD": Curve(t, np.array([0.03, 0.035, 0.04]))},
-                  eq, **extra)
+    return Market(
+        VDATE, "USD", {"USD": 1.0}, {"USD": Curve(t, np.array([0.03, 0.035, 0.04]))}, eq, **extra
+    )
 
 
 def _table(product, n, **cols):
-    base = {"trade_id": np.array([f"X{i:05d}" for i in range(n)]), "desk": np.full(n, "D"),
-            "book": np.full(n, "B"), "counterparty": np.full(n, "C"),
-            "currency": np.full(n, "USD"), "quantity": np.full(n, 10.0)}
+    base = {
+        "trade_id": np.array([f"X{i:05d}" for i in range(n)]),
+        "desk": np.full(n, "D"),
+        "book": np.full(n, "B"),
+        "counterparty": np.full(n, "C"),
+        "currency": np.full(n, "USD"),
+        "quantity": np.full(n, 10.0),
+    }
     return Table(product, {**base, **cols})
 
 
 def test_smile_surface_gives_the_vol_at_the_strike():
     # At-the-money column = the equity's term structure; expiry on a pillar (one year).
-    surf = MoneynessSurface(np.array([0.25, 1.0, 5.0]), np.array([0.8, 1.0, 1.2]),
-                            np.array([[0.36, 0.30, 0.32], [0.30, 0.25, 0.26],
-                                      [0.25, 0.22, 0.23]]), reference=100.0)
+    surf = MoneynessSurface(
+        np.array([0.25, 1.0, 5.0]),
+        np.array([0.8, 1.0, 1.2]),
+        np.array([[0.36, 0.30, 0.32], [0.30, 0.25, 0.26], [0.25, 0.22, 0.23]]),
+        reference=100.0,
+    )
     m = _equity_market(vol_surfaces={"ACME": surf})
     n = 3
-    cols = dict(underlying=np.full(n, "ACME"), option_type=np.array(["call", "put", "call"]),
-                payoff=np.array(["cash", "asset", "cash"]), strike=np.array([85.0, 100.0, 115.0]),
-                cash=np.full(n, np.nan), expiry=np.full(n, TODAY + 365))
+    cols = dict(
+        underlying=np.full(n, "ACME"),
+        option_type=np.array(["call", "put", "call"]),
+        payoff=np.array(["cash", "asset", "cash"]),
+        strike=np.array([85.0, 100.0, 115.0]),
+        cash=np.full(n, np.nan),
+        expiry=np.full(n, TODAY + 365),
+    )
     ctx = PricingContext(valuation_date=VDATE)
-    from_surface = DigitalOption().price(_table("digital_option", n, vol=np.full(n, np.nan),
-                                                **cols), m, ctx)
+    from_surface = DigitalOption().price(
+        _table("digital_option", n, vol=np.full(n, np.nan), **cols), m, ctx
+    )
     v = surf.vol_at(np.ones(n), cols["strike"], np.full(n, 100.0))
     given = DigitalOption().price(_table("digital_option", n, vol=v, **cols), m, ctx)
     assert np.allclose(from_surface["pv"], given["pv"], rtol=1e-14, atol=0)
@@ -298,38 +439,54 @@ def test_smile_surface_gives_the_vol_at_the_strike():
 
 def test_commodity_option_is_black76_on_the_futures_curve():
     fut = FuturesCurve(np.array([0.1, 0.5, 2.0]), np.array([70.0, 72.0, 75.0]))
-    m = _equity_market(commodities={"WTI": Commodity("USD", fut, TermStructure(
-        np.array([1.0]), np.array([0.35])))})
+    m = _equity_market(
+        commodities={"WTI": Commodity("USD", fut, TermStructure(np.array([1.0]), np.array([0.35])))}
+    )
     n = 2
-    table = _table("commodity_option", n, underlying=np.full(n, "WTI"),
-                   option_type=np.array(["call", "put"]), strike=np.array([70.0, 74.0]),
-                   expiry=np.full(n, TODAY + 146),
-                   futures_expiry=np.array([TODAY + 146, TODAY + 365]),
-                   vol=np.full(n, np.nan))
+    table = _table(
+        "commodity_option",
+        n,
+        underlying=np.full(n, "WTI"),
+        option_type=np.array(["call", "put"]),
+        strike=np.array([70.0, 74.0]),
+        expiry=np.full(n, TODAY + 146),
+        futures_expiry=np.array([TODAY + 146, TODAY + 365]),
+        vol=np.full(n, np.nan),
+    )
     got = CommodityOption().price(table, m, PricingContext(valuation_date=VDATE))
     today = ql.Settings.instance().evaluationDate
     r = float(m.curves["USD"].zero_rate(np.array([0.4]))[0])
     for i, t_fut in enumerate((0.4, 1.0)):
         f = float(fut.price(np.array([t_fut]))[0])
-        proc = ql.BlackProcess(ql.QuoteHandle(ql.SimpleQuote(f)),
-                               ql.YieldTermStructureHandle(ql.FlatForward(today, r, DC)),
-                               ql.BlackVolTermStructureHandle(ql.BlackConstantVol(
-                                   today, ql.NullCalendar(), 0.35, DC)))
-        opt = ql.VanillaOption(ql.PlainVanillaPayoff(_qtype(1 - 2 * i), float(table["strike"][i])),
-                               ql.EuropeanExercise(today + 146))
+        proc = ql.BlackProcess(
+            ql.QuoteHandle(ql.SimpleQuote(f)),
+            ql.YieldTermStructureHandle(ql.FlatForward(today, r, DC)),
+            ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), 0.35, DC)),
+        )
+        opt = ql.VanillaOption(
+            ql.PlainVanillaPayoff(_qtype(1 - 2 * i), float(table["strike"][i])),
+            ql.EuropeanExercise(today + 146),
+        )
         opt.setPricingEngine(ql.AnalyticEuropeanEngine(proc))
         assert got["pv"][i] == pytest.approx(10 * opt.NPV(), rel=1e-10)
         assert got["delta"][i] == pytest.approx(10 * opt.delta() * f, rel=1e-10)
         # rho holds the futures price: QuantLib's rho plus its dividend rho.
-        assert got["rho"][i] == pytest.approx(10 * (opt.rho() + opt.dividendRho()) * 1e-4,
-                                              rel=1e-10)
+        assert got["rho"][i] == pytest.approx(
+            10 * (opt.rho() + opt.dividendRho()) * 1e-4, rel=1e-10
+        )
 
 
 def _asian_table(n, ids, **over):
-    cols = dict(underlying=np.full(n, "ACME"), option_type=np.full(n, "call"),
-                strike=np.full(n, 100.0), expiry=np.full(n, TODAY + 365),
-                fixings=np.full(n, 12.0), averaging_start=np.full(n, "NaT", "datetime64[D]"),
-                paths=np.full(n, 4000.0), vol=np.full(n, np.nan))
+    cols = dict(
+        underlying=np.full(n, "ACME"),
+        option_type=np.full(n, "call"),
+        strike=np.full(n, 100.0),
+        expiry=np.full(n, TODAY + 365),
+        fixings=np.full(n, 12.0),
+        averaging_start=np.full(n, "NaT", "datetime64[D]"),
+        paths=np.full(n, 4000.0),
+        vol=np.full(n, np.nan),
+    )
     cols.update(over)
     t = _table("asian_option", n, **cols)
     t.columns["trade_id"] = np.asarray(ids)
@@ -344,16 +501,21 @@ def test_asian_monte_carlo_is_reproducible_per_trade():
     # Any partition and order of the same trades gives bit-identical results.
     order = np.array([3, 0, 4])
     part = AsianOption().price(_asian_table(3, ids[order]), m, ctx)
-    rest = AsianOption().price(_asian_table(2, ids[[2, 1]]), m,
-                               PricingContext(seed=11, parallel=True, valuation_date=VDATE))
+    rest = AsianOption().price(
+        _asian_table(2, ids[[2, 1]]),
+        m,
+        PricingContext(seed=11, parallel=True, valuation_date=VDATE),
+    )
     assert np.array_equal(part["pv"], whole["pv"][order])
     assert np.array_equal(rest["pv"], whole["pv"][[2, 1]])
     assert len(set(whole["pv"].tolist())) == 5  # each trade has its own draws
-    other = AsianOption().price(_asian_table(5, ids), m,
-                                PricingContext(seed=12, valuation_date=VDATE))
+    other = AsianOption().price(
+        _asian_table(5, ids), m, PricingContext(seed=12, valuation_date=VDATE)
+    )
     assert not np.array_equal(other["pv"], whole["pv"])
-    pv_only = AsianOption().price(_asian_table(5, ids), m,
-                                  PricingContext(seed=11, pv_only=True, valuation_date=VDATE))
+    pv_only = AsianOption().price(
+        _asian_table(5, ids), m, PricingContext(seed=11, pv_only=True, valuation_date=VDATE)
+    )
     assert np.array_equal(pv_only["pv"], whole["pv"])
 
 
@@ -364,8 +526,13 @@ def test_asian_greeks_are_consistent_with_the_price():
     got = asian_monte_carlo(t, m, ctx)
 
     def at(spot):
-        bumped = Market(VDATE, "USD", m.fx, m.curves,
-                        {"ACME": Equity("USD", spot, 0.01, m.equities["ACME"].vol)})
+        bumped = Market(
+            VDATE,
+            "USD",
+            m.fx,
+            m.curves,
+            {"ACME": Equity("USD", spot, 0.01, m.equities["ACME"].vol)},
+        )
         return asian_monte_carlo(t, bumped, ctx)["pv"][0]
 
     # Cash delta (per +100%) is the central 1% difference with the same draws.
@@ -380,11 +547,18 @@ def test_trade_keys_are_fnv1a():
 
 def test_barrier_product_flags_negative_rebate():
     m = _equity_market()
-    t = _table("barrier_option", 2, underlying=np.full(2, "ACME"),
-               option_type=np.full(2, "call"), strike=np.full(2, 100.0),
-               barrier=np.full(2, 80.0), barrier_type=np.full(2, "down_out"),
-               rebate=np.array([1.0, -1.0]), expiry=np.full(2, TODAY + 100),
-               vol=np.full(2, np.nan))
+    t = _table(
+        "barrier_option",
+        2,
+        underlying=np.full(2, "ACME"),
+        option_type=np.full(2, "call"),
+        strike=np.full(2, 100.0),
+        barrier=np.full(2, 80.0),
+        barrier_type=np.full(2, "down_out"),
+        rebate=np.array([1.0, -1.0]),
+        expiry=np.full(2, TODAY + 100),
+        vol=np.full(2, np.nan),
+    )
     flags = [mask.tolist() for mask, _, _ in BarrierOption().check(t, m) if mask.any()]
     assert flags == [[False, True]]
 
@@ -398,39 +572,48 @@ def test_far_tail_against_mpmath():
     tau, rate, carry, vol = np.full(3, 0.5), np.full(3, 0.03), np.full(3, 0.01), np.full(3, 0.2)
     cp = np.array([1.0, -1.0, 1.0])
     out = [np.empty(3) for _ in range(6)]
-    digital_serial(spot, strike, tau, rate, carry, vol, cp, np.ones(3), np.array([0, 0, 1]),
-                   *out)
+    digital_serial(spot, strike, tau, rate, carry, vol, cp, np.ones(3), np.array([0, 0, 1]), *out)
     for i in range(3):
         s, k, t = mp.mpf(spot[i]), mp.mpf(strike[i]), mp.mpf(tau[i])
         r, q, v = mp.mpf(rate[i]), mp.mpf(carry[i]), mp.mpf(vol[i])
         d1 = (mp.log(s / k) + (r - q + v * v / 2) * t) / (v * mp.sqrt(t))
         d2 = d1 - v * mp.sqrt(t)
         c = int(cp[i])
-        want = (s * mp.exp(-q * t) * mp.ncdf(c * d1) if i == 2
-                else mp.exp(-r * t) * mp.ncdf(c * d2))
+        want = s * mp.exp(-q * t) * mp.ncdf(c * d1) if i == 2 else mp.exp(-r * t) * mp.ncdf(c * d2)
         assert out[0][i] == pytest.approx(float(want), rel=1e-12)
         assert float(want) < 1e-6 * spot[i]
 
 
 def test_fx_option_reads_the_delta_surface():
-    from xiphpc.curves import DeltaSurface
-    from xiphpc.products.fx import FxOption
+    from xiphpc.market.curves import DeltaSurface
+    from xiphpc.pricing.products.fx import FxOption
 
     t = np.array([0.25, 1.0, 3.0])
-    curves = {"USD": Curve(t, np.array([0.04, 0.042, 0.041])),
-              "EUR": Curve(t, np.array([0.02, 0.022, 0.025]))}
+    curves = {
+        "USD": Curve(t, np.array([0.04, 0.042, 0.041])),
+        "EUR": Curve(t, np.array([0.02, 0.022, 0.025])),
+    }
     expiries = np.array([73 / 365, 1.0])
     smile = np.array([[0.12, 0.10, 0.09, 0.095, 0.11], [0.125, 0.105, 0.095, 0.10, 0.115]])
     surf = DeltaSurface(expiries, np.array([0.1, 0.25, 0.5, 0.75, 0.9]), smile)
     # The at-the-money term structure is the surface's delta-0.5 column.
-    m = Market(VDATE, "USD", {"USD": 1.0, "EUR": 1.1}, curves,
-               fx_vols={"EURUSD": TermStructure(expiries, smile[:, 2])},
-               fx_vol_surfaces={"EURUSD": surf})
+    m = Market(
+        VDATE,
+        "USD",
+        {"USD": 1.0, "EUR": 1.1},
+        curves,
+        fx_vols={"EURUSD": TermStructure(expiries, smile[:, 2])},
+        fx_vol_surfaces={"EURUSD": surf},
+    )
     n = 3
     strike = np.array([1.00, 1.12, 1.25])
     # Expiry on the first pillar: the vol is the smile's at the strike exactly.
-    cols = dict(underlying=np.full(n, "EURUSD"), option_type=np.array(["put", "call", "call"]),
-                strike=strike, expiry=np.full(n, TODAY + 73))
+    cols = dict(
+        underlying=np.full(n, "EURUSD"),
+        option_type=np.array(["put", "call", "call"]),
+        strike=strike,
+        expiry=np.full(n, TODAY + 73),
+    )
     ctx = PricingContext(valuation_date=VDATE)
     got = FxOption().price(_table("fx_option", n, vol=np.full(n, np.nan), **cols), m, ctx)
     tau = np.full(n, 73 / 365)
@@ -439,7 +622,9 @@ def test_fx_option_reads_the_delta_surface():
     assert len(set(np.round(vol, 12))) == 3  # three points of the smile
     today = ql.Settings.instance().evaluationDate
     for i in range(n):
-        opt = ql.VanillaOption(ql.PlainVanillaPayoff(_qtype(1 if i else -1), float(strike[i])),
-                               ql.EuropeanExercise(today + 73))
+        opt = ql.VanillaOption(
+            ql.PlainVanillaPayoff(_qtype(1 if i else -1), float(strike[i])),
+            ql.EuropeanExercise(today + 73),
+        )
         opt.setPricingEngine(ql.AnalyticEuropeanEngine(_process(1.1, r_d[i], r_f[i], vol[i])))
         assert got["pv"][i] == pytest.approx(10 * opt.NPV(), rel=1e-10)

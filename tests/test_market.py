@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from xiphpc.errors import JobError
-from xiphpc.market import TermStructure, ZeroCurve, load_market, market_from_dict
-from xiphpc.synth import generate_market
+from xiphpc.config.errors import JobError
+from xiphpc.market.data import TermStructure, ZeroCurve, load_market, market_from_dict
+from xiphpc.synth.generate import generate_market
 
 
 def test_zero_curve_linear_on_zero_rates_flat_outside() -> None:

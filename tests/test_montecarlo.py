@@ -9,8 +9,9 @@ import llvmlite.binding as llvm
 import numba as nb
 import numpy as np
 import pytest
-from xiphpc.kernels import black_scholes as bs
-from xiphpc.kernels import montecarlo as mc
+
+from xiphpc.pricing.kernels import black_scholes as bs
+from xiphpc.pricing.kernels import montecarlo as mc
 
 ql = pytest.importorskip("QuantLib")
 
@@ -39,8 +40,15 @@ GBM_FIELDS = ("spot", "strike", "tau", "rate", "carry_yield", "vol", "cp")
 
 def _gbm_european(book, n_paths, kernel=mc.gbm_european_serial):
     price, stderr = mc.allocate_results(book["spot"].shape[0])
-    kernel(*(book[f] for f in GBM_FIELDS), book["n_steps"], SEED, book["trade_key"], n_paths,
-           price, stderr)
+    kernel(
+        *(book[f] for f in GBM_FIELDS),
+        book["n_steps"],
+        SEED,
+        book["trade_key"],
+        n_paths,
+        price,
+        stderr,
+    )
     return price, stderr
 
 
@@ -57,6 +65,7 @@ def test_gbm_european_against_black_scholes():
 # ---------------------------------------------------------------------------
 # Asian
 # ---------------------------------------------------------------------------
+
 
 def _ql_black_scholes_process(today, spot, rate, carry_yield, vol):
     dc = ql.Actual365Fixed()
@@ -82,7 +91,9 @@ def _ql_asian(today, case, average):
     fixings = [today + days * k for k in range(1, n + 1)]
     option_type = ql.Option.Call if cp > 0 else ql.Option.Put
     option = ql.DiscreteAveragingAsianOption(
-        average, fixings, ql.PlainVanillaPayoff(option_type, strike),
+        average,
+        fixings,
+        ql.PlainVanillaPayoff(option_type, strike),
         ql.EuropeanExercise(fixings[-1]),
     )
     if average == ql.Average.Geometric:
@@ -124,10 +135,12 @@ def test_arithmetic_asian_with_control_variate_against_quantlib():
     tau = days * n / 365.0
     keys = np.arange(len(cases), dtype=np.uint64)
     price, stderr = mc.allocate_results(len(cases))
-    mc.gbm_asian_parallel(spot, strike, tau, rate, carry_yield, vol, cp, n_steps, SEED, keys,
-                          20_000, price, stderr)
-    refs = np.array([_ql_asian(today, case, ql.Average.Arithmetic)
-                     for case in ARITHMETIC_ASIAN_CASES])
+    mc.gbm_asian_parallel(
+        spot, strike, tau, rate, carry_yield, vol, cp, n_steps, SEED, keys, 20_000, price, stderr
+    )
+    refs = np.array(
+        [_ql_asian(today, case, ql.Average.Arithmetic) for case in ARITHMETIC_ASIAN_CASES]
+    )
     z = (price - refs) / stderr
     assert np.all(np.abs(z) < N_SIGMA), z
     # The control variate must pay: plain Monte Carlo would have a standard
@@ -139,8 +152,10 @@ def test_arithmetic_asian_with_control_variate_against_quantlib():
 # Barrier
 # ---------------------------------------------------------------------------
 
-def _discrete_barrier_quadrature(spot, strike, tau, rate, carry_yield, vol, cp, barrier, up,
-                                 n_steps, n_grid=2001):
+
+def _discrete_barrier_quadrature(
+    spot, strike, tau, rate, carry_yield, vol, cp, barrier, up, n_steps, n_grid=2001
+):
     """Knock-out value with monitoring at the n_steps step dates, by backward
     induction of the Gaussian transition density on a log-spot grid
     (trapezoid rule; the barrier is a grid end, so no node straddles it)."""
@@ -153,8 +168,9 @@ def _discrete_barrier_quadrature(spot, strike, tau, rate, carry_yield, vol, cp, 
     y = np.linspace(lo, hi, n_grid)
     w = np.full(n_grid, y[1] - y[0])
     w[0] = w[-1] = 0.5 * (y[1] - y[0])
-    kernel = np.exp(-0.5 * ((y[None, :] - y[:, None] - drift) / sd) ** 2) / (sd * math.sqrt(
-        2.0 * math.pi))
+    kernel = np.exp(-0.5 * ((y[None, :] - y[:, None] - drift) / sd) ** 2) / (
+        sd * math.sqrt(2.0 * math.pi)
+    )
     value = np.maximum(cp * (spot * np.exp(y) - strike), 0.0)
     for _ in range(n_steps - 1):
         value = kernel @ (w * value)
@@ -184,26 +200,79 @@ def test_barrier_against_quadrature_and_parity():
     keys = np.arange(n, dtype=np.uint64) + np.uint64(77)
     n_paths = 40_000
     price, stderr = mc.allocate_results(n)
-    mc.gbm_barrier_parallel(spot, strike, tau, rate, carry_yield, vol, cp, barrier, kind,
-                            n_steps, SEED, keys, n_paths, price, stderr)
+    mc.gbm_barrier_parallel(
+        spot,
+        strike,
+        tau,
+        rate,
+        carry_yield,
+        vol,
+        cp,
+        barrier,
+        kind,
+        n_steps,
+        SEED,
+        keys,
+        n_paths,
+        price,
+        stderr,
+    )
 
     vanilla = bs.allocate_greeks(n)
     bs.bs_fused_serial(spot, strike, tau, rate, carry_yield, vol, cp, *vanilla)
     for i in range(n):
         up = bool(kind[i] & 1)
-        out = _discrete_barrier_quadrature(spot[i], strike[i], tau[i], rate[i], carry_yield[i],
-                                           vol[i], cp[i], barrier[i], up, int(n_steps[i]))
+        out = _discrete_barrier_quadrature(
+            spot[i],
+            strike[i],
+            tau[i],
+            rate[i],
+            carry_yield[i],
+            vol[i],
+            cp[i],
+            barrier[i],
+            up,
+            int(n_steps[i]),
+        )
         ref = out if kind[i] in (mc.DOWN_AND_OUT, mc.UP_AND_OUT) else vanilla[0][i] - out
         assert abs(price[i] - ref) < N_SIGMA * stderr[i], (i, price[i], ref, stderr[i])
 
     # In + out = European on the same draws, path by path.
     flipped = kind ^ 2
     price_flip, _ = mc.allocate_results(n)
-    mc.gbm_barrier_serial(spot, strike, tau, rate, carry_yield, vol, cp, barrier, flipped,
-                          n_steps, SEED, keys, n_paths, price_flip, stderr.copy())
+    mc.gbm_barrier_serial(
+        spot,
+        strike,
+        tau,
+        rate,
+        carry_yield,
+        vol,
+        cp,
+        barrier,
+        flipped,
+        n_steps,
+        SEED,
+        keys,
+        n_paths,
+        price_flip,
+        stderr.copy(),
+    )
     european, _ = mc.allocate_results(n)
-    mc.gbm_european_serial(spot, strike, tau, rate, carry_yield, vol, cp, n_steps, SEED, keys,
-                           n_paths, european, stderr.copy())
+    mc.gbm_european_serial(
+        spot,
+        strike,
+        tau,
+        rate,
+        carry_yield,
+        vol,
+        cp,
+        n_steps,
+        SEED,
+        keys,
+        n_paths,
+        european,
+        stderr.copy(),
+    )
     np.testing.assert_allclose(price + price_flip, european, rtol=1e-12)
 
 
@@ -219,14 +288,16 @@ HESTON_CASES = [
 ]
 
 
-def _ql_heston(today, spot, strike, days, cp, rate, carry_yield, var0, kappa, long_var,
-               vol_of_var, corr):
+def _ql_heston(
+    today, spot, strike, days, cp, rate, carry_yield, var0, kappa, long_var, vol_of_var, corr
+):
     ql.Settings.instance().evaluationDate = today
     dc = ql.Actual365Fixed()
     r = ql.YieldTermStructureHandle(ql.FlatForward(today, rate, dc))
     q = ql.YieldTermStructureHandle(ql.FlatForward(today, carry_yield, dc))
-    process = ql.HestonProcess(r, q, ql.QuoteHandle(ql.SimpleQuote(spot)), var0, kappa,
-                               long_var, vol_of_var, corr)
+    process = ql.HestonProcess(
+        r, q, ql.QuoteHandle(ql.SimpleQuote(spot)), var0, kappa, long_var, vol_of_var, corr
+    )
     option = ql.VanillaOption(
         ql.PlainVanillaPayoff(ql.Option.Call if cp > 0 else ql.Option.Put, strike),
         ql.EuropeanExercise(today + days),
@@ -249,17 +320,47 @@ def test_heston_against_quantlib_analytic():
     n_steps = np.ceil(200 * tau).astype(np.int64)
     keys = np.arange(n, dtype=np.uint64) + np.uint64(5)
     price, stderr = mc.allocate_results(n)
-    mc.heston_european_parallel(spot, strike, tau, rate, carry_yield, var0, kappa, long_var,
-                                vol_of_var, corr, cp, n_steps, SEED, keys, 40_000, price, stderr)
+    mc.heston_european_parallel(
+        spot,
+        strike,
+        tau,
+        rate,
+        carry_yield,
+        var0,
+        kappa,
+        long_var,
+        vol_of_var,
+        corr,
+        cp,
+        n_steps,
+        SEED,
+        keys,
+        40_000,
+        price,
+        stderr,
+    )
     for i in range(n):
-        ref = _ql_heston(today, spot[i], strike[i], int(days[i]), cp[i], rate[i],
-                         carry_yield[i], var0[i], kappa[i], long_var[i], vol_of_var[i], corr[i])
+        ref = _ql_heston(
+            today,
+            spot[i],
+            strike[i],
+            int(days[i]),
+            cp[i],
+            rate[i],
+            carry_yield[i],
+            var0[i],
+            kappa[i],
+            long_var[i],
+            vol_of_var[i],
+            corr[i],
+        )
         assert abs(price[i] - ref) < N_SIGMA * stderr[i], (i, price[i], ref, stderr[i])
 
 
 # ---------------------------------------------------------------------------
 # Reproducibility
 # ---------------------------------------------------------------------------
+
 
 def _run_all(book, n_paths, parallel):
     suffix = "parallel" if parallel else "serial"
@@ -268,19 +369,43 @@ def _run_all(book, n_paths, parallel):
     results = {}
     for name in ("gbm_european", "gbm_asian"):
         price, stderr = mc.allocate_results(n)
-        getattr(mc, f"{name}_{suffix}")(*gbm, book["n_steps"], SEED, book["trade_key"], n_paths,
-                                        price, stderr)
+        getattr(mc, f"{name}_{suffix}")(
+            *gbm, book["n_steps"], SEED, book["trade_key"], n_paths, price, stderr
+        )
         results[name] = (price, stderr)
     price, stderr = mc.allocate_results(n)
-    getattr(mc, f"gbm_barrier_{suffix}")(*gbm, book["barrier"], book["barrier_kind"],
-                                         book["n_steps"], SEED, book["trade_key"], n_paths,
-                                         price, stderr)
+    getattr(mc, f"gbm_barrier_{suffix}")(
+        *gbm,
+        book["barrier"],
+        book["barrier_kind"],
+        book["n_steps"],
+        SEED,
+        book["trade_key"],
+        n_paths,
+        price,
+        stderr,
+    )
     results["gbm_barrier"] = (price, stderr)
     price, stderr = mc.allocate_results(n)
     getattr(mc, f"heston_european_{suffix}")(
-        book["spot"], book["strike"], book["tau"], book["rate"], book["carry_yield"],
-        book["var0"], book["kappa"], book["long_var"], book["vol_of_var"], book["corr"],
-        book["cp"], book["n_steps"], SEED, book["trade_key"], n_paths, price, stderr)
+        book["spot"],
+        book["strike"],
+        book["tau"],
+        book["rate"],
+        book["carry_yield"],
+        book["var0"],
+        book["kappa"],
+        book["long_var"],
+        book["vol_of_var"],
+        book["corr"],
+        book["cp"],
+        book["n_steps"],
+        SEED,
+        book["trade_key"],
+        n_paths,
+        price,
+        stderr,
+    )
     results["heston_european"] = (price, stderr)
     return results
 
@@ -289,8 +414,9 @@ def _full_book(n):
     book = _book(n, seed=11)
     rng = np.random.default_rng(12)
     book["barrier"] = book["spot"] * rng.choice([0.8, 1.2], n)
-    book["barrier_kind"] = np.where(book["barrier"] > book["spot"], mc.UP_AND_OUT,
-                                    mc.DOWN_AND_OUT).astype(np.int64) | rng.choice([0, 2], n)
+    book["barrier_kind"] = np.where(
+        book["barrier"] > book["spot"], mc.UP_AND_OUT, mc.DOWN_AND_OUT
+    ).astype(np.int64) | rng.choice([0, 2], n)
     book["var0"] = rng.uniform(0.02, 0.09, n)
     book["kappa"] = rng.uniform(0.5, 3.0, n)
     book["long_var"] = rng.uniform(0.02, 0.09, n)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, VENV_BIN, assert_same_results, run_mpi, write_job
 
-from xiphpc.mpi import FAULT_ENV
+from xiphpc.parallel.mpi import FAULT_ENV
 
 DEMO = ROOT / "jobs" / "demo.toml"
 XIPHPC = str(VENV_BIN / "xiphpc")

@@ -16,11 +16,11 @@ import json
 import numpy as np
 import pytest
 
-from xiphpc.factors import factor_set
-from xiphpc.market import market_from_dict
-from xiphpc.par_risk import par_buckets
-from xiphpc.products import REGISTRY, PricingContext, Table
-from xiphpc.risk import bump_sizes, sensitivities
+from xiphpc.market.data import market_from_dict
+from xiphpc.market.factors import factor_set
+from xiphpc.pricing.products import REGISTRY, PricingContext, Table
+from xiphpc.risk.par import par_buckets
+from xiphpc.risk.revalue import bump_sizes, sensitivities
 
 CTX = PricingContext()
 TODAY = np.datetime64("2026-11-24", "D")
@@ -162,7 +162,7 @@ def test_par_buckets_equal_rebootstrapped_quote_moves(product: str) -> None:
 
 
 def test_unquoted_pillars_stand_for_themselves() -> None:
-    from xiphpc.synth import generate_market
+    from xiphpc.synth.generate import generate_market
 
     m = generate_market(3)
     fs = factor_set(m)
@@ -176,7 +176,7 @@ def test_unquoted_pillars_stand_for_themselves() -> None:
 
 
 def test_written_markets_keep_the_quotes_of_bootstrapped_curves() -> None:
-    from xiphpc.synth import generate_market
+    from xiphpc.synth.generate import generate_market
 
     for market in (market_from_dict(_doc(), "par.json"), generate_market(2)):
         doc = json.loads(json.dumps(market.to_dict()))
@@ -198,7 +198,7 @@ def test_written_markets_keep_the_quotes_of_bootstrapped_curves() -> None:
     ],
 )
 def test_bad_quote_metadata_names_its_field(where: str, change, message: str) -> None:
-    from xiphpc.errors import JobError
+    from xiphpc.config.errors import JobError
 
     doc = json.loads(json.dumps(market_from_dict(_doc(), "par.json").to_dict()))
     if where == "index":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xiphpc.partition import plan_partitions
+from xiphpc.engine.partition import plan_partitions
 
 
 @pytest.mark.parametrize("n_trades", [10_000, 200_000])

@@ -7,24 +7,37 @@ import math
 import numba as nb
 import numpy as np
 import pytest
-from xiphpc.kernels import philox
+
+from xiphpc.pricing.kernels import philox
 
 # Known-answer vectors from the Random123 distribution (D. E. Shaw Research,
 # Random123 1.14, file tests/kat_vectors), each line split in two here:
 # name, rounds, counter[4], key[2] / expected output[4], 32-bit words in hex.
 KAT_VECTORS = [
-    ("philox4x32 7 00000000 00000000 00000000 00000000 00000000 00000000",
-     "5f6fb709 0d893f64 4f121f81 4f730a48"),
-    ("philox4x32 7 ffffffff ffffffff ffffffff ffffffff ffffffff ffffffff",
-     "5207ddc2 45165e59 4d8ee751 8c52f662"),
-    ("philox4x32 7 243f6a88 85a308d3 13198a2e 03707344 a4093822 299f31d0",
-     "4dfccaba 190a87f0 c47362ba b6b5242a"),
-    ("philox4x32 10 00000000 00000000 00000000 00000000 00000000 00000000",
-     "6627e8d5 e169c58d bc57ac4c 9b00dbd8"),
-    ("philox4x32 10 ffffffff ffffffff ffffffff ffffffff ffffffff ffffffff",
-     "408f276d 41c83b0e a20bc7c6 6d5451fd"),
-    ("philox4x32 10 243f6a88 85a308d3 13198a2e 03707344 a4093822 299f31d0",
-     "d16cfe09 94fdcceb 5001e420 24126ea1"),
+    (
+        "philox4x32 7 00000000 00000000 00000000 00000000 00000000 00000000",
+        "5f6fb709 0d893f64 4f121f81 4f730a48",
+    ),
+    (
+        "philox4x32 7 ffffffff ffffffff ffffffff ffffffff ffffffff ffffffff",
+        "5207ddc2 45165e59 4d8ee751 8c52f662",
+    ),
+    (
+        "philox4x32 7 243f6a88 85a308d3 13198a2e 03707344 a4093822 299f31d0",
+        "4dfccaba 190a87f0 c47362ba b6b5242a",
+    ),
+    (
+        "philox4x32 10 00000000 00000000 00000000 00000000 00000000 00000000",
+        "6627e8d5 e169c58d bc57ac4c 9b00dbd8",
+    ),
+    (
+        "philox4x32 10 ffffffff ffffffff ffffffff ffffffff ffffffff ffffffff",
+        "408f276d 41c83b0e a20bc7c6 6d5451fd",
+    ),
+    (
+        "philox4x32 10 243f6a88 85a308d3 13198a2e 03707344 a4093822 299f31d0",
+        "d16cfe09 94fdcceb 5001e420 24126ea1",
+    ),
 ]
 
 SEED = np.uint64(0x5EED_0000_0000_0001)

@@ -14,10 +14,10 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from xiphpc.curves import WEEKENDS_ONLY, Curve, RateVolSurface, add_months
-from xiphpc.market import Market
-from xiphpc.products.base import COMMON_COLUMNS, PricingContext, Table
-from xiphpc.products.rates import (
+from xiphpc.market.curves import WEEKENDS_ONLY, Curve, RateVolSurface, add_months
+from xiphpc.market.data import Market
+from xiphpc.pricing.products.base import COMMON_COLUMNS, PricingContext, Table
+from xiphpc.pricing.products.rates import (
     CapFloor,
     FixedRateBond,
     ForwardRateAgreement,
@@ -65,10 +65,17 @@ def _ql_handles(disc: Curve, proj: Curve, bump: float = 0.0):
     # QuantLib extrapolates zero rates linearly; an extra far pillar makes them flat, as
     # the products' linear-on-zero curves are.
     z = [float(disc.zero_rates[0]), *map(float, disc.zero_rates), float(disc.zero_rates[-1])]
-    qd = ql.ZeroCurve(dates + [today + 365 * 100], z, ql.Actual365Fixed(), ql.NullCalendar(),
-                      ql.Linear(), ql.Continuous)
-    qp = ql.DiscountCurve(dates, [1.0, *map(float, np.exp(-proj.zero_rates * proj.times))],
-                          ql.Actual365Fixed())
+    qd = ql.ZeroCurve(
+        dates + [today + 365 * 100],
+        z,
+        ql.Actual365Fixed(),
+        ql.NullCalendar(),
+        ql.Linear(),
+        ql.Continuous,
+    )
+    qp = ql.DiscountCurve(
+        dates, [1.0, *map(float, np.exp(-proj.zero_rates * proj.times))], ql.Actual365Fixed()
+    )
     qd.enableExtrapolation()
     qp.enableExtrapolation()
     hd, hp = ql.YieldTermStructureHandle(qd), ql.YieldTermStructureHandle(qp)
@@ -81,8 +88,14 @@ def _ql_handles(disc: Curve, proj: Curve, bump: float = 0.0):
 
 def _market(rate_vols=None) -> Market:
     disc, proj = _curves()
-    return Market(VDATE, "USD", {"USD": 1.0}, {"USD": disc},
-                  index_curves={"USD-LIBOR-3M": proj}, rate_vols=rate_vols or {})
+    return Market(
+        VDATE,
+        "USD",
+        {"USD": 1.0},
+        {"USD": disc},
+        index_curves={"USD-LIBOR-3M": proj},
+        rate_vols=rate_vols or {},
+    )
 
 
 def _table(product: str, n: int, **cols) -> Table:
@@ -98,13 +111,30 @@ def _table(product: str, n: int, **cols) -> Table:
 
 
 def _index(hp, months=3, dc="ACT/360"):
-    return ql.IborIndex("USD-LIBOR", ql.Period(months, ql.Months), 0, ql.USDCurrency(),
-                        ql.WeekendsOnly(), MF, False, QL_DC[dc], hp)
+    return ql.IborIndex(
+        "USD-LIBOR",
+        ql.Period(months, ql.Months),
+        0,
+        ql.USDCurrency(),
+        ql.WeekendsOnly(),
+        MF,
+        False,
+        QL_DC[dc],
+        hp,
+    )
 
 
 def _schedule(start, end, months):
-    return ql.Schedule(qdate(start), qdate(end), ql.Period(int(months), ql.Months),
-                       ql.WeekendsOnly(), MF, MF, ql.DateGeneration.Backward, False)
+    return ql.Schedule(
+        qdate(start),
+        qdate(end),
+        ql.Period(int(months), ql.Months),
+        ql.WeekendsOnly(),
+        MF,
+        MF,
+        ql.DateGeneration.Backward,
+        False,
+    )
 
 
 def _days(rng, lo, hi, n):
@@ -121,13 +151,17 @@ def test_swaps_match_quantlib():
     fixed_dc = rng.choice(list(QL_DC), n)
     float_dc = rng.choice(["ACT/360", "ACT/365F"], n)
     table = _table(
-        "interest_rate_swap", n,
+        "interest_rate_swap",
+        n,
         underlying=np.full(n, "USD-LIBOR-3M"),
         pay_receive=rng.choice(["payer", "receiver"], n),
         fixed_rate=rng.uniform(0.01, 0.07, n),
-        start=start, maturity=maturity,
-        fixed_frequency=fixed_freq, float_frequency=float_freq,
-        fixed_day_count=fixed_dc, float_day_count=float_dc,
+        start=start,
+        maturity=maturity,
+        fixed_frequency=fixed_freq,
+        float_frequency=float_freq,
+        fixed_day_count=fixed_dc,
+        float_day_count=float_dc,
         spread=rng.uniform(-0.003, 0.003, n),
     )
     got = InterestRateSwap().price(table, _market(), CTX)
@@ -140,10 +174,15 @@ def test_swaps_match_quantlib():
             index = _index(hp, int(float_freq[i][:-1]), float_dc[i])
             swap = ql.VanillaSwap(
                 ql.Swap.Payer if table["pay_receive"][i] == "payer" else ql.Swap.Receiver,
-                1.0, _schedule(start[i], maturity[i], int(fixed_freq[i][:-1])),
-                float(table["fixed_rate"][i]), QL_DC[fixed_dc[i]],
-                _schedule(start[i], maturity[i], int(float_freq[i][:-1])), index,
-                float(table["spread"][i]), QL_DC[float_dc[i]])
+                1.0,
+                _schedule(start[i], maturity[i], int(fixed_freq[i][:-1])),
+                float(table["fixed_rate"][i]),
+                QL_DC[fixed_dc[i]],
+                _schedule(start[i], maturity[i], int(float_freq[i][:-1])),
+                index,
+                float(table["spread"][i]),
+                QL_DC[float_dc[i]],
+            )
             swap.setPricingEngine(ql.DiscountingSwapEngine(hd))
             npv[i] = swap.NPV()
         if bump == 0.0:
@@ -162,20 +201,28 @@ def test_swaps_match_quantlib():
 
 
 def test_swap_theta_is_one_day_roll_down():
-    table = _table("interest_rate_swap", 1, underlying=np.array(["USD-LIBOR-3M"]),
-                   pay_receive=np.array(["payer"]), fixed_rate=np.array([0.04]),
-                   start=np.array([TODAY + 10]), maturity=np.array([TODAY + 3650]),
-                   fixed_frequency=np.array([""]), float_frequency=np.array([""]),
-                   fixed_day_count=np.array([""]), float_day_count=np.array([""]),
-                   spread=np.array([np.nan]))
+    table = _table(
+        "interest_rate_swap",
+        1,
+        underlying=np.array(["USD-LIBOR-3M"]),
+        pay_receive=np.array(["payer"]),
+        fixed_rate=np.array([0.04]),
+        start=np.array([TODAY + 10]),
+        maturity=np.array([TODAY + 3650]),
+        fixed_frequency=np.array([""]),
+        float_frequency=np.array([""]),
+        fixed_day_count=np.array([""]),
+        float_day_count=np.array([""]),
+        spread=np.array([np.nan]),
+    )
     m = _market()
     got = InterestRateSwap().price(table, m, CTX)
     # One day later with the curves held as functions of time: the same trade valued on a
     # market whose valuation date is a day later and whose pillars are unchanged.
-    later = Market(VDATE + dt.timedelta(days=1), "USD", m.fx, m.curves,
-                   index_curves=m.index_curves)
-    ahead = InterestRateSwap().price(table, later, PricingContext(valuation_date=later.
-                                                                   valuation_date))
+    later = Market(VDATE + dt.timedelta(days=1), "USD", m.fx, m.curves, index_curves=m.index_curves)
+    ahead = InterestRateSwap().price(
+        table, later, PricingContext(valuation_date=later.valuation_date)
+    )
     assert got["theta"][0] == pytest.approx(ahead["pv"][0] - got["pv"][0], abs=1e-13)
 
 
@@ -185,9 +232,16 @@ def test_fras_match_quantlib():
     start = TODAY + _days(rng, 2, 900, n)
     end = start + _days(rng, 30, 400, n)
     dcs = rng.choice(["ACT/360", "ACT/365F"], n)
-    table = _table("forward_rate_agreement", n, underlying=np.full(n, "USD-LIBOR-3M"),
-                   pay_receive=rng.choice(["payer", "receiver"], n),
-                   fixed_rate=rng.uniform(0.01, 0.07, n), start=start, end=end, day_count=dcs)
+    table = _table(
+        "forward_rate_agreement",
+        n,
+        underlying=np.full(n, "USD-LIBOR-3M"),
+        pay_receive=rng.choice(["payer", "receiver"], n),
+        fixed_rate=rng.uniform(0.01, 0.07, n),
+        start=start,
+        end=end,
+        day_count=dcs,
+    )
     got = ForwardRateAgreement().price(table, _market(), CTX)
     hd, hp = _ql_handles(*_curves())
     # QuantLib moves only the end date to a business day; the product moves both, so
@@ -196,9 +250,14 @@ def test_fras_match_quantlib():
     end = WEEKENDS_ONLY.adjust(end, "modified_following")
     for i in range(n):
         fra = ql.ForwardRateAgreement(
-            _index(hp, 3, dcs[i]), qdate(start[i]), qdate(end[i]),
+            _index(hp, 3, dcs[i]),
+            qdate(start[i]),
+            qdate(end[i]),
             ql.Position.Long if table["pay_receive"][i] == "payer" else ql.Position.Short,
-            float(table["fixed_rate"][i]), 1.0, hd)
+            float(table["fixed_rate"][i]),
+            1.0,
+            hd,
+        )
         assert got["pv"][i] == pytest.approx(fra.NPV(), abs=1e-13)
 
 
@@ -206,8 +265,14 @@ def _bonds(rng, n):
     maturity = TODAY + _days(rng, 40, 365 * 30, n)
     freq = rng.choice(["3M", "6M", "12M"], n)
     dcs = rng.choice(list(QL_DC), n)
-    return _table("fixed_rate_bond", n, coupon=rng.uniform(0.0, 0.08, n), maturity=maturity,
-                  frequency=freq, day_count=dcs)
+    return _table(
+        "fixed_rate_bond",
+        n,
+        coupon=rng.uniform(0.0, 0.08, n),
+        maturity=maturity,
+        frequency=freq,
+        day_count=dcs,
+    )
 
 
 def test_bonds_match_quantlib():
@@ -223,8 +288,15 @@ def test_bonds_match_quantlib():
         months = int(table["frequency"][i][:-1])
         eff = add_months(np.array([TODAY]), -months)[0]
         dc = QL_DC[table["day_count"][i]]
-        bond = ql.FixedRateBond(0, 100.0, _schedule(eff, table["maturity"][i], months),
-                                [float(table["coupon"][i])], dc, MF, 100.0)
+        bond = ql.FixedRateBond(
+            0,
+            100.0,
+            _schedule(eff, table["maturity"][i], months),
+            [float(table["coupon"][i])],
+            dc,
+            MF,
+            100.0,
+        )
         bond.setPricingEngine(ql.DiscountingBondEngine(hd))
         face = table["quantity"][i]
         assert got["pv"][i] / face == pytest.approx(bond.NPV() / 100.0, rel=1e-12, abs=1e-14)
@@ -232,8 +304,14 @@ def test_bonds_match_quantlib():
         assert an["clean"][i] == pytest.approx(bond.cleanPrice(), rel=1e-12)
         assert an["accrued"][i] == pytest.approx(bond.accruedAmount(), abs=1e-12)
         freq = {3: ql.Quarterly, 6: ql.Semiannual, 12: ql.Annual}[months]
-        ytm = bond.bondYield(ql.BondPrice(bond.cleanPrice(), ql.BondPrice.Clean), dc,
-                             ql.Compounded, freq, qdate(TODAY), 1e-14)
+        ytm = bond.bondYield(
+            ql.BondPrice(bond.cleanPrice(), ql.BondPrice.Clean),
+            dc,
+            ql.Compounded,
+            freq,
+            qdate(TODAY),
+            1e-14,
+        )
         assert an["yield"][i] == pytest.approx(ytm, abs=1e-12)
         rate = ql.InterestRate(ytm, dc, ql.Compounded, freq)
         dur = ql.BondFunctions.duration(bond, rate, ql.Duration.Modified)
@@ -248,17 +326,27 @@ def test_caps_floors_match_quantlib(vol_type):
     maturity = start + _days(rng, 200, 365 * 15, n)
     freq = rng.choice(["3M", "6M"], n)
     vol = rng.uniform(0.1, 0.5, n) if vol_type == "lognormal" else rng.uniform(0.003, 0.015, n)
-    table = _table("cap_floor", n, underlying=np.full(n, "USD-LIBOR-3M"),
-                   cap_floor=rng.choice(["cap", "floor"], n), strike=rng.uniform(0.02, 0.06, n),
-                   start=start, maturity=maturity, frequency=freq, day_count=np.full(n, ""),
-                   vol=vol, vol_type=np.full(n, vol_type))
+    table = _table(
+        "cap_floor",
+        n,
+        underlying=np.full(n, "USD-LIBOR-3M"),
+        cap_floor=rng.choice(["cap", "floor"], n),
+        strike=rng.uniform(0.02, 0.06, n),
+        start=start,
+        maturity=maturity,
+        frequency=freq,
+        day_count=np.full(n, ""),
+        vol=vol,
+        vol_type=np.full(n, vol_type),
+    )
     got = CapFloor().price(table, _market(), CTX)
     hd, hp = _ql_handles(*_curves())
     point = 0.01 if vol_type == "lognormal" else 1e-4
     for i in range(n):
         months = int(freq[i][:-1])
-        leg = ql.IborLeg([1.0], _schedule(start[i], maturity[i], months), _index(hp, months),
-                         ql.Actual360(), MF)
+        leg = ql.IborLeg(
+            [1.0], _schedule(start[i], maturity[i], months), _index(hp, months), ql.Actual360(), MF
+        )
         strike = [float(table["strike"][i])]
         inst = ql.Cap(leg, strike) if table["cap_floor"][i] == "cap" else ql.Floor(leg, strike)
         quote = ql.QuoteHandle(ql.SimpleQuote(float(vol[i])))
@@ -277,43 +365,72 @@ def test_swaptions_match_quantlib(vol_type):
     expiry = TODAY + _days(rng, 20, 365 * 10, n)
     tenor = rng.choice(["1Y", "2Y", "5Y", "10Y", "20Y"], n)
     vol = rng.uniform(0.1, 0.5, n) if vol_type == "lognormal" else rng.uniform(0.003, 0.015, n)
-    table = _table("swaption", n, underlying=np.full(n, "USD-LIBOR-3M"),
-                   payer_receiver=rng.choice(["payer", "receiver"], n),
-                   strike=rng.uniform(0.02, 0.07, n), expiry=expiry, tenor=tenor,
-                   fixed_frequency=np.full(n, ""), float_frequency=np.full(n, ""),
-                   fixed_day_count=np.full(n, ""), float_day_count=np.full(n, ""),
-                   vol=vol, vol_type=np.full(n, vol_type))
+    table = _table(
+        "swaption",
+        n,
+        underlying=np.full(n, "USD-LIBOR-3M"),
+        payer_receiver=rng.choice(["payer", "receiver"], n),
+        strike=rng.uniform(0.02, 0.07, n),
+        expiry=expiry,
+        tenor=tenor,
+        fixed_frequency=np.full(n, ""),
+        float_frequency=np.full(n, ""),
+        fixed_day_count=np.full(n, ""),
+        float_day_count=np.full(n, ""),
+        vol=vol,
+        vol_type=np.full(n, vol_type),
+    )
     got = Swaption().price(table, _market(), CTX)
     hd, hp = _ql_handles(*_curves())
     point = 0.01 if vol_type == "lognormal" else 1e-4
     for i in range(n):
         end = add_months(np.array([expiry[i]]), 12 * int(tenor[i][:-1]))[0]
         swap = ql.VanillaSwap(
-            ql.Swap.Payer if table["payer_receiver"][i] == "payer" else ql.Swap.Receiver, 1.0,
-            _schedule(expiry[i], end, 12), float(table["strike"][i]),
-            QL_DC["30/360"], _schedule(expiry[i], end, 3), _index(hp), 0.0, ql.Actual360())
+            ql.Swap.Payer if table["payer_receiver"][i] == "payer" else ql.Swap.Receiver,
+            1.0,
+            _schedule(expiry[i], end, 12),
+            float(table["strike"][i]),
+            QL_DC["30/360"],
+            _schedule(expiry[i], end, 3),
+            _index(hp),
+            0.0,
+            ql.Actual360(),
+        )
         swap.setPricingEngine(ql.DiscountingSwapEngine(hd))
         opt = ql.Swaption(swap, ql.EuropeanExercise(qdate(expiry[i])))
         quote = ql.QuoteHandle(ql.SimpleQuote(float(vol[i])))
-        engine = (ql.BlackSwaptionEngine(hd, quote, ql.Actual365Fixed()) if vol_type ==
-                  "lognormal" else ql.BachelierSwaptionEngine(hd, quote, ql.Actual365Fixed()))
+        engine = (
+            ql.BlackSwaptionEngine(hd, quote, ql.Actual365Fixed())
+            if vol_type == "lognormal"
+            else ql.BachelierSwaptionEngine(hd, quote, ql.Actual365Fixed())
+        )
         opt.setPricingEngine(engine)
         assert got["pv"][i] == pytest.approx(opt.NPV(), rel=1e-10, abs=1e-14)
         assert got["vega"][i] == pytest.approx(opt.vega() * point, rel=1e-8, abs=1e-14)
 
 
 def test_vols_come_from_the_rate_vol_surface():
-    surface = RateVolSurface("normal", np.array([1.0, 5.0]), np.array([1.0, 10.0]),
-                             np.array([[0.010, 0.009], [0.008, 0.007]]))
+    surface = RateVolSurface(
+        "normal",
+        np.array([1.0, 5.0]),
+        np.array([1.0, 10.0]),
+        np.array([[0.010, 0.009], [0.008, 0.007]]),
+    )
     m = _market({"USD": surface})
     expiry = np.array([TODAY + 730])
-    base = dict(underlying=np.array(["USD-LIBOR-3M"]), payer_receiver=np.array(["payer"]),
-                strike=np.array([0.04]), expiry=expiry, tenor=np.array(["5Y"]),
-                fixed_frequency=np.array([""]), float_frequency=np.array([""]),
-                fixed_day_count=np.array([""]), float_day_count=np.array([""]),
-                vol_type=np.array([""]))
-    from_surface = Swaption().price(_table("swaption", 1, vol=np.array([np.nan]), **base), m,
-                                    CTX)
+    base = dict(
+        underlying=np.array(["USD-LIBOR-3M"]),
+        payer_receiver=np.array(["payer"]),
+        strike=np.array([0.04]),
+        expiry=expiry,
+        tenor=np.array(["5Y"]),
+        fixed_frequency=np.array([""]),
+        float_frequency=np.array([""]),
+        fixed_day_count=np.array([""]),
+        float_day_count=np.array([""]),
+        vol_type=np.array([""]),
+    )
+    from_surface = Swaption().price(_table("swaption", 1, vol=np.array([np.nan]), **base), m, CTX)
     v = surface.vol(np.array([730 / 365]), np.array([5.0]))[0]
     base["vol_type"] = np.array(["normal"])
     given = Swaption().price(_table("swaption", 1, vol=np.array([v]), **base), m, CTX)
@@ -323,12 +440,19 @@ def test_vols_come_from_the_rate_vol_surface():
 def test_index_checks_flag_unknown_and_foreign_indices():
     m = _market()
     m.index_curves["EUR-EURIBOR-6M"] = m.index_curves["USD-LIBOR-3M"]
-    table = _table("interest_rate_swap", 3, underlying=np.array(["USD-LIBOR-3M", "NOPE",
-                                                                 "EUR-EURIBOR-6M"]),
-                   start=np.array(["NaT"] * 3, dtype="datetime64[D]"),
-                   maturity=np.full(3, TODAY + 400), fixed_rate=np.array([5.0, 0.04, -0.01]))
-    flags = [(int(code), mask.tolist(), why) for mask, code, why in
-             InterestRateSwap().check(table, m) if mask.any()]
+    table = _table(
+        "interest_rate_swap",
+        3,
+        underlying=np.array(["USD-LIBOR-3M", "NOPE", "EUR-EURIBOR-6M"]),
+        start=np.array(["NaT"] * 3, dtype="datetime64[D]"),
+        maturity=np.full(3, TODAY + 400),
+        fixed_rate=np.array([5.0, 0.04, -0.01]),
+    )
+    flags = [
+        (int(code), mask.tolist(), why)
+        for mask, code, why in InterestRateSwap().check(table, m)
+        if mask.any()
+    ]
     assert flags[0][:2] == (7, [False, True, False])  # unknown underlying
     assert flags[1][:2] == (9, [False, False, True])  # index of another currency
     # 5 for 5%: a unit error, not a rate.

@@ -12,15 +12,15 @@ import pytest
 from click.testing import CliRunner
 from conftest import valid_trades, write_job
 
-from xiphpc.cli import main
-from xiphpc.errors import JobError
-from xiphpc.factors import factor_set, shifted_market
-from xiphpc.history import generate_history, historical_shifts
-from xiphpc.market import TermStructure
-from xiphpc.products import REGISTRY, PricingContext, Product
-from xiphpc.risk import bump_sizes, scenario_pnl, sensitivities
-from xiphpc.synth import generate_market, generate_portfolio
-from xiphpc.var import tail_count, var_es
+from xiphpc.cli.main import main
+from xiphpc.config.errors import JobError
+from xiphpc.io.history import generate_history, historical_shifts
+from xiphpc.market.data import TermStructure
+from xiphpc.market.factors import factor_set, shifted_market
+from xiphpc.pricing.products import REGISTRY, PricingContext, Product
+from xiphpc.risk.revalue import bump_sizes, scenario_pnl, sensitivities
+from xiphpc.risk.var import tail_count, var_es
+from xiphpc.synth.generate import generate_market, generate_portfolio
 
 CTX = PricingContext()
 
@@ -253,7 +253,7 @@ def test_history_missing_factors_stop_the_job_or_are_held(tmp_path: Path) -> Non
     """A history without the rate vol nodes: exit 2 naming the option, or, with
     ``missing_factors = "hold"``, the P&L of a history whose levels of those factors never
     move, and the held factors listed."""
-    from xiphpc.history import History, write_history
+    from xiphpc.io.history import History, write_history
 
     m = generate_market(5)
     full = generate_history(m, 60, seed=3)
@@ -349,7 +349,7 @@ def test_three_scenario_paths_agree() -> None:
 
 def test_merge_sums_risk_and_recomputes_var(tmp_path: Path) -> None:
     """Two desks run apart and merged give the risk of the two run together."""
-    from xiphpc.synth import write_portfolio_hdf5
+    from xiphpc.synth.generate import write_portfolio_hdf5
 
     tables = generate_portfolio(600, seed=9)
     parts = {}
@@ -386,6 +386,7 @@ def test_merge_sums_risk_and_recomputes_var(tmp_path: Path) -> None:
                 rtol=1e-10,
                 atol=1e-6,
             )
+
         def tidy(f: h5py.File, group: str) -> dict:
             g = f[f"{group}/desk"]
             keys = zip(g["node"][()], g["factor"][()], strict=True)

@@ -13,16 +13,16 @@ import pytest
 from click.testing import CliRunner
 from conftest import write_job
 
-from xiphpc.cli import main
-from xiphpc.curves.loader import Commodity, FuturesCurve
-from xiphpc.errors import JobError
-from xiphpc.factors import factor_levels, factor_set, shifted_market
-from xiphpc.history import generate_history, historical_shifts
-from xiphpc.inputs import PriceInput, SmileVolInput, dense_shifts, no_shift, price_input
-from xiphpc.market import Market, TermStructure
-from xiphpc.products import REGISTRY, PricingContext
-from xiphpc.risk import bump_sizes, scenario_pnl, sensitivities, stress_shifts
-from xiphpc.synth import generate_market, generate_portfolio
+from xiphpc.cli.main import main
+from xiphpc.config.errors import JobError
+from xiphpc.io.history import generate_history, historical_shifts
+from xiphpc.market.curves.loader import Commodity, FuturesCurve
+from xiphpc.market.data import Market, TermStructure
+from xiphpc.market.factors import factor_levels, factor_set, shifted_market
+from xiphpc.pricing.inputs import PriceInput, SmileVolInput, dense_shifts, no_shift, price_input
+from xiphpc.pricing.products import REGISTRY, PricingContext
+from xiphpc.risk.revalue import bump_sizes, scenario_pnl, sensitivities, stress_shifts
+from xiphpc.synth.generate import generate_market, generate_portfolio
 
 CTX = PricingContext()
 #: Products whose trades may be on a commodity.

@@ -25,11 +25,11 @@ from test_rates import (
     qdate,
 )
 
-from xiphpc.factors import factor_set
-from xiphpc.products import REGISTRY
-from xiphpc.products.rates import InterestRateSwap
-from xiphpc.risk import bump_sizes, sensitivities
-from xiphpc.synth import generate_market
+from xiphpc.market.factors import factor_set
+from xiphpc.pricing.products import REGISTRY
+from xiphpc.pricing.products.rates import InterestRateSwap
+from xiphpc.risk.revalue import bump_sizes, sensitivities
+from xiphpc.synth.generate import generate_market
 
 ql = pytest.importorskip("QuantLib")
 
@@ -138,7 +138,7 @@ def test_cds_cs01_buckets_sum_to_a_parallel_hazard_shift():
     names = fs.name[np.maximum(fidx, 0)]
     assert np.all(~cs | (names == table["underlying"][:, None]))
     # The sum of the buckets equals a parallel +-1bp shift of the whole hazard curve.
-    from xiphpc.factors import shifted_market
+    from xiphpc.market.factors import shifted_market
 
     par = np.zeros(len(fs))
     par[fs.kind == "cs"] = 1e-4
@@ -171,8 +171,8 @@ CURVE_PRODUCTS = [
 def test_curve_states_equal_whole_shifted_markets(product: str) -> None:
     """Scenario P&L and bucketed sensitivities computed as curve states of one kernel call
     equal those of the same product revalued on one whole shifted market per scenario."""
-    from xiphpc.products import Product
-    from xiphpc.risk import scenario_pnl
+    from xiphpc.pricing.products import Product
+    from xiphpc.risk.revalue import scenario_pnl
 
     m = generate_market(9)
     fs = factor_set(m)

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from conftest import valid_trades
 
-from xiphpc.factors import factor_levels, factor_set, shifted_market
-from xiphpc.products import REGISTRY, PricingContext
-from xiphpc.risk import bump_sizes, scenario_pnl, sensitivities, stress_shifts
-from xiphpc.synth import generate_market
+from xiphpc.market.factors import factor_levels, factor_set, shifted_market
+from xiphpc.pricing.products import REGISTRY, PricingContext
+from xiphpc.risk.revalue import bump_sizes, scenario_pnl, sensitivities, stress_shifts
+from xiphpc.synth.generate import generate_market
 
 CTX = PricingContext()
 

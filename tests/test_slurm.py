@@ -27,8 +27,8 @@ import pytest
 from click.testing import CliRunner
 from slurm_cluster import SlurmCluster, slurm_cluster_fixture  # noqa: F401
 
-from xiphpc.products import REGISTRY
-from xiphpc.slurm import ARRAY_ID_PLACEHOLDER, slurm
+from xiphpc.pricing.products import REGISTRY
+from xiphpc.scheduler.slurm import ARRAY_ID_PLACEHOLDER, slurm
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_JOB = ROOT / "jobs" / "demo.toml"
@@ -347,7 +347,7 @@ def _submit_cli(
     if prefix is not None:
         args = [*args, "--prefix", str(prefix)]
     return cluster.run(
-        [sys.executable, "-m", "xiphpc.slurm", *args],
+        [sys.executable, "-m", "xiphpc.scheduler.slurm", *args],
         timeout=JOB_TIMEOUT_S,
         env=_env_with_venv(),
         cwd=cwd,

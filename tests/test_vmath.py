@@ -15,8 +15,9 @@ import mpmath as mp
 import numba as nb
 import numpy as np
 import pytest
-from xiphpc.kernels import black_scholes as bs
-from xiphpc.kernels import vmath
+
+from xiphpc.pricing.kernels import black_scholes as bs
+from xiphpc.pricing.kernels import vmath
 
 mp.mp.dps = 50
 N_POINTS = 3000
@@ -127,9 +128,11 @@ def test_sincos2pi():
 # Black–Scholes against a 50-digit reference
 # ---------------------------------------------------------------------------
 
+
 def _bs_mpmath(spot, strike, tau, rate, carry_yield, vol, cp):
-    s, k, t, r, q, v, w = (mp.mpf(float(a)) for a in (spot, strike, tau, rate, carry_yield,
-                                                       vol, cp))
+    s, k, t, r, q, v, w = (
+        mp.mpf(float(a)) for a in (spot, strike, tau, rate, carry_yield, vol, cp)
+    )
     sqrt_t = mp.sqrt(t)
     d1 = (mp.log(s / k) + (r - q + v * v / 2) * t) / (v * sqrt_t)
     d2 = d1 - v * sqrt_t
@@ -169,8 +172,12 @@ def _floors(spot: np.ndarray) -> dict[str, np.ndarray]:
     # own unit: 1e-8 of the spot for price-like figures.
     ones = np.ones_like(spot)
     return {
-        "pv": 1e-8 * spot, "delta": 1e-8 * ones, "gamma": 1e-8 / spot,
-        "vega": 1e-8 * spot, "theta": 1e-8 * spot, "rho": 1e-8 * spot,
+        "pv": 1e-8 * spot,
+        "delta": 1e-8 * ones,
+        "gamma": 1e-8 / spot,
+        "vega": 1e-8 * spot,
+        "theta": 1e-8 * spot,
+        "rho": 1e-8 * spot,
     }
 
 
@@ -194,8 +201,9 @@ def _relative_errors(out, refs, spot):
     }
 
 
-@pytest.mark.parametrize("kernel", ["bs_fused_serial", "bs_fused_parallel",
-                                    "bs_fused_scalar_serial"])
+@pytest.mark.parametrize(
+    "kernel", ["bs_fused_serial", "bs_fused_parallel", "bs_fused_scalar_serial"]
+)
 def test_black_scholes_against_mpmath(book, kernel):
     inputs, refs = book
     out = bs.allocate_greeks(inputs[0].shape[0])
@@ -246,6 +254,7 @@ def test_forward_kernels_agree(book):
 # ---------------------------------------------------------------------------
 # The production kernel must stay vectorized
 # ---------------------------------------------------------------------------
+
 
 def _host_vector_registers() -> str | None:
     features = llvm.get_host_cpu_features()

@@ -12,9 +12,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import result_datasets  # noqa: E402
 
-from xiphpc.jobspec import load_job  # noqa: E402
-from xiphpc.mpi import allgather_strings, gather_blocks, self_comm, world  # noqa: E402
-from xiphpc.runner import run_job  # noqa: E402
+from xiphpc.config.job import load_job  # noqa: E402
+from xiphpc.engine.run import run_job  # noqa: E402
+from xiphpc.parallel.mpi import allgather_strings, gather_blocks, self_comm, world  # noqa: E402
 
 
 @pytest.mark.mpi(min_size=2)
@@ -30,7 +30,7 @@ def test_allgather_strings_in_rank_order() -> None:
 
 @pytest.mark.mpi(min_size=2)
 def test_distributed_duplicates_equal_the_serial_mask() -> None:
-    from xiphpc.validation import distributed_duplicate_mask, duplicate_mask
+    from xiphpc.pricing.validation import distributed_duplicate_mask, duplicate_mask
 
     comm = world()
     r, size = comm.Get_rank(), comm.Get_size()
@@ -53,7 +53,7 @@ def test_distributed_duplicates_equal_the_serial_mask() -> None:
 @pytest.mark.mpi(min_size=2)
 @pytest.mark.parametrize(("n", "parts"), [(300_001, 64), (5, 64), (70_000, 3)])
 def test_distributed_plan_equals_the_serial_plan(n: int, parts: int) -> None:
-    from xiphpc.partition import block_rows, plan_partitions, plan_partitions_distributed
+    from xiphpc.engine.partition import block_rows, plan_partitions, plan_partitions_distributed
 
     comm = world()
     rng = np.random.default_rng(n)

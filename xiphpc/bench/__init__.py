@@ -1,0 +1,1 @@
+"""Benchmarks behind ``xiphpc bench``: kernels, scenarios and the whole engine."""

@@ -1,0 +1,1 @@
+"""The ``xiphpc`` command line (click); subcommands import what they run, lazily."""

@@ -1,0 +1,233 @@
+"""The ``xiphpc`` command: run, validate, show, merge, gen, bench, slurm."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from xiphpc.config.errors import EXIT_BAD_INPUT, JobError, Problem
+
+__all__ = ["main"]
+
+
+def _fail(problems: list[Problem], what: str) -> None:
+    click.echo(f"xiphpc: {what}: {len(problems)} problem(s)", err=True)
+    for p in problems:
+        click.echo(f"  {p}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="xiphpc")
+def main() -> None:
+    """MPI risk engine: price a portfolio on MPI ranks and write aggregated risk to HDF5.
+
+    Launch under MPI with e.g. ``mpiexec -n 4 xiphpc run jobs/demo.toml``.
+    """
+
+
+@main.command()
+@click.argument("job", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Result file; overrides the job's [output] path.",
+)
+@click.option("--quiet", is_flag=True, help="Print only the result path.")
+def run(job: Path, out: Path | None, quiet: bool) -> None:
+    """Price the portfolio of JOB and write per-trade and aggregated risk.
+
+    Job-level problems (bad job file, missing files, bad market data) stop the run before any
+    computation with exit status 2; bad trades are flagged in the output and excluded from the
+    aggregates.
+    """
+    from xiphpc.config.job import load_job
+    from xiphpc.engine.run import agreed, run_job
+    from xiphpc.output.summary import summarize
+    from xiphpc.parallel.mpi import abort_on_error, world
+
+    comm = world()
+    with abort_on_error(comm):
+        try:
+            summary = run_job(agreed(comm, lambda: load_job(job)), comm, out)
+        except JobError as exc:
+            if comm.Get_rank() == 0:
+                _fail(exc.problems, f"cannot run {job}")
+            sys.exit(EXIT_BAD_INPUT)
+        if summary is not None:
+            click.echo(str(summary.path) if quiet else summarize(summary.path))
+
+
+@main.command()
+@click.argument("job", type=click.Path(dir_okay=False, path_type=Path))
+def validate(job: Path) -> None:
+    """Check JOB, its files and every trade against the market, without pricing.
+
+    Prints every problem with file, field and trade id; exit status 2 if there is any.
+    """
+    from xiphpc.config.job import load_job
+    from xiphpc.engine.run import validate_all
+
+    try:
+        spec = load_job(job)
+        problems = validate_all(spec)
+    except JobError as exc:
+        _fail(exc.problems, f"{job} is not valid")
+    if problems:
+        _fail(problems, f"{job}: trades that cannot be priced")
+    click.echo(f"{job}: ok")
+
+
+@main.command()
+@click.argument("result", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--top", default=5, show_default=True, help="Books to list.")
+@click.option("--failed", default=10, show_default=True, help="Failed trades to list.")
+def show(result: Path, top: int, failed: int) -> None:
+    """Print totals, the largest books, per-rank balance and failed trades of RESULT."""
+    from xiphpc.output.summary import summarize
+
+    try:
+        click.echo(summarize(result, top=top, failed=failed))
+    except JobError as exc:
+        _fail(exc.problems, f"cannot show {result}")
+
+
+@main.command()
+@click.argument("parts", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Merged result file.",
+)
+def merge(parts: tuple[Path, ...], out: Path) -> None:
+    """Merge result files of disjoint trade sets into OUT (trades concatenated, aggregates
+    added)."""
+    from xiphpc.output.merge import merge_results
+
+    try:
+        merge_results(list(parts), out.absolute())
+    except JobError as exc:
+        _fail(exc.problems, "cannot merge")
+    click.echo(str(out))
+
+
+@main.group()
+def gen() -> None:
+    """Write synthetic portfolios and market data."""
+
+
+@gen.command("portfolio")
+@click.option("--trades", required=True, type=click.IntRange(1), help="Number of trades.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--bad-fraction",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 0.5),
+    help="Fraction of deliberately bad trades.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A .h5/.hdf5 file, or a folder for CSV files.",
+)
+@click.option("--valuation-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
+def gen_portfolio(
+    trades: int, seed: int, bad_fraction: float, out: Path, valuation_date: dt.datetime | None
+) -> None:
+    """A realistic synthetic portfolio (product mix, skewed book sizes)."""
+    from xiphpc.synth.generate import (
+        DEFAULT_VALUATION_DATE,
+        generate_portfolio,
+        write_portfolio_csv,
+        write_portfolio_hdf5,
+    )
+
+    vdate = valuation_date.date() if valuation_date else DEFAULT_VALUATION_DATE
+    tables = generate_portfolio(trades, seed=seed, bad_fraction=bad_fraction, valuation_date=vdate)
+    if out.suffix.lower() in (".h5", ".hdf5"):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_portfolio_hdf5(tables, out)
+    else:
+        write_portfolio_csv(tables, out)
+    click.echo(
+        f"{out}: {sum(len(t) for t in tables.values()):,} trades "
+        + ", ".join(f"{k} {len(t):,}" for k, t in tables.items())
+    )
+
+
+@gen.command("market")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--valuation-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
+def gen_market(seed: int, out: Path, valuation_date: dt.datetime | None) -> None:
+    """Market data (JSON) covering every generated portfolio."""
+    import json
+
+    from xiphpc.synth.generate import DEFAULT_VALUATION_DATE, generate_market
+
+    vdate = valuation_date.date() if valuation_date else DEFAULT_VALUATION_DATE
+    market = generate_market(seed, vdate)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(market.to_dict(), indent=1) + "\n")
+    click.echo(str(out))
+
+
+@gen.command("history")
+@click.option("--days", required=True, type=click.IntRange(2), help="Number of dates.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--market-seed",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Seed of the generated market whose factors the history covers.",
+)
+@click.option(
+    "--market",
+    "market_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Market file whose factors the history covers (instead of --market-seed).",
+)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def gen_history(
+    days: int, seed: int, market_seed: int, market_path: Path | None, out: Path
+) -> None:
+    """Market-data history (HDF5) ending on the market's valuation date."""
+    from xiphpc.io.history import generate_history, write_history
+    from xiphpc.market.data import load_market
+    from xiphpc.synth.generate import generate_market
+
+    try:
+        market = load_market(market_path) if market_path else generate_market(market_seed)
+    except JobError as exc:
+        _fail(exc.problems, "cannot read the market")
+    history = generate_history(market, days, seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_history(history, out)
+    click.echo(
+        f"{out}: {days} dates x {len(history.labels)} factors, "
+        f"{history.dates[0]} to {history.dates[-1]}"
+    )
+
+
+def _add_optional_groups() -> None:
+    # Sub-command groups living in their own modules.
+    from xiphpc.scheduler.slurm import slurm
+
+    main.add_command(slurm)
+    from xiphpc.bench.kernels import bench
+    from xiphpc.bench.risk import risk
+    from xiphpc.bench.scenarios import scenarios
+
+    bench.add_command(risk)
+    bench.add_command(scenarios)
+    main.add_command(bench)
+
+
+_add_optional_groups()

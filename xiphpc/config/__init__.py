@@ -1,0 +1,1 @@
+"""Job files and the errors that report bad input; nothing here imports the pricing library."""

@@ -1,0 +1,1 @@
+"""Readers and writers of the engine's inputs: portfolio sources and historical market data."""

@@ -1,0 +1,285 @@
+"""Portfolio sources: product tables read from HDF5 or CSV, or generated.
+
+Layouts:
+
+- HDF5: one group per product under ``/portfolio`` (``/portfolio/equity_option/strike``...),
+  one 1-D dataset per column; strings as UTF-8, dates as ISO strings, missing floats NaN,
+  missing strings empty.
+- CSV: a folder with one ``<product>.csv`` per product, header row of column names; an empty
+  cell is a missing value.
+
+A source can read any row range of a table, so that each rank reads only its own trades
+(HDF5 reads exactly those rows; CSV has no random access, so its rows are parsed once).
+"""
+
+from __future__ import annotations
+
+import csv
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from xiphpc.config.errors import JobError, Problem
+from xiphpc.pricing.products import REGISTRY, Column, Table
+
+__all__ = [
+    "CsvSource",
+    "GeneratedSource",
+    "Hdf5Source",
+    "PortfolioSource",
+    "SelectedSource",
+    "open_portfolio",
+    "table_from_strings",
+]
+
+
+class PortfolioSource(ABC):
+    """Where the product tables of a portfolio come from."""
+
+    description: str
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Number of trades per product present, in registry order."""
+
+    @abstractmethod
+    def read(
+        self,
+        product: str,
+        start: int = 0,
+        stop: int | None = None,
+        columns: tuple[str, ...] | None = None,
+    ) -> Table:
+        """Rows ``start:stop`` of a product table, all columns or only ``columns``."""
+
+
+def _decode(data: np.ndarray) -> np.ndarray:
+    """UTF-8 bytes to str; ASCII, the common case, without a per-element decode."""
+    try:
+        return data.astype("U")
+    except UnicodeDecodeError:
+        return np.char.decode(data, "utf-8")
+
+
+def _convert(col: Column, raw: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Typed column and missing mask from strings, shape ``(n,)`` each."""
+    text = raw.astype(str)
+    # Strip only where needed: np.char.strip is a per-element Python-level call.
+    if text.size and (np.char.startswith(text, " ").any() or np.char.endswith(text, " ").any()):
+        text = np.char.strip(text)
+    missing = text == ""
+    if col.kind == "float":
+        values = np.full(text.shape, np.nan)
+        ok = ~missing
+        try:
+            values[ok] = text[ok].astype(np.float64)
+        except ValueError:
+            for i in np.flatnonzero(ok):
+                try:
+                    values[i] = float(text[i])
+                except ValueError:
+                    values[i] = np.nan
+        return values, missing
+    if col.kind == "date":
+        values = np.full(text.shape, np.datetime64("NaT"), dtype="datetime64[D]")
+        for i in np.flatnonzero(~missing):
+            try:
+                values[i] = np.datetime64(text[i], "D")
+            except ValueError:
+                values[i] = np.datetime64("NaT")
+        return values, missing
+    return text, missing
+
+
+def table_from_strings(
+    product: str, raw: dict[str, np.ndarray], source: str, offset: int = 0
+) -> Table:
+    """Type the string columns ``raw`` of one product table after its schema."""
+    schema = {c.name: c for c in REGISTRY[product].all_columns()}
+    cols: dict[str, np.ndarray] = {}
+    missing: dict[str, np.ndarray] = {}
+    n = len(next(iter(raw.values()))) if raw else 0
+    for name, col in schema.items():
+        if name not in raw:
+            raw_col = np.full(n, "", dtype=str)
+        else:
+            raw_col = raw[name]
+        cols[name], missing[name] = _convert(col, raw_col, source)
+    return Table(product, cols, missing, source, offset)
+
+
+def _check_columns(product: str, names: list[str], source: str) -> list[Problem]:
+    schema = REGISTRY[product].all_columns()
+    known = {c.name for c in schema}
+    problems = [
+        Problem(source, c.name, "required column is absent")
+        for c in schema
+        if c.required and c.name not in names
+    ]
+    problems += [
+        Problem(source, n, f"unknown column; accepted: {sorted(known)}")
+        for n in names
+        if n not in known
+    ]
+    return problems
+
+
+class Hdf5Source(PortfolioSource):
+    """Product tables in one HDF5 file (``/portfolio/<product>/<column>``)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.description = str(self.path)
+        problems: list[Problem] = []
+        try:
+            with h5py.File(self.path, "r") as f:
+                group = f.get("portfolio")
+                if not isinstance(group, h5py.Group):
+                    raise JobError([Problem(str(self.path), "/portfolio", "group is absent")])
+                self._counts = {}
+                for name in group:
+                    src = f"{self.path}:/portfolio/{name}"
+                    if name not in REGISTRY:
+                        problems.append(
+                            Problem(src, name, f"unknown product; accepted: {list(REGISTRY)}")
+                        )
+                        continue
+                    cols = list(group[name])
+                    problems += _check_columns(name, cols, src)
+                    lengths = {group[name][c].shape[0] for c in cols}
+                    if len(lengths) > 1:
+                        problems.append(Problem(src, "", "columns differ in length"))
+                    self._counts[name] = lengths.pop() if lengths else 0
+        except OSError as exc:
+            raise JobError([Problem(str(self.path), "", f"cannot read as HDF5: {exc}")]) from exc
+        if problems:
+            raise JobError(problems)
+        self._counts = {k: self._counts[k] for k in REGISTRY if k in self._counts}
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._counts)
+
+    def read(self, product, start=0, stop=None, columns=None) -> Table:
+        src = f"{self.path}:/portfolio/{product}"
+        raw: dict[str, np.ndarray] = {}
+        with h5py.File(self.path, "r") as f:
+            group = f["portfolio"][product]
+            for name in group:
+                if columns is not None and name not in columns:
+                    continue
+                data = group[name][start:stop]
+                if data.dtype.kind in "SO":
+                    data = _decode(data.astype("S"))
+                raw[name] = data
+        schema = {c.name: c for c in REGISTRY[product].all_columns()}
+        if columns is not None:
+            schema = {k: v for k, v in schema.items() if k in columns}
+        cols, missing = {}, {}
+        n = (stop if stop is not None else self._counts[product]) - start
+        for name, col in schema.items():
+            data = raw.get(name, np.full(n, "" if col.kind != "float" else np.nan))
+            if col.kind == "float" and data.dtype.kind == "f":
+                # HDF5 has no empty cell: a NaN float is a missing value.
+                cols[name] = data.astype(np.float64)
+                missing[name] = np.isnan(cols[name])
+            else:
+                cols[name], missing[name] = _convert(col, data, src)
+        return Table(product, cols, missing, src, start)
+
+
+class CsvSource(PortfolioSource):
+    """Product tables as ``<product>.csv`` files in one folder."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.description = str(self.folder)
+        self._tables: dict[str, Table] = {}
+        problems: list[Problem] = []
+        if not self.folder.is_dir():
+            raise JobError([Problem(str(self.folder), "", "is not a folder of CSV files")])
+        files = sorted(self.folder.glob("*.csv"))
+        if not files:
+            raise JobError([Problem(str(self.folder), "", "holds no .csv file")])
+        for path in files:
+            product = path.stem
+            if product not in REGISTRY:
+                problems.append(
+                    Problem(
+                        str(path), "", f"unknown product {product!r}; accepted: {list(REGISTRY)}"
+                    )
+                )
+                continue
+            with path.open(newline="") as fh:
+                rows = list(csv.reader(fh))
+            if not rows:
+                problems.append(Problem(str(path), "", "is empty (no header row)"))
+                continue
+            header = [h.strip() for h in rows[0]]
+            problems += _check_columns(product, header, str(path))
+            body = rows[1:]
+            short = [i + 2 for i, r in enumerate(body) if len(r) != len(header)]
+            if short:
+                problems.append(
+                    Problem(str(path), "", f"lines {short[:5]} do not have {len(header)} cells")
+                )
+                continue
+            raw = {
+                h: np.array([r[j] for r in body], dtype=str) if body else np.array([], dtype=str)
+                for j, h in enumerate(header)
+            }
+            if "trade_id" not in raw:
+                continue
+            self._tables[product] = table_from_strings(product, raw, str(path))
+        if problems:
+            raise JobError(problems)
+
+    def counts(self) -> dict[str, int]:
+        return {k: len(self._tables[k]) for k in REGISTRY if k in self._tables}
+
+    def read(self, product, start=0, stop=None, columns=None) -> Table:
+        return self._tables[product].take(slice(start, stop))
+
+
+class GeneratedSource(PortfolioSource):
+    """A synthetic portfolio generated in memory from a seed (same on every rank)."""
+
+    def __init__(self, trades: int, seed: int, bad_fraction: float, valuation_date):
+        from xiphpc.synth.generate import generate_portfolio
+
+        self.description = f"generated(trades={trades}, seed={seed}, bad_fraction={bad_fraction})"
+        self._tables = generate_portfolio(
+            trades, seed=seed, bad_fraction=bad_fraction, valuation_date=valuation_date
+        )
+
+    def counts(self) -> dict[str, int]:
+        return {k: len(v) for k, v in self._tables.items()}
+
+    def read(self, product, start=0, stop=None, columns=None) -> Table:
+        return self._tables[product].take(slice(start, stop))
+
+
+class SelectedSource(PortfolioSource):
+    """Only some product tables of another source."""
+
+    def __init__(self, inner: PortfolioSource, products: list[str]):
+        self.inner = inner
+        self.products = set(products)
+        self.description = f"{inner.description} [products: {', '.join(products)}]"
+
+    def counts(self) -> dict[str, int]:
+        return {k: v for k, v in self.inner.counts().items() if k in self.products}
+
+    def read(self, product, start=0, stop=None, columns=None) -> Table:
+        return self.inner.read(product, start, stop, columns)
+
+
+def open_portfolio(path: Path) -> PortfolioSource:
+    """Open an HDF5 file or a folder of CSV files."""
+    path = Path(path)
+    if path.is_dir():
+        return CsvSource(path)
+    if not path.exists():
+        raise JobError([Problem(str(path), "", "does not exist")])
+    return Hdf5Source(path)

@@ -1,0 +1,1 @@
+"""Market objects: curves, vol surfaces, risk factors and curve states."""

@@ -1,0 +1,145 @@
+"""Fixed and floating legs of many trades as the kernels of :mod:`xiphpc.pricing.kernels.rates` take
+them: ragged periods (CSR) with times in years ACT/365F from the valuation date.
+
+Payment dates are the adjusted accrual end dates (no payment lag). Periods paid on or before
+the valuation date are dropped. A floating period's forward is projected over its own
+accrual dates, ``(P(start) / P(end) - 1) / tau`` (QuantLib's par-coupon convention with zero
+fixing days); a period that started before the valuation date has no fixing history here and
+is projected from today (its start time is clipped to 0 by the kernels).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from .calendar import WEEKENDS_ONLY, Calendar
+from .daycount import year_fraction
+from .schedule import Schedules, generate_schedules
+
+__all__ = ["FixedLeg", "FloatLeg", "fixed_leg", "float_leg", "times_from"]
+
+
+def times_from(valuation_date: dt.date, dates: np.ndarray) -> np.ndarray:
+    """Years ACT/365F from ``valuation_date`` to ``dates`` (datetime64[D], shape ``(n,)``)."""
+    return (dates - np.datetime64(valuation_date, "D")).astype(np.float64) / 365.0
+
+
+@dataclass(frozen=True)
+class FixedLeg:
+    """Fixed-leg periods of ``n`` trades.
+
+    Attributes
+    ----------
+    offsets : ndarray of int64, shape ``(n + 1,)``
+    pay : ndarray of float64, shape ``(m,)``
+        Payment times (years).
+    accrual : ndarray of float64, shape ``(m,)``
+        Accrual fractions in the leg's day count.
+    start_date, end_date : ndarray of datetime64[D], shape ``(m,)``
+    """
+
+    offsets: np.ndarray
+    pay: np.ndarray
+    accrual: np.ndarray
+    start_date: np.ndarray
+    end_date: np.ndarray
+
+
+@dataclass(frozen=True)
+class FloatLeg:
+    """Floating-leg periods of ``n`` trades.
+
+    Attributes
+    ----------
+    offsets : ndarray of int64, shape ``(n + 1,)``
+    start, end : ndarray of float64, shape ``(m,)``
+        Times (years) of the projection period (the accrual period).
+    tau : ndarray of float64, shape ``(m,)``
+        Index fraction of the projection period (in the leg's day count).
+    accrual : ndarray of float64, shape ``(m,)``
+        Coupon accrual fraction (the same period and day count).
+    pay : ndarray of float64, shape ``(m,)``
+    """
+
+    offsets: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    tau: np.ndarray
+    accrual: np.ndarray
+    pay: np.ndarray
+
+
+def _future_periods(
+    s: Schedules, valuation_date: dt.date
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    keep = s.end > np.datetime64(valuation_date, "D")
+    counts = np.bincount(s.trade[keep], minlength=len(s))
+    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    return offsets, s.start[keep], s.end[keep]
+
+
+def _schedules(effective, termination, months, calendar, convention, stub) -> Schedules:
+    return generate_schedules(
+        effective, termination, months, calendar=calendar, convention=convention, stub=stub
+    )
+
+
+def fixed_leg(
+    valuation_date: dt.date,
+    effective: np.ndarray,
+    termination: np.ndarray,
+    months: np.ndarray | int,
+    day_count: str | np.ndarray,
+    *,
+    calendar: Calendar = WEEKENDS_ONLY,
+    convention: str = "modified_following",
+    stub: str = "short_front",
+) -> FixedLeg:
+    """Fixed-leg periods still to be paid, for trades with the given schedules.
+
+    Parameters
+    ----------
+    valuation_date : datetime.date
+    effective, termination : ndarray of datetime64[D], shape ``(n,)``
+    months : int or ndarray of int, shape ``(n,)``
+        Coupon period in months.
+    day_count : str or ndarray of str, shape ``(n,)``
+        Day count of the accrual fractions.
+    """
+    s = _schedules(effective, termination, months, calendar, convention, stub)
+    offsets, start, end = _future_periods(s, valuation_date)
+    trade = np.repeat(np.arange(len(s)), np.diff(offsets))
+    dc = day_count if isinstance(day_count, str) else np.asarray(day_count)[trade]
+    return FixedLeg(
+        offsets, times_from(valuation_date, end), year_fraction(start, end, dc), start, end
+    )
+
+
+def float_leg(
+    valuation_date: dt.date,
+    effective: np.ndarray,
+    termination: np.ndarray,
+    months: np.ndarray | int,
+    day_count: str | np.ndarray,
+    *,
+    calendar: Calendar = WEEKENDS_ONLY,
+    convention: str = "modified_following",
+    stub: str = "short_front",
+) -> FloatLeg:
+    """Floating-leg periods still to be paid; parameters as :func:`fixed_leg`."""
+    s = _schedules(effective, termination, months, calendar, convention, stub)
+    offsets, start, end = _future_periods(s, valuation_date)
+    trade = np.repeat(np.arange(len(s)), np.diff(offsets))
+    dc = day_count if isinstance(day_count, str) else np.asarray(day_count)[trade]
+    tau = year_fraction(start, end, dc)
+    return FloatLeg(
+        offsets,
+        times_from(valuation_date, start),
+        times_from(valuation_date, end),
+        tau,
+        tau.copy(),
+        times_from(valuation_date, end),
+    )

@@ -1,0 +1,1 @@
+"""The HDF5 result: its schema, writers, merging of results and the terminal summary."""

@@ -1,0 +1,1 @@
+"""Products (schemas, validity rules, pricers), their market inputs and the numba kernels."""

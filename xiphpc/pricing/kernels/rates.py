@@ -1,0 +1,493 @@
+"""Interest-rate kernels: curve lookup, swaps, FRAs, cash-flow streams, bond yields,
+caps/floors and European swaptions (Black and Bachelier).
+
+Curves come packed (:func:`xiphpc.market.curves.curve.pack_curves`): ``ct`` pillar times (years),
+``ck`` interpolation code per curve (0 linear on zero rates, flat outside; 1 log-linear on
+discount factors from the node ``(0, 1)``, flat forward after the last pillar), ``co`` pillar
+offsets per curve, and ``cz`` the continuous zero rates at the pillars in every curve *state*,
+shape ``(pillars, states)``: today's curves, or today's under each scenario or each bucketed
+bump (:class:`xiphpc.market.curve_states.CurveStates`). Each trade names its discount curve
+``disc[i]`` and projection curve ``proj[i]`` by index.
+
+Under both interpolations the log discount factor to a time is linear in the zero rates of
+at most two pillars, with weights that depend on the time alone
+(:func:`curve_weights`). The kernels find those weights once per cash flow and then value
+every state in an inner loop over contiguous memory, which vectorizes
+(:func:`xiphpc.pricing.kernels.vmath.exp`).
+
+Ragged schedules are CSR: period ``k`` of trade ``i`` lies in ``off[i]:off[i + 1]``. All times
+are years ACT/365F from the valuation date; accrual fractions come precomputed in each
+period's own day count.
+
+Every pricing kernel values each trade, per unit notional (per 1 of face for cash-flow
+streams), under *moves* ``j`` and states ``s`` into ``values[i, j, s]``: move ``j`` is a
+horizon ``vh[j]`` in years (every time shortens by it; curves and vols held fixed as
+functions of time from today, a flow falling due within the horizon counted at its
+undiscounted amount) and a parallel shift ``vb[j]`` added to the zero rates of every curve.
+Today's measures use :data:`STANDARD_MOVES` (PV, +-1bp for rho, one day on for theta) on one
+state; a scenario set uses one unshifted move on many states.
+
+Option kernels read each trade's vol in each state, ``vol[i, s]`` (rate vol grids are factors
+too). Quantities besides the values (annuity, par rate, forward, vega: dPV/dvol per 1.0 of
+the quoted vol, lognormal or normal) are those of move 0 in state 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from . import vmath
+from ._targets import serial_and_parallel
+
+_BP = 1e-4
+_DAY = 1.0 / 365.0
+_INV_SQRT2 = 0.7071067811865475244
+_INV_SQRT2PI = 0.3989422804014326779
+_INLINE = dict(inline="always", fastmath=False, error_model="numpy")
+
+#: Moves ``(vh, vb)`` of today's measures: PV, +1bp, -1bp and one day on (see
+#: :func:`measures_from_values`).
+STANDARD_MOVES = (
+    np.array([0.0, 0.0, 0.0, _DAY]),
+    np.array([0.0, _BP, -_BP, 0.0]),
+)
+
+
+def moves(standard: bool = False, pv_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Moves ``(vh, vb)``: the standard four (the PV alone when ``pv_only``), or the single
+    unshifted one under which curve states are valued."""
+    if standard:
+        vh, vb = STANDARD_MOVES
+        m = 1 if pv_only else 4
+        return vh[:m].copy(), vb[:m].copy()
+    return np.zeros(1), np.zeros(1)
+
+
+def measures_from_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PV, central-difference rho per bp and one-day theta from the values of the standard
+    moves in one state (shape ``(n, 4)``, or ``(n, 1)``: rho and theta are then 0)."""
+    pv = values[:, 0].copy()
+    if values.shape[1] < 4:
+        return pv, np.zeros_like(pv), np.zeros_like(pv)
+    return pv, 0.5 * (values[:, 1] - values[:, 2]), values[:, 3] - values[:, 0]
+
+
+@nb.njit(**_INLINE)
+def norm_cdf(x):
+    """Standard normal CDF via erfc, accurate in the lower tail."""
+    return 0.5 * math.erfc(-x * _INV_SQRT2)
+
+
+@nb.njit(**_INLINE)
+def norm_pdf(x):
+    """Standard normal density."""
+    return _INV_SQRT2PI * math.exp(-0.5 * x * x)
+
+
+@nb.njit(**_INLINE)
+def _bracket(ct, a, last, t):
+    # Pillars lo < hi with ct[lo] <= t < ct[hi], for ct[a] < t < ct[last].
+    lo = a
+    hi = last
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if ct[mid] <= t:
+            lo = mid
+        else:
+            hi = mid
+    return lo, hi
+
+
+@nb.njit(**_INLINE)
+def curve_weights(ct, ck, co, c, t):
+    """Pillars and weights of packed curve ``c`` at time ``t``: ``log P(t) = -(w1 z[i1] + w2
+    z[i2])`` for the pillar zero rates ``z`` of any state; all zero for ``t <= 0``."""
+    a = co[c]
+    last = co[c + 1] - 1
+    if t <= 0.0:
+        return a, a, 0.0, 0.0
+    if t <= ct[a]:
+        return a, a, t, 0.0
+    if ck[c] == 0:
+        if t >= ct[last]:
+            return last, last, t, 0.0
+        lo, hi = _bracket(ct, a, last, t)
+        w = (t - ct[lo]) / (ct[hi] - ct[lo])
+        return lo, hi, t * (1.0 - w), t * w
+    # Log-linear on discount factors; log P(t_j) = -z_j t_j.
+    if t >= ct[last]:
+        if last == a:
+            return a, a, t, 0.0
+        # The last segment's forward continued: log P = (1 + u) l_last - u l_prev.
+        u = (t - ct[last]) / (ct[last] - ct[last - 1])
+        return last - 1, last, -u * ct[last - 1], (1.0 + u) * ct[last]
+    lo, hi = _bracket(ct, a, last, t)
+    w = (t - ct[lo]) / (ct[hi] - ct[lo])
+    return lo, hi, (1.0 - w) * ct[lo], w * ct[hi]
+
+
+@nb.njit(**_INLINE)
+def move_weights(ct, ck, co, c, t, h, b):
+    """:func:`curve_weights` of the time ``t - h`` and the exponent of the parallel shift
+    ``b``: ``log P = e - (w1 z[i1] + w2 z[i2])``; 1 when the flow falls due within ``h``."""
+    tt = t - h
+    i1, i2, w1, w2 = curve_weights(ct, ck, co, c, tt)
+    return i1, i2, w1, w2, (-b * tt if tt > 0.0 else 0.0)
+
+
+@nb.njit(**_INLINE)
+def log_df(cz, i1, i2, w1, w2, e, s):
+    """Log discount factor in state ``s`` from :func:`move_weights`."""
+    return e - (w1 * cz[i1, s] + w2 * cz[i2, s])
+
+
+def _discount_factors(ct, cz, ck, co, curve, t, out):
+    """Discount factors of packed curve ``curve[i]`` to ``t[i]`` into ``out`` (shape ``(n,)``),
+    zero rates ``cz`` of one state, shape ``(pillars,)``."""
+    for i in nb.prange(t.shape[0]):
+        i1, i2, w1, w2 = curve_weights(ct, ck, co, curve[i], t[i])
+        out[i] = math.exp(-(w1 * cz[i1] + w2 * cz[i2]))
+
+
+@nb.njit(**_INLINE)
+def _legs(
+    ct,
+    cz,
+    ck,
+    co,
+    dc,
+    pc,
+    spread,
+    f0,
+    f1,
+    fix_pay,
+    fix_acc,
+    l0,
+    l1,
+    flt_start,
+    flt_end,
+    flt_tau,
+    flt_acc,
+    flt_pay,
+    h,
+    b,
+    ann,
+    flt,
+):
+    # Fixed-leg annuity and float-leg PV (forwards plus spread) per unit notional, in every
+    # state, into ann and flt (shape (states,)).
+    n_s = ann.shape[0]
+    for s in range(n_s):
+        ann[s] = 0.0
+        flt[s] = 0.0
+    for k in range(f0, f1):
+        i1, i2, w1, w2, e = move_weights(ct, ck, co, dc, fix_pay[k], h, b)
+        acc = fix_acc[k]
+        for s in range(n_s):
+            ann[s] += acc * vmath.exp(log_df(cz, i1, i2, w1, w2, e, s))
+    for k in range(l0, l1):
+        a1, a2, u1, u2, e1 = move_weights(ct, ck, co, pc, flt_start[k], h, b)
+        b1, b2, v1, v2, e2 = move_weights(ct, ck, co, pc, flt_end[k], h, b)
+        d1, d2, x1, x2, ed = move_weights(ct, ck, co, dc, flt_pay[k], h, b)
+        tau = flt_tau[k]
+        acc = flt_acc[k]
+        for s in range(n_s):
+            growth = vmath.exp(
+                log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
+            )
+            fwd = (growth - 1.0) / tau
+            flt[s] += (fwd + spread) * acc * vmath.exp(log_df(cz, d1, d2, x1, x2, ed, s))
+
+
+def _swap_loop(
+    ct,
+    cz,
+    ck,
+    co,
+    disc,
+    proj,
+    fixed_rate,
+    spread,
+    sign,
+    fix_off,
+    fix_pay,
+    fix_acc,
+    flt_off,
+    flt_start,
+    flt_end,
+    flt_tau,
+    flt_acc,
+    flt_pay,
+    vh,
+    vb,
+    values,
+    annuity,
+    par_rate,
+):
+    n_s = cz.shape[1]
+    for i in nb.prange(disc.shape[0]):
+        ann = np.empty(n_s)
+        flt = np.empty(n_s)
+        for j in range(vh.shape[0]):
+            _legs(
+                ct,
+                cz,
+                ck,
+                co,
+                disc[i],
+                proj[i],
+                spread[i],
+                fix_off[i],
+                fix_off[i + 1],
+                fix_pay,
+                fix_acc,
+                flt_off[i],
+                flt_off[i + 1],
+                flt_start,
+                flt_end,
+                flt_tau,
+                flt_acc,
+                flt_pay,
+                vh[j],
+                vb[j],
+                ann,
+                flt,
+            )
+            for s in range(n_s):
+                values[i, j, s] = sign[i] * (flt[s] - fixed_rate[i] * ann[s])
+            if j == 0:
+                annuity[i] = ann[0]
+                # The fixed rate that makes the swap worth zero (spread in the float leg).
+                par_rate[i] = flt[0] / ann[0]
+
+
+def _fra_loop(
+    ct, cz, ck, co, disc, proj, strike, sign, t_start, t_end, tau, vh, vb, values, forward
+):
+    n_s = cz.shape[1]
+    for i in nb.prange(disc.shape[0]):
+        for j in range(vh.shape[0]):
+            a1, a2, u1, u2, e1 = move_weights(ct, ck, co, proj[i], t_start[i], vh[j], vb[j])
+            b1, b2, v1, v2, e2 = move_weights(ct, ck, co, proj[i], t_end[i], vh[j], vb[j])
+            d1, d2, x1, x2, ed = move_weights(ct, ck, co, disc[i], t_start[i], vh[j], vb[j])
+            for s in range(n_s):
+                growth = vmath.exp(
+                    log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
+                )
+                f = (growth - 1.0) / tau[i]
+                d = vmath.exp(log_df(cz, d1, d2, x1, x2, ed, s))
+                # Settled at the start date, discounted at the forward rate for the period.
+                values[i, j, s] = sign[i] * (f - strike[i]) * tau[i] / (1.0 + f * tau[i]) * d
+                if j == 0 and s == 0:
+                    forward[i] = f
+
+
+def _cashflow_loop(ct, cz, ck, co, disc, off, pay, amount, vh, vb, values):
+    n_s = cz.shape[1]
+    for i in nb.prange(disc.shape[0]):
+        for j in range(vh.shape[0]):
+            for s in range(n_s):
+                values[i, j, s] = 0.0
+            for k in range(off[i], off[i + 1]):
+                i1, i2, w1, w2, e = move_weights(ct, ck, co, disc[i], pay[k], vh[j], vb[j])
+                a = amount[k]
+                for s in range(n_s):
+                    values[i, j, s] += a * vmath.exp(log_df(cz, i1, i2, w1, w2, e, s))
+
+
+@nb.njit(**_INLINE)
+def _price_at_yield(off0, off1, times, amount, y, freq):
+    # Price and dPrice/dy with compounding ``freq`` times a year.
+    base = 1.0 + y / freq
+    p = 0.0
+    dp = 0.0
+    for k in range(off0, off1):
+        d = base ** (-freq * times[k])
+        p += amount[k] * d
+        dp -= amount[k] * times[k] * d / base
+    return p, dp
+
+
+def _bond_yield_loop(off, times, amount, dirty, freq, tol, ytm, mod_duration):
+    for i in nb.prange(dirty.shape[0]):
+        f = freq[i]
+        lo = -0.99 * f
+        hi = 10.0
+        y = 0.05
+        for _ in range(200):
+            p, dp = _price_at_yield(off[i], off[i + 1], times, amount, y, f)
+            err = p - dirty[i]
+            # Price falls with the yield: keep a bracket for the Newton steps.
+            if err > 0.0:
+                lo = y
+            else:
+                hi = y
+            step = err / dp if dp != 0.0 else 0.0
+            y_new = y - step
+            if not (lo < y_new < hi):
+                y_new = 0.5 * (lo + hi)
+            if abs(y_new - y) <= tol:
+                y = y_new
+                break
+            y = y_new
+        p, dp = _price_at_yield(off[i], off[i + 1], times, amount, y, f)
+        ytm[i] = y
+        mod_duration[i] = -dp / p
+
+
+@nb.njit(**_INLINE)
+def option_value(fwd, strike, sd, omega, normal):
+    """Undiscounted option value and its derivative in ``sd`` (std dev of the forward).
+
+    Black (``normal == 0``: ``sd = vol * sqrt(T)`` lognormal) or Bachelier (``normal == 1``:
+    ``sd`` in rate units). ``sd <= 0`` gives the intrinsic value.
+    """
+    if sd <= 0.0:
+        return max(omega * (fwd - strike), 0.0), 0.0
+    if normal == 1:
+        d = (fwd - strike) / sd
+        return omega * (fwd - strike) * norm_cdf(omega * d) + sd * norm_pdf(d), norm_pdf(d)
+    if fwd <= 0.0 or strike <= 0.0:
+        # Black is undefined for non-positive rates; fall back to the intrinsic value.
+        return max(omega * (fwd - strike), 0.0), 0.0
+    d1 = math.log(fwd / strike) / sd + 0.5 * sd
+    d2 = d1 - sd
+    value = omega * (fwd * norm_cdf(omega * d1) - strike * norm_cdf(omega * d2))
+    return value, fwd * norm_pdf(d1)
+
+
+def _cap_loop(
+    ct,
+    cz,
+    ck,
+    co,
+    disc,
+    proj,
+    strike,
+    omega,
+    vol,
+    normal,
+    off,
+    fix_t,
+    start_t,
+    end_t,
+    tau,
+    acc,
+    pay_t,
+    vh,
+    vb,
+    values,
+    vega,
+):
+    n_s = cz.shape[1]
+    for i in nb.prange(disc.shape[0]):
+        fwd = np.empty(n_s)
+        dfs = np.empty(n_s)
+        for j in range(vh.shape[0]):
+            h = vh[j]
+            b = vb[j]
+            g = 0.0
+            for s in range(n_s):
+                values[i, j, s] = 0.0
+            for k in range(off[i], off[i + 1]):
+                a1, a2, u1, u2, e1 = move_weights(ct, ck, co, proj[i], start_t[k], h, b)
+                b1, b2, v1, v2, e2 = move_weights(ct, ck, co, proj[i], end_t[k], h, b)
+                d1, d2, x1, x2, ed = move_weights(ct, ck, co, disc[i], pay_t[k], h, b)
+                for s in range(n_s):
+                    growth = vmath.exp(
+                        log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
+                    )
+                    fwd[s] = (growth - 1.0) / tau[k]
+                    dfs[s] = acc[k] * vmath.exp(log_df(cz, d1, d2, x1, x2, ed, s))
+                t_fix = fix_t[k] - h
+                sq = math.sqrt(t_fix) if t_fix > 0.0 else 0.0
+                for s in range(n_s):
+                    v, dv = option_value(fwd[s], strike[i], vol[i, s] * sq, omega[i], normal[i])
+                    values[i, j, s] += dfs[s] * v
+                    if s == 0:
+                        g += dfs[s] * dv * sq
+            if j == 0:
+                vega[i] = g
+
+
+def _swaption_loop(
+    ct,
+    cz,
+    ck,
+    co,
+    disc,
+    proj,
+    strike,
+    omega,
+    vol,
+    normal,
+    expiry,
+    fix_off,
+    fix_pay,
+    fix_acc,
+    flt_off,
+    flt_start,
+    flt_end,
+    flt_tau,
+    flt_acc,
+    flt_pay,
+    vh,
+    vb,
+    values,
+    vega,
+    forward,
+    annuity,
+):
+    n_s = cz.shape[1]
+    for i in nb.prange(disc.shape[0]):
+        ann = np.empty(n_s)
+        flt = np.empty(n_s)
+        for j in range(vh.shape[0]):
+            h = vh[j]
+            _legs(
+                ct,
+                cz,
+                ck,
+                co,
+                disc[i],
+                proj[i],
+                0.0,
+                fix_off[i],
+                fix_off[i + 1],
+                fix_pay,
+                fix_acc,
+                flt_off[i],
+                flt_off[i + 1],
+                flt_start,
+                flt_end,
+                flt_tau,
+                flt_acc,
+                flt_pay,
+                h,
+                vb[j],
+                ann,
+                flt,
+            )
+            t_e = expiry[i] - h
+            sq = math.sqrt(t_e) if t_e > 0.0 else 0.0
+            for s in range(n_s):
+                a = ann[s]
+                rate = flt[s] / a
+                v, dv = option_value(rate, strike[i], vol[i, s] * sq, omega[i], normal[i])
+                values[i, j, s] = a * v
+                if j == 0 and s == 0:
+                    vega[i] = a * dv * sq
+                    forward[i] = rate
+                    annuity[i] = a
+
+
+swap_serial, swap_parallel = serial_and_parallel(_swap_loop)
+fra_serial, fra_parallel = serial_and_parallel(_fra_loop)
+cashflows_serial, cashflows_parallel = serial_and_parallel(_cashflow_loop)
+bond_yield_serial, bond_yield_parallel = serial_and_parallel(_bond_yield_loop)
+cap_serial, cap_parallel = serial_and_parallel(_cap_loop)
+swaption_serial, swaption_parallel = serial_and_parallel(_swaption_loop)
+discount_factors = serial_and_parallel(_discount_factors)[0]

@@ -1,0 +1,49 @@
+"""The product registry: table name -> :class:`~xiphpc.pricing.products.base.Product`.
+
+Adding a product means a kernel in ``xiphpc/pricing/kernels/``, a :class:`Product` subclass (its
+table schema
+and pricer) and one line in :data:`REGISTRY` below. Registry order is the order in which product
+tables are concatenated into the global trade index, so it is part of the output layout:
+append, do not reorder.
+"""
+
+from __future__ import annotations
+
+from .base import COMMON_COLUMNS, MEASURES, Column, PricingContext, Product, Table
+from .commodity import CommodityOption
+from .credit import CreditDefaultSwap
+from .equity import EquityForward, EquityOption
+from .exotics import AmericanOption, AsianOption, BarrierOption, DigitalOption
+from .fx import FxForward, FxOption
+from .rates import CapFloor, FixedRateBond, ForwardRateAgreement, InterestRateSwap, Swaption
+
+__all__ = [
+    "COMMON_COLUMNS",
+    "MEASURES",
+    "REGISTRY",
+    "Column",
+    "PricingContext",
+    "Product",
+    "Table",
+]
+
+REGISTRY: dict[str, Product] = {
+    p.name: p
+    for p in (
+        EquityOption(),
+        FxOption(),
+        EquityForward(),
+        FxForward(),
+        InterestRateSwap(),
+        ForwardRateAgreement(),
+        FixedRateBond(),
+        CapFloor(),
+        Swaption(),
+        CreditDefaultSwap(),
+        AmericanOption(),
+        BarrierOption(),
+        DigitalOption(),
+        AsianOption(),
+        CommodityOption(),
+    )
+}

@@ -1,0 +1,726 @@
+"""Interest-rate products: fixed-vs-float swaps, FRAs, fixed-rate bonds, caps/floors and
+European swaptions.
+
+Curves (multi-curve): every trade discounts on its currency's curve (``market.curves``, the
+OIS curve where it was bootstrapped from OIS quotes) and projects its floating rate on the
+curve of its index, ``underlying``: a name of ``market.index_curves`` (``"USD-LIBOR-3M"``;
+index names start with their currency code) or the currency code itself to project on the
+discount curve (single curve). The trade currency must be the index's currency.
+
+Conventions, unless the trade's columns say otherwise (see each table): schedules generated
+backward from the maturity with a short first period, every date moved by modified
+following on the weekends-only calendar; payment at each period end; fixed legs annual
+30/360, floating legs quarterly ACT/360; forwards projected over each accrual period (par
+coupons, no fixing lag). A swap, cap or FRA starts at ``start`` (empty: the valuation date);
+periods that started before the valuation date are not supported (no fixing history).
+
+Measures, per trade, in the trade currency and scaled by quantity (the notional or face
+amount): ``pv``; ``delta``, ``gamma`` are 0 (no spot underlying); ``rho`` is the PV change for
++1bp on the zero rates of both the discount and the projection curve (symmetric difference);
+``theta`` the one-day PV change with curves (and vols) held fixed as functions of time; ``vega``
+(caps/floors, swaptions) the PV change per vol point of the vol the trade is priced with:
++0.01 for a lognormal (Black) vol, +1bp (0.0001) for a normal (Bachelier) vol.
+
+Risk factors (bucketed sensitivities, scenarios): the pillars of the discount and projection
+curves, the FX rate of the trade currency and, for caps/floors and swaptions priced off the
+market's rate vol grid, its nodes (:mod:`xiphpc.market.factors`). Every product here values all
+curve states of a scenario set or a set of bumps in one kernel call (:class:`CurveProduct`).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from xiphpc.market.curve_states import CurveStates
+from xiphpc.market.curves.calendar import WEEKENDS_ONLY, add_months
+from xiphpc.market.curves.daycount import DAY_COUNTS, year_fraction
+from xiphpc.market.curves.legs import fixed_leg, float_leg, times_from
+from xiphpc.market.data import Market
+from xiphpc.market.factors import RATE_VOL_FACTOR
+from xiphpc.pricing.kernels.rates import (
+    bond_yield_serial,
+    cap_parallel,
+    cap_serial,
+    cashflows_parallel,
+    cashflows_serial,
+    fra_parallel,
+    fra_serial,
+    measures_from_values,
+    moves,
+    swap_parallel,
+    swap_serial,
+    swaption_parallel,
+    swaption_serial,
+)
+from xiphpc.pricing.status import Status
+
+from .base import Column, PricingContext, Product, Table
+
+__all__ = [
+    "FREQUENCIES",
+    "CapFloor",
+    "CurveProduct",
+    "FixedRateBond",
+    "ForwardRateAgreement",
+    "InterestRateSwap",
+    "Swaption",
+    "bond_analytics",
+    "memo_schedules",
+    "rate_checks",
+]
+
+#: Accepted coupon frequencies, by their period.
+FREQUENCIES: dict[str, int] = {"1M": 1, "3M": 3, "6M": 6, "12M": 12}
+_TENORS = ("1Y", "2Y", "3Y", "4Y", "5Y", "7Y", "10Y", "15Y", "20Y", "25Y", "30Y")
+_VOL_TYPES = ("normal", "lognormal")
+_VOL_POINT = {"lognormal": 0.01, "normal": 1e-4}
+
+_INDEX = Column(
+    "underlying",
+    "str",
+    "index name",
+    "projection index: a market index curve (e.g. USD-LIBOR-3M) or the currency itself",
+)
+_PAY_RECEIVE = Column(
+    "pay_receive", "choice", "", "payer pays the fixed rate", choices=("payer", "receiver")
+)
+
+
+def _freq(name: str, default: str, what: str) -> Column:
+    return Column(
+        name,
+        "choice",
+        "",
+        f"{what} period; empty: {default}",
+        required=False,
+        choices=tuple(FREQUENCIES),
+    )
+
+
+def _day_count(name: str, default: str, what: str) -> Column:
+    return Column(
+        name,
+        "choice",
+        "",
+        f"{what} day count; empty: {default}",
+        required=False,
+        choices=DAY_COUNTS,
+    )
+
+
+_MEMO: dict[tuple, tuple[list, Any]] = {}
+
+
+def memo_schedules(
+    table: Table, market: Market, kind: str, columns: tuple[str, ...], build: Callable[[], Any]
+) -> Any:
+    """``build()``, remembered while the same column arrays of ``table`` are priced again on
+    the same valuation date (risk revalues one table on many shifted markets; schedules and
+    year fractions do not depend on the market data)."""
+    arrays = [table.columns[c] for c in ("trade_id", *columns)]
+    key = (kind, market.valuation_date, *(id(a) for a in arrays))
+    hit = _MEMO.get(key)
+    if hit is not None and all(r() is a for r, a in zip(hit[0], arrays, strict=True)):
+        return hit[1]
+    value = build()
+    if len(_MEMO) >= 32:
+        _MEMO.clear()
+    _MEMO[key] = ([weakref.ref(a) for a in arrays], value)
+    return value
+
+
+def _text(table: Table, name: str, default: str) -> np.ndarray:
+    values = np.asarray(table[name]).astype(str)
+    return np.where(values == "", default, values)
+
+
+def _months(table: Table, name: str, default: str) -> np.ndarray:
+    text = _text(table, name, default)
+    return np.array([FREQUENCIES[f] for f in text], dtype=np.int64)
+
+
+def _start(table: Table, market: Market) -> np.ndarray:
+    start = table["start"]
+    today = np.datetime64(market.valuation_date, "D")
+    return np.where(np.isnat(start), today, start)
+
+
+def _projection(market: Market, name: str):
+    if name in market.curves:
+        return market.curves[name]
+    return getattr(market, "index_curves", {}).get(name)
+
+
+def _curve_ids(table: Table, market: Market, states: CurveStates) -> tuple:
+    """Packed curves in every state (``ct, cz, ck, co``) and, per trade, the index of its
+    discount and projection curve.
+
+    A currency code names its discount curve, which is also its single-curve projection.
+    """
+    disc_names = table["currency"]
+    proj_names = table["underlying"]
+    names = [str(k) for k in np.unique(np.concatenate((disc_names, proj_names)))]
+    packed = states.yield_curves(names, [_projection(market, n) for n in names])
+    disc = np.searchsorted(np.array(names), disc_names).astype(np.int64)
+    proj = np.searchsorted(np.array(names), proj_names).astype(np.int64)
+    return packed, disc, proj
+
+
+def _index_checks(table: Table, market: Market) -> list[tuple[np.ndarray, int, str]]:
+    und = table["underlying"]
+    ccy = table["currency"]
+    known = np.array([_projection(market, str(u)) is not None for u in und], dtype=bool)
+    own_ccy = np.array(
+        [str(u) == str(c) or str(u).startswith(f"{c}-") for u, c in zip(und, ccy, strict=True)],
+        dtype=bool,
+    )
+    return [
+        (~known, Status.UNKNOWN_UNDERLYING, "underlying: no index or currency curve of that name"),
+        (known & ~own_ccy, Status.BAD_VALUE, "underlying: index of another currency"),
+    ]
+
+
+def rate_checks(table: Table, name: str) -> list[tuple[np.ndarray, int, str]]:
+    """A rate column beyond +-100% per year is taken for a unit error (5 for 5%)."""
+    x = table[name]
+    bad = ~np.isnan(x) & (np.abs(x) > 1.0)
+    return [(bad, Status.BAD_VALUE, f"{name}: beyond +-1 (rates are decimals: 0.05 for 5%)")]
+
+
+def _order_checks(table: Table, market: Market, first: str, last: str):
+    a = _start(table, market) if first == "start" else table[first]
+    b = table[last]
+    bad = ~np.isnat(a) & ~np.isnat(b) & (b <= a)
+    return [(bad, Status.BAD_VALUE, f"{last}: not after {first}")]
+
+
+def _rates_measures(pv, theta, rho, quantity, vega=None) -> dict[str, np.ndarray]:
+    zero = np.zeros_like(pv)
+    return {
+        "pv": pv * quantity,
+        "delta": zero,
+        "gamma": zero.copy(),
+        "vega": zero.copy() if vega is None else vega * quantity,
+        "theta": theta * quantity,
+        "rho": rho * quantity,
+    }
+
+
+class CurveProduct(Product):
+    """A product whose market is curves only (yield, index, hazard curves and fixed vols).
+
+    One kernel call values its trades under moves and curve states
+    (:mod:`xiphpc.pricing.kernels.rates`): today's four moves on today's curves for :meth:`price`,
+    or one unshifted move on every curve state for :meth:`value_states` (scenarios,
+    bucketed bumps).
+    """
+
+    factor_kinds = ("ir", "fx", "cs")
+
+    def unit_values(
+        self,
+        table: Table,
+        market: Market,
+        states: CurveStates,
+        mv: tuple[np.ndarray, np.ndarray],
+        parallel: bool,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Values per unit notional under each move ``(vh, vb)`` in each state, shape
+        ``(n, J, V)``, and the vega of move 0 in state 0 per vol point (shape ``(n,)``; None
+        for products without a vol)."""
+        raise NotImplementedError
+
+    def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
+        mv = moves(standard=True, pv_only=ctx.pv_only)
+        values, vega = self.unit_values(table, market, CurveStates.today(), mv, ctx.parallel)
+        pv, rho, theta = measures_from_values(values[:, :, 0])
+        return _rates_measures(pv, theta, rho, table["quantity"], vega)
+
+    def value_states(
+        self, table: Table, market: Market, states: CurveStates, ctx: PricingContext
+    ) -> np.ndarray:
+        values, _ = self.unit_values(table, market, states, moves(), ctx.parallel)
+        return values[:, 0, :] * table["quantity"][:, None]
+
+
+_SWAP_COLUMNS = ("fixed_frequency", "float_frequency", "fixed_day_count", "float_day_count")
+
+
+def _swap_legs(table: Table, market: Market, start: np.ndarray, end: np.ndarray):
+    vd = market.valuation_date
+    fx = fixed_leg(
+        vd,
+        start,
+        end,
+        _months(table, "fixed_frequency", "12M"),
+        _text(table, "fixed_day_count", "30/360"),
+    )
+    fl = float_leg(
+        vd,
+        start,
+        end,
+        _months(table, "float_frequency", "3M"),
+        _text(table, "float_day_count", "ACT/360"),
+    )
+    return fx, fl
+
+
+class InterestRateSwap(CurveProduct):
+    """Fixed-vs-floating interest-rate swap, projected on its index, discounted on its
+    currency's curve. Quantity: notional (signed: a negative notional reverses the swap)."""
+
+    name = "interest_rate_swap"
+    description = "fixed-vs-float interest-rate swap (multi-curve)"
+    columns = (
+        _INDEX,
+        _PAY_RECEIVE,
+        Column("fixed_rate", "float", "decimal per year", "fixed coupon rate"),
+        Column(
+            "start", "date", "ISO date", "effective date; empty: the valuation date", required=False
+        ),
+        Column("maturity", "date", "ISO date", "termination date (unadjusted)"),
+        _freq("fixed_frequency", "12M", "fixed-leg"),
+        _freq("float_frequency", "3M", "floating-leg"),
+        _day_count("fixed_day_count", "30/360", "fixed-leg"),
+        _day_count("float_day_count", "ACT/360", "floating-leg"),
+        Column(
+            "spread", "float", "decimal per year", "spread over the index; empty: 0", required=False
+        ),
+    )
+    cost_per_trade = 12.0
+
+    def check(self, table: Table, market: Market):
+        return (
+            _index_checks(table, market)
+            + _order_checks(table, market, "start", "maturity")
+            + rate_checks(table, "fixed_rate")
+        )
+
+    def unit_values(self, table, market, states, mv, parallel):
+        n = len(table)
+        curves, disc, proj = _curve_ids(table, market, states)
+        fx, fl = memo_schedules(
+            table,
+            market,
+            self.name,
+            ("start", "maturity", *_SWAP_COLUMNS),
+            lambda: _swap_legs(table, market, _start(table, market), table["maturity"]),
+        )
+        sign = np.where(table["pay_receive"] == "payer", 1.0, -1.0)
+        spread = np.nan_to_num(table["spread"])
+        values = np.empty((n, mv[0].size, len(states)))
+        kernel = swap_parallel if parallel else swap_serial
+        kernel(
+            *curves,
+            disc,
+            proj,
+            table["fixed_rate"],
+            spread,
+            sign,
+            fx.offsets,
+            fx.pay,
+            fx.accrual,
+            fl.offsets,
+            fl.start,
+            fl.end,
+            fl.tau,
+            fl.accrual,
+            fl.pay,
+            *mv,
+            values,
+            np.empty(n),
+            np.empty(n),
+        )
+        return values, None
+
+
+class ForwardRateAgreement(CurveProduct):
+    """FRA on an index: at ``start`` the payer receives ``(F - K) tau / (1 + F tau)`` per unit
+    notional, ``F`` the index forward from ``start`` to ``end`` (both dates moved by modified
+    following on the weekends-only calendar). Quantity: notional."""
+
+    name = "forward_rate_agreement"
+    description = "forward rate agreement, settled at the start of its period"
+    columns = (
+        _INDEX,
+        _PAY_RECEIVE,
+        Column("fixed_rate", "float", "decimal per year", "contract rate"),
+        Column("start", "date", "ISO date", "start of the rate period (settlement)"),
+        Column("end", "date", "ISO date", "end of the rate period"),
+        _day_count("day_count", "ACT/360", "rate period"),
+    )
+    cost_per_trade = 1.1
+
+    def check(self, table: Table, market: Market):
+        return (
+            _index_checks(table, market)
+            + _order_checks(table, market, "start", "end")
+            + rate_checks(table, "fixed_rate")
+        )
+
+    def unit_values(self, table, market, states, mv, parallel):
+        n = len(table)
+        curves, disc, proj = _curve_ids(table, market, states)
+        vd = market.valuation_date
+        start = WEEKENDS_ONLY.adjust(table["start"], "modified_following")
+        end = WEEKENDS_ONLY.adjust(table["end"], "modified_following")
+        t0, t1 = times_from(vd, start), times_from(vd, end)
+        tau = year_fraction(start, end, _text(table, "day_count", "ACT/360"))
+        sign = np.where(table["pay_receive"] == "payer", 1.0, -1.0)
+        values = np.empty((n, mv[0].size, len(states)))
+        kernel = fra_parallel if parallel else fra_serial
+        kernel(
+            *curves, disc, proj, table["fixed_rate"], sign, t0, t1, tau, *mv, values, np.empty(n)
+        )
+        return values, None
+
+
+def _bond_cashflows(table: Table, market: Market):
+    """Future coupons and redemption per unit face, and the accruing period's start."""
+    vd = market.valuation_date
+    months = _months(table, "frequency", "6M")
+    dc = _text(table, "day_count", "30/360")
+    mat = table["maturity"]
+    # Roll the schedule back from the maturity to one period before today, so that the
+    # period accruing today is a regular one.
+    eff = add_months(np.full(mat.shape, np.datetime64(vd, "D")), -months)
+    leg = fixed_leg(vd, eff, mat, months, dc)
+    trade = np.repeat(np.arange(len(table)), np.diff(leg.offsets))
+    amount = table["coupon"][trade] * leg.accrual
+    last = leg.offsets[1:] - 1
+    amount[last] += 1.0
+    return leg, trade, amount, months, dc
+
+
+class FixedRateBond(CurveProduct):
+    """Fixed-rate bullet bond redeemed at par, priced on its currency's curve (no credit
+    spread). Quantity: face amount. Settlement on the valuation date.
+
+    PV is the dirty value of the face amount; :func:`bond_analytics` gives clean and dirty
+    prices, accrued interest, yield to maturity and modified duration.
+    """
+
+    name = "fixed_rate_bond"
+    description = "fixed-rate bullet bond discounted on its currency's curve"
+    underlying_column = None
+    columns = (
+        Column("coupon", "float", "decimal per year", "coupon rate"),
+        Column("maturity", "date", "ISO date", "maturity (unadjusted)"),
+        _freq("frequency", "6M", "coupon"),
+        _day_count("day_count", "30/360", "coupon"),
+    )
+    cost_per_trade = 3.1
+
+    def check(self, table: Table, market: Market):
+        return rate_checks(table, "coupon")
+
+    def unit_values(self, table, market, states, mv, parallel):
+        n = len(table)
+        ccy = table["currency"]
+        names = [str(c) for c in np.unique(ccy)]
+        curves = states.yield_curves(names, [market.curves[c] for c in names])
+        disc = np.searchsorted(np.array(names), ccy).astype(np.int64)
+        leg, _, amount, _, _ = memo_schedules(
+            table,
+            market,
+            self.name,
+            ("coupon", "maturity", "frequency", "day_count"),
+            lambda: _bond_cashflows(table, market),
+        )
+        values = np.empty((n, mv[0].size, len(states)))
+        kernel = cashflows_parallel if parallel else cashflows_serial
+        kernel(*curves, disc, leg.offsets, leg.pay, amount, *mv, values)
+        return values, None
+
+
+def bond_analytics(
+    table: Table, market: Market, *, tolerance: float = 1e-14
+) -> dict[str, np.ndarray]:
+    """Prices and yields of the bonds of a ``fixed_rate_bond`` table.
+
+    Returns
+    -------
+    dict of str to ndarray, each shape ``(n,)``
+        ``dirty`` and ``clean`` price and ``accrued`` interest, per 100 of face;
+        ``yield`` to maturity, compounded at the coupon frequency with year fractions in the
+        bond's day count (QuantLib's stepwise convention: from the accrual start of the
+        current period, then from one payment date to the next); ``modified_duration`` in
+        years, ``-(dP/dy) / P`` at that yield.
+    """
+    n = len(table)
+    vd = market.valuation_date
+    today = np.datetime64(vd, "D")
+    pv = FixedRateBond().price(
+        Table(table.product, {**table.columns, "quantity": np.ones(n)}),
+        market,
+        PricingContext(valuation_date=vd),
+    )["pv"]
+    leg, trade, amount, months, dc = _bond_cashflows(table, market)
+    first = leg.offsets[:-1]
+    start0 = leg.start_date[first]
+    accrued = table["coupon"] * np.where(
+        start0 < today, year_fraction(start0, np.full(n, today), dc), 0.0
+    )
+    # Stepwise yield times: the first period from today, then payment to payment.
+    prev = np.empty_like(leg.end_date)
+    prev[1:] = leg.end_date[:-1]
+    is_first = np.zeros(trade.size, dtype=bool)
+    is_first[first] = True
+    dc_p = dc[trade]
+    step = np.where(
+        is_first,
+        year_fraction(leg.start_date, leg.end_date, dc_p)
+        - np.where(
+            leg.start_date < today,
+            year_fraction(leg.start_date, np.full(trade.size, today), dc_p),
+            0.0,
+        ),
+        year_fraction(prev, leg.end_date, dc_p),
+    )
+    times = np.empty_like(step)
+    for i in range(n):
+        a, b = leg.offsets[i], leg.offsets[i + 1]
+        times[a:b] = np.cumsum(step[a:b])
+    ytm = np.empty(n)
+    dur = np.empty(n)
+    freq = 12.0 / months
+    bond_yield_serial(leg.offsets, times, amount, pv, freq.astype(np.float64), tolerance, ytm, dur)
+    return {
+        "dirty": 100.0 * pv,
+        "clean": 100.0 * (pv - accrued),
+        "accrued": 100.0 * accrued,
+        "yield": ytm,
+        "modified_duration": dur,
+    }
+
+
+def _vol_inputs(
+    table: Table,
+    market: Market,
+    states: CurveStates,
+    expiry_t: np.ndarray,
+    tenor_y: np.ndarray,
+):
+    """Vol of each trade in each state (shape ``(n, V)``: the trade's own, else the currency's
+    rate vol grid, whose nodes the states move), whether it is normal, and its vol point."""
+    own = table["vol"]
+    kind = _text(table, "vol_type", "").astype("<U9")
+    vol = np.repeat(np.array(own, dtype=np.float64)[:, None], len(states), axis=1)
+    normal = np.zeros(len(table), dtype=np.int64)
+    surfaces = getattr(market, "rate_vols", {})
+    for ccy in np.unique(table["currency"]):
+        rows = np.flatnonzero((table["currency"] == ccy) & np.isnan(own))
+        surf = surfaces.get(str(ccy))
+        if surf is not None and rows.size:
+            vol[rows] = states.grid_vols(
+                surf, RATE_VOL_FACTOR[surf.kind], str(ccy), expiry_t[rows], tenor_y[rows]
+            )
+            kind[rows] = surf.kind
+    kind = np.where(kind == "", "normal", kind)
+    normal[kind == "normal"] = 1
+    point = np.where(normal == 1, _VOL_POINT["normal"], _VOL_POINT["lognormal"])
+    return vol, normal, point
+
+
+def _vol_checks(table: Table, market: Market):
+    surfaces = getattr(market, "rate_vols", {})
+    has = np.array([str(c) in surfaces for c in table["currency"]], dtype=bool)
+    missing = np.isnan(table["vol"]) & ~has
+    return [
+        (
+            missing,
+            Status.UNKNOWN_UNDERLYING,
+            "vol: empty and the market has no rate vols for the currency",
+        )
+    ]
+
+
+_VOL = Column(
+    "vol",
+    "float",
+    "lognormal: annualised; normal: rate units per sqrt(year)",
+    "vol override; empty uses the market's rate vols",
+    required=False,
+    positive=True,
+)
+_VOL_TYPE = Column(
+    "vol_type",
+    "choice",
+    "",
+    "model of the vol: normal (Bachelier) or lognormal (Black); empty: the "
+    "market surface's type, else normal",
+    required=False,
+    choices=_VOL_TYPES,
+)
+
+
+class CapFloor(CurveProduct):
+    """Cap or floor on an index: a strip of caplets/floorlets, one per floating period,
+    each priced with Black (lognormal) or Bachelier (normal) at one flat vol per trade, read
+    from the rate vol surface at (cap maturity, index tenor). A caplet fixing at or before
+    the valuation date is worth its intrinsic value on the projected forward.
+    Quantity: notional."""
+
+    name = "cap_floor"
+    factor_kinds = ("ir", "fx", "irvol", "irlvol")
+    description = "interest-rate cap or floor (Black or Bachelier caplets)"
+    columns = (
+        _INDEX,
+        Column("cap_floor", "choice", "", "cap or floor", choices=("cap", "floor")),
+        Column("strike", "float", "decimal per year", "cap or floor rate"),
+        Column(
+            "start",
+            "date",
+            "ISO date",
+            "first period start; empty: the valuation date",
+            required=False,
+        ),
+        Column("maturity", "date", "ISO date", "last period end (unadjusted)"),
+        _freq("frequency", "3M", "caplet"),
+        _day_count("day_count", "ACT/360", "caplet"),
+        _VOL,
+        _VOL_TYPE,
+    )
+    cost_per_trade = 18.0
+
+    def check(self, table: Table, market: Market):
+        return (
+            _index_checks(table, market)
+            + _order_checks(table, market, "start", "maturity")
+            + _vol_checks(table, market)
+            + rate_checks(table, "strike")
+        )
+
+    def unit_values(self, table, market, states, mv, parallel):
+        n = len(table)
+        curves, disc, proj = _curve_ids(table, market, states)
+        months = _months(table, "frequency", "3M")
+        fl = memo_schedules(
+            table,
+            market,
+            self.name,
+            ("start", "maturity", "frequency", "day_count"),
+            lambda: float_leg(
+                market.valuation_date,
+                _start(table, market),
+                table["maturity"],
+                months,
+                _text(table, "day_count", "ACT/360"),
+            ),
+        )
+        t_mat = market.year_fraction(table["maturity"])
+        vol, normal, point = _vol_inputs(table, market, states, t_mat, months / 12.0)
+        omega = np.where(table["cap_floor"] == "cap", 1.0, -1.0)
+        values = np.empty((n, mv[0].size, len(states)))
+        vega = np.empty(n)
+        kernel = cap_parallel if parallel else cap_serial
+        kernel(
+            *curves,
+            disc,
+            proj,
+            table["strike"],
+            omega,
+            vol,
+            normal,
+            fl.offsets,
+            fl.start,
+            fl.start,
+            fl.end,
+            fl.tau,
+            fl.accrual,
+            fl.pay,
+            *mv,
+            values,
+            vega,
+        )
+        return values, vega * point
+
+
+class Swaption(CurveProduct):
+    """European swaption, physically settled into a spot-starting swap at expiry: payer
+    (right to pay fixed) or receiver. Black (lognormal) or Bachelier (normal) on the forward
+    swap rate with the annuity of the fixed leg (multi-curve). Vol from the rate vol surface
+    at (expiry, tenor) unless given. Quantity: notional of the underlying swap."""
+
+    name = "swaption"
+    factor_kinds = ("ir", "fx", "irvol", "irlvol")
+    description = "European swaption (Black or Bachelier), physical settlement"
+    columns = (
+        _INDEX,
+        Column(
+            "payer_receiver",
+            "choice",
+            "",
+            "payer: the right to pay fixed",
+            choices=("payer", "receiver"),
+        ),
+        Column("strike", "float", "decimal per year", "fixed rate of the underlying swap"),
+        Column("expiry", "date", "ISO date", "exercise date, also the swap's start"),
+        Column("tenor", "choice", "", "length of the underlying swap", choices=_TENORS),
+        _freq("fixed_frequency", "12M", "fixed-leg"),
+        _freq("float_frequency", "3M", "floating-leg"),
+        _day_count("fixed_day_count", "30/360", "fixed-leg"),
+        _day_count("float_day_count", "ACT/360", "floating-leg"),
+        _VOL,
+        _VOL_TYPE,
+    )
+    cost_columns = ("tenor",)
+
+    def cost(self, table: Table) -> np.ndarray:
+        # Floating periods dominate: four a year. Costs are estimated before validation: an
+        # unknown tenor counts as none.
+        years = np.array([int(str(t)[:-1]) if str(t) in _TENORS else 0 for t in table["tenor"]])
+        return 0.5 + 0.9 * years
+
+    def check(self, table: Table, market: Market):
+        return (
+            _index_checks(table, market) + _vol_checks(table, market) + rate_checks(table, "strike")
+        )
+
+    def unit_values(self, table, market, states, mv, parallel):
+        n = len(table)
+        curves, disc, proj = _curve_ids(table, market, states)
+        years = np.array([int(str(t)[:-1]) for t in table["tenor"]], dtype=np.int64)
+        start = table["expiry"]
+        fx, fl = memo_schedules(
+            table,
+            market,
+            self.name,
+            ("expiry", "tenor", *_SWAP_COLUMNS),
+            lambda: _swap_legs(table, market, start, add_months(start, 12 * years)),
+        )
+        t_exp = market.year_fraction(start)
+        vol, normal, point = _vol_inputs(table, market, states, t_exp, years.astype(np.float64))
+        omega = np.where(table["payer_receiver"] == "payer", 1.0, -1.0)
+        values = np.empty((n, mv[0].size, len(states)))
+        vega = np.empty(n)
+        kernel = swaption_parallel if parallel else swaption_serial
+        kernel(
+            *curves,
+            disc,
+            proj,
+            table["strike"],
+            omega,
+            vol,
+            normal,
+            t_exp,
+            fx.offsets,
+            fx.pay,
+            fx.accrual,
+            fl.offsets,
+            fl.start,
+            fl.end,
+            fl.tau,
+            fl.accrual,
+            fl.pay,
+            *mv,
+            values,
+            vega,
+            np.empty(n),
+            np.empty(n),
+        )
+        return values, vega * point

@@ -1,0 +1,1 @@
+"""Revaluation under bumped and scenario markets, par-rate mapping, VaR and ES."""

@@ -1,0 +1,1 @@
+"""Batch-system front ends: Slurm scripts rendered from templates shipped with the package."""

@@ -1,0 +1,1 @@
+"""Synthetic portfolios, markets and histories for demos, tests and benchmarks."""
