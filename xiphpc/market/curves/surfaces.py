@@ -177,20 +177,27 @@ class DeltaSurface:
         self, t: np.ndarray, strike: np.ndarray, forward: np.ndarray, *, tol: float = 1e-12
     ) -> np.ndarray:
         """Vols of strikes ``strike`` for forwards ``forward`` at expiries ``t`` (shape
-        ``(n,)``), solving the delta-vol fixed point."""
+        ``(n,)``), solving the delta-vol fixed point.
+
+        Each strike iterates until its own vol moves by at most ``tol``: its result depends
+        on its inputs alone, never on the other strikes of the call (a trade's price must
+        not depend on which trades are priced with it).
+        """
         t = np.asarray(t, dtype=np.float64)
         vol = self.vol(t)
         log_m = np.log(np.asarray(forward) / np.asarray(strike))
         sqrt_t = np.sqrt(np.maximum(t, 1e-12))
-        delta = np.empty(t.shape)
+        active = np.arange(t.size)
         for _ in range(100):
-            d1 = log_m / (vol * sqrt_t) + 0.5 * vol * sqrt_t
-            norm_cdf_into(np.ascontiguousarray(d1, dtype=np.float64), delta)
-            new = grid_vol(self.expiries, self.deltas, self.vols, t, delta)
-            done = np.max(np.abs(new - vol), initial=0.0) <= tol
-            vol = new
-            if done:
+            if active.size == 0:
                 break
+            v, st = vol[active], sqrt_t[active]
+            d1 = log_m[active] / (v * st) + 0.5 * v * st
+            delta = np.empty(active.size)
+            norm_cdf_into(np.ascontiguousarray(d1, dtype=np.float64), delta)
+            new = grid_vol(self.expiries, self.deltas, self.vols, t[active], delta)
+            vol[active] = new
+            active = active[np.abs(new - v) > tol]
         return vol
 
     def to_dict(self) -> dict:
