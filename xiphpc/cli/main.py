@@ -37,7 +37,10 @@ def main() -> None:
     help="Result file; overrides the job's [output] path.",
 )
 @click.option("--quiet", is_flag=True, help="Print only the result path.")
-def run(job: Path, out: Path | None, quiet: bool) -> None:
+@click.option(
+    "--verbose", is_flag=True, help="Print each stage and finished partition of rank 0 (stderr)."
+)
+def run(job: Path, out: Path | None, quiet: bool, verbose: bool) -> None:
     """Price the portfolio of JOB and write per-trade and aggregated risk.
 
     Job-level problems (bad job file, missing files, bad market data) stop the run before any
@@ -45,14 +48,18 @@ def run(job: Path, out: Path | None, quiet: bool) -> None:
     aggregates.
     """
     from xiphpc.config.job import load_job
-    from xiphpc.engine.run import agreed, run_job
+    from xiphpc.engine.events import StageLog
+    from xiphpc.engine.run import run_job
     from xiphpc.output.summary import summarize
     from xiphpc.parallel.mpi import abort_on_error, world
+    from xiphpc.parallel.workshare import agreed
 
     comm = world()
+    listeners = [StageLog(comm.Get_rank())] if verbose else []
     with abort_on_error(comm):
         try:
-            summary = run_job(agreed(comm, lambda: load_job(job)), comm, out)
+            spec = agreed(comm, lambda: load_job(job))
+            summary = run_job(spec, comm, out, listeners)
         except JobError as exc:
             if comm.Get_rank() == 0:
                 _fail(exc.problems, f"cannot run {job}")
@@ -69,7 +76,7 @@ def validate(job: Path) -> None:
     Prints every problem with file, field and trade id; exit status 2 if there is any.
     """
     from xiphpc.config.job import load_job
-    from xiphpc.engine.run import validate_all
+    from xiphpc.engine.validate import validate_all
 
     try:
         spec = load_job(job)

@@ -20,6 +20,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from xiphpc.engine.cube import ColumnLayout, Nodes
 from xiphpc.risk.par import ParBuckets
 from xiphpc.risk.revalue import FACTOR_UNIT_TEXT, RiskSetup
 from xiphpc.risk.var import var_es
@@ -52,11 +53,9 @@ def create_trade_pnl(path: Path, n_trades: int, n_scenarios: int, base: str) -> 
 def write_risk(
     f: h5py.File,
     risk: RiskSetup,
-    levels: list[str],
-    keys: dict[str, list[str]],
-    level_offset: np.ndarray,
-    aggregates: np.ndarray,
-    n_base: int,
+    nodes: Nodes,
+    layout: ColumnLayout,
+    sums: np.ndarray,
     base: str,
     par: ParBuckets | None = None,
 ) -> None:
@@ -64,18 +63,17 @@ def write_risk(
 
     Parameters
     ----------
+    nodes : Nodes
+        Rows of ``sums``: the nodes of every level.
+    layout : ColumnLayout
+        Columns of ``sums``: the risk blocks are read through its named slices.
+    sums : ndarray, shape ``(G, C)``
+        Reduced sums of the whole portfolio.
     par : ParBuckets, optional
         Map of the rate and hazard pillar sensitivities to par quotes; with it the
         sensitivities are also written on the quotes.
-    aggregates : ndarray, shape ``(G, C)``
-        Reduced sums; columns ``n_base:`` hold sensitivities (F, if any), historical
-        scenarios (S) and stresses (T), in that order.
     """
     fs = risk.factors
-    n_sens = len(fs) if risk.bumps is not None else 0
-    n_hist = risk.hist_shifts.shape[0]
-    c_hist = n_base + n_sens
-    c_stress = c_hist + n_hist
     if risk.bumps is not None:
         sg = f.create_group("sensitivities")
         sg.attrs["description"] = (
@@ -91,8 +89,8 @@ def write_risk(
         fg["unit"] = _strings([FACTOR_UNIT_TEXT[k] for k in fs.kind])
         fg["bump"] = risk.bumps
         fg["bump"].attrs["description"] = "bump size: absolute for ir/vols, relative for fx/eq"
-        sens = aggregates[:, n_base:c_hist]
-        _tidy_levels(sg, levels, keys, level_offset, sens, fs.labels, base)
+        sens = sums[:, layout.sensitivities]
+        _tidy_levels(sg, nodes, sens, fs.labels, base)
         if par is not None:
             pg = f.create_group("par_sensitivities")
             pg.attrs["description"] = (
@@ -103,8 +101,8 @@ def write_risk(
             pf = pg.create_group("factors")
             pf["label"] = _strings(par.labels)
             pf["unit"] = _strings(par.units)
-            _tidy_levels(pg, levels, keys, level_offset, par.apply(sens), par.labels, base)
-    if n_hist:
+            _tidy_levels(pg, nodes, par.apply(sens), par.labels, base)
+    if layout.n_historical:
         hg = f.require_group("scenarios/historical")
         hg["dates"] = _strings(np.datetime_as_string(risk.hist_dates, unit="D"))
         hg["held_factors"] = _strings(list(risk.held)) if risk.held else np.zeros(0, dtype="S1")
@@ -119,27 +117,19 @@ def write_risk(
                 "positive in var/es",
             }
         )
-        _scenario_levels(
-            hg,
-            levels,
-            keys,
-            level_offset,
-            aggregates[:, c_hist:c_stress],
-            base,
-            risk,
-            risk.hist_dates,
-        )
-    if risk.stress_shifts.shape[0]:
+        _scenario_levels(hg, nodes, sums[:, layout.historical], base, risk, risk.hist_dates)
+    if layout.n_stresses:
         tg = f.create_group("scenarios/stress")
         tg["names"] = _strings(risk.stress_names)
-        _scenario_levels(tg, levels, keys, level_offset, aggregates[:, c_stress:], base, None, None)
+        _scenario_levels(tg, nodes, sums[:, layout.stresses], base, None, None)
 
 
-def _tidy_levels(group, levels, keys, level_offset, values, labels, base) -> None:
+def _tidy_levels(group, nodes: Nodes, values, labels, base) -> None:
     """One ``{node, factor, value}`` table per level: the non-zero entries of ``values``
     (shape ``(G, K)``, rows the nodes of all levels, columns ``labels``)."""
-    for li, lv in enumerate(levels):
-        block = values[level_offset[li] : level_offset[li + 1]]
+    keys = nodes.keys
+    for lv in nodes.levels:
+        block = values[nodes.rows(lv)]
         node, factor = np.nonzero(block)
         g = group.create_group(lv)
         g["node"] = (
@@ -151,9 +141,10 @@ def _tidy_levels(group, levels, keys, level_offset, values, labels, base) -> Non
         g.attrs["description"] = f"one row per ({lv}, factor) with a non-zero sensitivity"
 
 
-def _scenario_levels(group, levels, keys, level_offset, pnl_all, base, risk, dates) -> None:
-    for li, lv in enumerate(levels):
-        pnl = pnl_all[level_offset[li] : level_offset[li + 1]]
+def _scenario_levels(group, nodes: Nodes, pnl_all, base, risk, dates) -> None:
+    keys = nodes.keys
+    for lv in nodes.levels:
+        pnl = pnl_all[nodes.rows(lv)]
         g = group.create_group(lv)
         g["key"] = _strings(keys[lv])
         g["pnl"] = pnl

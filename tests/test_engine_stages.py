@@ -1,0 +1,207 @@
+"""The engine's stages one by one, on a one-rank communicator (no ``mpiexec``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import assert_same_results, write_job
+
+from xiphpc.config.job import load_job
+from xiphpc.engine import run as run_module
+from xiphpc.engine.aggregate import sum_measures
+from xiphpc.engine.book import read_local_book
+from xiphpc.engine.cube import ColumnLayout, Nodes, PartialCube
+from xiphpc.engine.events import RunListener
+from xiphpc.engine.inputs import read_inputs
+from xiphpc.engine.partition import PartitionPlan
+from xiphpc.engine.plan import agree_plan
+from xiphpc.engine.price import TradeResults, price_rows
+from xiphpc.engine.reduce import reduce_cube
+from xiphpc.engine.run import run_job
+from xiphpc.parallel.mpi import self_comm
+from xiphpc.parallel.workshare import WorkShare
+from xiphpc.pricing.products import PricingContext
+from xiphpc.pricing.status import Status
+
+RISK = """sensitivities = true
+historical = { generate = { days = 12, seed = 2 }, trade_pnl = true }
+stress = [{ name = "eq down", shifts = { "eq:*" = -0.1, "ir:*" = 0.001 } }]"""
+
+
+def _plan(bounds: list[int], rank_bounds: list[int]) -> PartitionPlan:
+    b = np.array(bounds, dtype=np.int64)
+    return PartitionPlan(b, np.diff(b).astype(float), np.array(rank_bounds, dtype=np.int64))
+
+
+def test_work_share_rows_and_chunks() -> None:
+    share = WorkShare(self_comm(), _plan([0, 3, 5, 9, 10], [0, 4]))
+    assert (share.lo, share.hi, share.n_local, share.n_total) == (0, 10, 10, 10)
+    assert share.partitions == range(4)
+    assert share.local_rows(2) == slice(5, 9)
+    # Runs of consecutive partitions up to 5 rows; the 4-row partition starts a run of its own.
+    assert share.chunks(5) == [range(0, 2), range(2, 4)]
+    assert share.chunks(4) == [range(0, 1), range(1, 2), range(2, 3), range(3, 4)]
+    assert share.chunks(100) == [range(0, 4)]
+    assert sum(1 for _ in share.in_turn()) == 1
+
+
+def test_column_layout_slices_tile_the_columns() -> None:
+    layout = ColumnLayout(("pv", "delta"), n_sensitivities=5, n_historical=3, n_stresses=2)
+    blocks = [
+        layout.measure_columns,
+        slice(layout.n_trades, layout.n_excluded + 1),
+        layout.sensitivities,
+        layout.historical,
+        layout.stresses,
+    ]
+    assert [(s.start, s.stop) for s in blocks] == [(0, 2), (2, 4), (4, 9), (9, 12), (12, 14)]
+    assert layout.width == 14 and layout.scenarios == slice(9, 14)
+    plain = ColumnLayout(("pv",))
+    assert plain.width == 3 and plain.sensitivities == slice(3, 3)
+
+
+def test_nodes_membership() -> None:
+    nodes = Nodes(("total", "desk", "book"), {"total": ["all"], "desk": ["A", "B"], "book": ["x"]})
+    assert nodes.n == 4 and nodes.rows("desk") == slice(1, 3) and nodes.rows("book") == slice(3, 4)
+    levels = {"desk": np.array(["B", "A", "B"], dtype=object), "book": np.array(["x"] * 3)}
+    members = nodes.membership(levels)
+    assert members["total"].tolist() == [0, 0, 0]
+    assert members["desk"].tolist() == [2, 1, 2]
+    assert members["book"].tolist() == [3, 3, 3]
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory):
+    """Inputs, plan and local book of a small mixed job, read on one rank."""
+    folder = tmp_path_factory.mktemp("staged")
+    job = write_job(
+        folder,
+        portfolio="generate = { trades = 1500, seed = 4, bad_fraction = 0.03 }",
+        aggregation='levels = ["desk", "product"]',
+        run="partitions = 9",
+    )
+    spec = load_job(job)
+    inputs = read_inputs(spec, self_comm())
+    share = agree_plan(inputs.source, self_comm(), spec.run.partitions)
+    book = read_local_book(inputs.source, share, list(spec.aggregation.levels))
+    return spec, inputs, share, book
+
+
+def test_local_book_holds_every_row_once(staged) -> None:
+    _, inputs, share, book = staged
+    assert len(book) == share.n_total == sum(inputs.source.counts().values())
+    starts = [p.start for p in book.pieces]
+    assert starts == sorted(starts) and book.pieces[-1].stop == len(book)
+    assert list(dict.fromkeys(book.text["product"])) == [p.product for p in book.pieces]
+    # The generator repeats some ids on purpose: only later occurrences are flagged.
+    ids = book.text["trade_id"]
+    flagged = set(np.flatnonzero(book.duplicate).tolist())
+    seen: set[str] = set()
+    for i, tid in enumerate(ids):
+        assert (i in flagged) == (tid != "" and tid in seen)
+        seen.add(tid)
+    assert flagged
+
+
+def test_pricing_does_not_depend_on_how_rows_are_cut(staged) -> None:
+    spec, inputs, share, book = staged
+    ctx = PricingContext(seed=spec.seed, valuation_date=inputs.market.valuation_date)
+    measures = ("pv", "delta", "vega")
+    whole = TradeResults.empty(len(book), measures, None)
+    price_rows(book, 0, len(book), inputs.market, ctx, whole)
+    cut = TradeResults.empty(len(book), measures, None)
+    for a in range(0, len(book), 97):
+        price_rows(book, a, min(a + 97, len(book)), inputs.market, ctx, cut)
+    np.testing.assert_array_equal(cut.values, whole.values)
+    np.testing.assert_array_equal(cut.status, whole.status)
+    assert cut.reason.tolist() == whole.reason.tolist()
+    assert (whole.status == Status.DUPLICATE_ID).sum() == book.duplicate.sum()
+    assert np.isnan(whole.values[whole.status != 0]).all()
+    assert np.isfinite(whole.values[whole.status == 0]).all()
+
+
+def test_measures_summed_by_node_and_reduced_in_partition_order(staged) -> None:
+    spec, inputs, share, book = staged
+    ctx = PricingContext(seed=spec.seed, valuation_date=inputs.market.valuation_date)
+    trades = TradeResults.empty(len(book), ("pv",), None)
+    price_rows(book, 0, len(book), inputs.market, ctx, trades)
+    keys = {"total": ["all"]}
+    for lv in spec.aggregation.levels:
+        keys[lv] = share.union_of_strings(book.levels[lv].tolist())
+    nodes = Nodes(("total", *spec.aggregation.levels), keys)
+    cube = PartialCube(share.partitions, nodes, ColumnLayout(("pv",)))
+    members = nodes.membership(book.levels)
+    sum_measures(share.partitions, share, members, trades, cube)
+    pv_base = np.where(trades.priced, trades.values[:, 0] * trades.fx_to_base, 0.0)
+    for p in share.partitions:
+        rows = share.local_rows(p)
+        for lv in nodes.levels:
+            for node in range(nodes.rows(lv).start, nodes.rows(lv).stop):
+                mine = np.flatnonzero(members[lv][rows] == node) + rows.start
+                # Row-order sum, one addition at a time, as the kernel adds.
+                expect = 0.0
+                for v in pv_base[mine]:
+                    expect += v
+                assert cube.of(p)[node, 0] == expect
+                assert cube.of(p)[node, 1] == trades.priced[mine].sum()
+                assert cube.of(p)[node, 2] == (~trades.priced[mine]).sum()
+    reduced = reduce_cube(cube, share, trades.status)
+    expect = np.zeros_like(reduced.sums)
+    for p in share.partitions:
+        expect += cube.of(p)
+    np.testing.assert_array_equal(reduced.sums, expect)
+    assert reduced.excluded.sum() == len(book)
+    assert reduced.excluded[0] == trades.priced.sum()
+
+
+class _Recorder(RunListener):
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def begin(self, run) -> None:
+        self.events.append(("begin", len(run.cube.partitions)))
+
+    def partition_done(self, run, partition: int) -> None:
+        assert np.isfinite(run.cube.of(partition)).all()
+        self.events.append(("partition", partition))
+
+    def stage_done(self, run, stage: str, seconds: float) -> None:
+        assert seconds >= 0.0
+        self.events.append(("stage", stage))
+
+    def end(self, run, reduced) -> None:
+        self.events.append(("end", reduced.sums is not None))
+
+
+def test_chunked_risk_run_equals_one_pass_and_tells_listeners(tmp_path: Path, monkeypatch) -> None:
+    job = write_job(
+        tmp_path,
+        portfolio="generate = { trades = 1200, seed = 8, bad_fraction = 0.02 }",
+        aggregation='levels = ["desk", "currency"]',
+        run="partitions = 7",
+        risk=RISK,
+    )
+    spec = load_job(job)
+    recorder = _Recorder()
+    one = run_job(spec, self_comm(), tmp_path / "one.h5", [recorder])
+    # Passes of about one partition each: pricing, sums and risk chunks all cut differently.
+    monkeypatch.setattr(run_module, "CHUNK_ROWS", 150)
+    many = run_job(spec, self_comm(), tmp_path / "many.h5")
+    assert_same_results(one.path, many.path)
+    assert one.n_partitions == 7 and one.n_trades == 1200
+    assert one.n_priced + sum(one.excluded.values()) == 1200
+    stages = [e[1] for e in recorder.events if e[0] == "stage"]
+    assert stages == [
+        "read inputs",
+        "agree plan",
+        "read local book",
+        "price and aggregate",
+        "reduce",
+    ]
+    begin = recorder.events.index(("begin", 7))
+    parts = [e[1] for e in recorder.events if e[0] == "partition"]
+    assert parts == list(range(7))
+    assert recorder.events.index(("partition", 0)) > begin
+    assert recorder.events[-1] == ("end", True)

@@ -1,0 +1,198 @@
+"""The HDF5 result writer: a run listener that writes the result file when the run ends.
+
+Every rank writes its own trade rows, one rank at a time (h5py here is not built for
+parallel HDF5); rank 0 then writes the aggregates, the risk tables, the partition plan,
+the diagnostics and the metadata, and renames the file into place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import time
+from pathlib import Path
+
+import h5py
+import numba
+import numpy as np
+
+from xiphpc import __version__
+from xiphpc.engine.events import TIMERS, RunListener, RunState
+from xiphpc.engine.reduce import Reduced
+from xiphpc.output.result_file import (
+    TRADE_COLUMNS,
+    create_result,
+    finalize,
+    string_width,
+    temporary_path,
+    write_strings,
+)
+from xiphpc.output.risk_tables import TRADE_PNL, create_trade_pnl, write_risk
+from xiphpc.parallel.mpi import mpi_versions
+from xiphpc.pricing.products import MEASURES
+from xiphpc.pricing.status import Status
+from xiphpc.risk.par import par_buckets
+
+__all__ = ["ResultWriter"]
+
+
+class ResultWriter(RunListener):
+    """Writes the run's result to ``path`` at the end of the run.
+
+    Attributes
+    ----------
+    path : Path
+        Target file; written under a temporary name beside it and renamed when complete.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def end(self, run: RunState, reduced: Reduced) -> None:
+        t0 = time.perf_counter()
+        share, trades, book = run.share, run.trades, run.book
+        spec, market = run.inputs.spec, run.inputs.market
+        tmp = Path(share.from_root(str(temporary_path(self.path)) if share.rank == 0 else None))
+        text = {**book.text, "reason": trades.reason}
+        widths = {c: share.max(string_width(arr.astype(str))) for c, arr in text.items()}
+        if share.rank == 0:
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            create_result(tmp, share.n_total, _trade_columns(widths, run), spec.output.trades)
+            if trades.trade_pnl is not None:
+                create_trade_pnl(
+                    tmp, share.n_total, trades.trade_pnl.shape[1], market.base_currency
+                )
+        share.barrier()
+        rows = slice(share.lo, share.hi)
+        if trades.trade_pnl is not None:
+            for _ in share.in_turn():
+                if share.n_local:
+                    with h5py.File(tmp, "r+") as f:
+                        f[TRADE_PNL][rows] = trades.trade_pnl
+        if spec.output.trades:
+            for _ in share.in_turn():
+                if share.n_local:
+                    _write_trade_rows(tmp, rows, run, text)
+        run.timers["write_s"] += time.perf_counter() - t0
+        diag = np.array([[share.rank, share.n_local, len(share.partitions), *run.timers.values()]])
+        rank_times = share.gather_rows(diag)
+        if share.rank != 0:
+            return
+        with h5py.File(tmp, "r+") as f:
+            _write_aggregates(f, run, reduced)
+            _write_plan(f, run)
+            _write_diagnostics(f, rank_times)
+            _write_attributes(f, run)
+            f.attrs["complete"] = True
+        finalize(tmp, self.path)
+
+
+def _trade_columns(widths: dict[str, int], run: RunState) -> dict[str, tuple]:
+    """``name -> (dtype, unit, description)`` of every per-trade dataset."""
+    columns: dict[str, tuple] = {}
+    for name, unit, desc in TRADE_COLUMNS:
+        if name in widths:
+            columns[name] = (("S", widths[name]), unit, desc)
+        elif name == "status":
+            columns[name] = ("i1", unit, desc)
+        else:
+            columns[name] = ("f8", unit, desc)
+    for m in run.trades.measures:
+        columns[m] = ("f8", MEASURES[m][0], MEASURES[m][1] + " (NaN when not priced)")
+    columns["pv_base"] = ("f8", f"{run.inputs.market.base_currency}", "pv in the base currency")
+    return columns
+
+
+def _write_trade_rows(tmp: Path, rows: slice, run: RunState, text: dict) -> None:
+    trades = run.trades
+    with h5py.File(tmp, "r+") as f:
+        g = f["trades"]
+        for c, arr in text.items():
+            g[c][rows] = write_strings(arr)
+        g["quantity"][rows] = run.book.quantity
+        g["status"][rows] = trades.status
+        g["fx_to_base"][rows] = trades.fx_to_base
+        for j, m in enumerate(trades.measures):
+            g[m][rows] = trades.values[:, j]
+        if "pv" in trades.measures:
+            g["pv_base"][rows] = trades.values[:, trades.measures.index("pv")] * trades.fx_to_base
+
+
+def _write_aggregates(f: h5py.File, run: RunState, reduced: Reduced) -> None:
+    market, risk = run.inputs.market, run.inputs.risk
+    nodes, layout = run.cube.nodes, run.cube.layout
+    agg = f.create_group("aggregates")
+    agg.attrs["description"] = (
+        f"sums over priced trades, in {market.base_currency}; excluded trades are counted "
+        "in n_excluded only"
+    )
+    for lv in nodes.levels:
+        g = agg.create_group(lv)
+        block = reduced.sums[nodes.rows(lv)]
+        ds = g.create_dataset("key", data=write_strings(np.array(nodes.keys[lv], dtype=str)))
+        ds.attrs["description"] = f"value of {lv!r}" if lv != "total" else "whole portfolio"
+        for j, m in enumerate(layout.measures):
+            ds = g.create_dataset(m, data=block[:, j])
+            ds.attrs["unit"] = MEASURES[m][0].replace("trade currency", market.base_currency)
+            ds.attrs["description"] = MEASURES[m][1]
+        for col, name in ((layout.n_trades, "n_trades"), (layout.n_excluded, "n_excluded")):
+            ds = g.create_dataset(name, data=block[:, col].astype(np.int64))
+            ds.attrs["description"] = (
+                "priced trades" if name == "n_trades" else "trades excluded (status != 0)"
+            )
+    if risk is not None:
+        # The quotes' Jacobian is needed for writing only: rank 0 makes it here.
+        par = par_buckets(market, risk.factors) if risk.bumps is not None else None
+        write_risk(f, risk, nodes, layout, reduced.sums, market.base_currency, par)
+
+
+def _write_plan(f: h5py.File, run: RunState) -> None:
+    plan = run.share.plan
+    pg = f.create_group("partitions")
+    pg.create_dataset("start", data=plan.bounds[:-1])
+    pg.create_dataset("stop", data=plan.bounds[1:])
+    pg.create_dataset("cost", data=plan.cost)
+    owner = np.repeat(np.arange(run.share.size), np.diff(plan.rank_bounds))
+    pg.create_dataset("rank", data=owner)
+
+
+def _write_diagnostics(f: h5py.File, rank_times: np.ndarray) -> None:
+    dg = f.create_group("diagnostics/ranks")
+    for j, name in enumerate(("rank", "trades", "partitions", *TIMERS)):
+        col = rank_times[:, j]
+        ds = dg.create_dataset(name, data=col if name.endswith("_s") else col.astype(int))
+        ds.attrs["unit"] = "s" if name.endswith("_s") else ""
+
+
+def _write_attributes(f: h5py.File, run: RunState) -> None:
+    spec, market = run.inputs.spec, run.inputs.market
+    versions = {
+        "xiphpc": __version__,
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "h5py": h5py.__version__,
+        "python": platform.python_version(),
+        **mpi_versions(),
+    }
+    attrs = {
+        "name": spec.name,
+        "job_file": spec.source,
+        "job_text": spec.text,
+        "valuation_date": market.valuation_date.isoformat(),
+        "base_currency": market.base_currency,
+        "portfolio": run.inputs.source.description,
+        "market": market.source,
+        "n_trades": run.share.n_total,
+        "n_ranks": run.share.size,
+        "n_partitions": run.share.plan.n_partitions,
+        "threads_per_rank": run.threads,
+        "seed": spec.seed,
+        "started": run.started.isoformat(),
+        "finished": dt.datetime.now(dt.UTC).isoformat(),
+        "status_legend": Status.legend(),
+        "measures": ",".join(run.trades.measures),
+        "levels": ",".join(run.cube.nodes.levels),
+        **{f"version_{k}": v for k, v in versions.items()},
+    }
+    for k, v in attrs.items():
+        f.attrs[k] = v

@@ -1,0 +1,147 @@
+"""One rank's share of the work: the communicator, the partition plan and the rows it owns.
+
+The stages of a run take a :class:`WorkShare` instead of loose ``rank``, ``lo``, ``hi`` and
+partition ranges, and reach the other ranks only through its methods, so that every
+collective the engine makes is listed here (and in :mod:`xiphpc.parallel.mpi`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+
+from xiphpc.config.errors import JobError
+from xiphpc.engine.partition import PartitionPlan
+from xiphpc.parallel.mpi import Comm, allgather_strings, allreduce_max, gather_blocks
+
+__all__ = ["WorkShare", "agreed"]
+
+T = TypeVar("T")
+
+
+def agreed(comm: Comm, fn: Callable[[], T]) -> T:
+    """``fn()`` on every rank; when it raises :class:`JobError` on any rank, raise that
+    rank's problems (the lowest such rank's) on every rank, so that all stop alike."""
+    try:
+        result, problems = fn(), None
+    except JobError as exc:
+        result, problems = None, exc.problems
+    failed = allreduce_max(comm, -1 if problems is None else comm.Get_size() - comm.Get_rank())
+    if failed > 0:
+        root = comm.Get_size() - failed
+        raise JobError(comm.bcast(problems if comm.Get_rank() == root else None, root=root))
+    return result
+
+
+@dataclass(frozen=True)
+class WorkShare:
+    """The partitions and trade rows of one rank, and the collectives of its communicator.
+
+    Attributes
+    ----------
+    comm : Comm
+        All ranks of the run (``COMM_SELF`` for a serial run).
+    plan : PartitionPlan
+        The plan every rank agreed on.
+
+    Notes
+    -----
+    Global rows index the whole portfolio (product tables in registry order); local rows
+    index this rank's trades, ``global = local + lo``.
+    """
+
+    comm: Comm
+    plan: PartitionPlan
+
+    @property
+    def rank(self) -> int:
+        return self.comm.Get_rank()
+
+    @property
+    def size(self) -> int:
+        return self.comm.Get_size()
+
+    @property
+    def partitions(self) -> range:
+        """Partition numbers owned by this rank, in order."""
+        return self.plan.partitions_of(self.rank)
+
+    @property
+    def lo(self) -> int:
+        """First global row of this rank."""
+        return self.plan.rows_of(self.rank)[0]
+
+    @property
+    def hi(self) -> int:
+        """One past the last global row of this rank."""
+        return self.plan.rows_of(self.rank)[1]
+
+    @property
+    def n_local(self) -> int:
+        return self.hi - self.lo
+
+    @property
+    def n_total(self) -> int:
+        """Trades of the whole portfolio."""
+        return int(self.plan.bounds[-1])
+
+    def local_rows(self, partition: int) -> slice:
+        """Local rows of an owned ``partition``."""
+        return slice(
+            int(self.plan.bounds[partition]) - self.lo,
+            int(self.plan.bounds[partition + 1]) - self.lo,
+        )
+
+    def chunks(self, max_rows: int) -> list[range]:
+        """The owned partitions in runs of consecutive partitions of at most ``max_rows``
+        trades each (a larger partition makes a run of its own)."""
+        runs: list[range] = []
+        start, rows = self.partitions.start, 0
+        for p in self.partitions:
+            n = int(self.plan.bounds[p + 1] - self.plan.bounds[p])
+            if p > start and rows + n > max_rows:
+                runs.append(range(start, p))
+                start, rows = p, 0
+            rows += n
+        if start < self.partitions.stop:
+            runs.append(range(start, self.partitions.stop))
+        return runs
+
+    # -- collectives -------------------------------------------------------------------------
+
+    def union_of_strings(self, items: list[str]) -> list[str]:
+        """The sorted union of every rank's ``items``."""
+        return sorted(set(allgather_strings(self.comm, sorted(set(items)))))
+
+    def max(self, value: int) -> int:
+        """Largest ``value`` over the ranks."""
+        return allreduce_max(self.comm, value)
+
+    def gather_rows(self, block: np.ndarray) -> np.ndarray | None:
+        """Every rank's float64 ``block`` stacked along axis 0 on rank 0, in rank order."""
+        return gather_blocks(self.comm, block)
+
+    def sum_on_root(self, values: np.ndarray) -> np.ndarray | None:
+        """Element-wise float64 sum over the ranks, on rank 0 (``Reduce``)."""
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        out = np.zeros_like(values) if self.rank == 0 else None
+        self.comm.Reduce(values, out, root=0)
+        return out
+
+    def from_root(self, value: T) -> T:
+        """Rank 0's ``value`` on every rank (small control values only)."""
+        return self.comm.bcast(value, root=0)
+
+    def in_turn(self) -> Iterator[None]:
+        """Yield once, on each rank in rank order, with every other rank waiting: for work
+        that one rank at a time may do (writing to a file without parallel HDF5)."""
+        for turn in range(self.size):
+            if turn == self.rank:
+                yield
+            self.comm.Barrier()
+
+    def barrier(self) -> None:
+        self.comm.Barrier()
