@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 from conftest import assert_same_results, write_job
@@ -18,6 +20,7 @@ from xiphpc.engine.inputs import read_inputs
 from xiphpc.engine.partition import PartitionPlan
 from xiphpc.engine.plan import agree_plan
 from xiphpc.engine.price import TradeResults, price_rows
+from xiphpc.engine.progress import ProgressDisplay
 from xiphpc.engine.reduce import reduce_cube
 from xiphpc.engine.run import run_job
 from xiphpc.parallel.mpi import self_comm
@@ -185,13 +188,28 @@ def test_chunked_risk_run_equals_one_pass_and_tells_listeners(tmp_path: Path, mo
     )
     spec = load_job(job)
     recorder = _Recorder()
-    one = run_job(spec, self_comm(), tmp_path / "one.h5", [recorder])
-    # Passes of about one partition each: pricing, sums and risk chunks all cut differently.
-    monkeypatch.setattr(run_module, "CHUNK_ROWS", 150)
-    many = run_job(spec, self_comm(), tmp_path / "many.h5")
+    progress = io.StringIO()
+    # By default every partition is a pass of its own.
+    many = run_job(
+        spec, self_comm(), tmp_path / "many.h5", [recorder, ProgressDisplay(progress, 0.0)]
+    )
+    # One pass over all partitions: pricing, sums and risk chunks all cut differently.
+    monkeypatch.setattr(run_module, "CHUNK_ROWS", 1 << 20)
+    one = run_job(spec, self_comm(), tmp_path / "one.h5")
     assert_same_results(one.path, many.path)
+    lines = progress.getvalue().splitlines()
+    assert len(lines) == 8  # one per partition, then the final line
+    failed = sum(many.excluded.values())
+    assert lines[-1] == (
+        f"xiphpc: 7/7 partitions, 1,200/1,200 trades, {lines[-1].split(', ')[2]}, "
+        f"ETA 0 s, {failed:,} failed"
+    )
+    with h5py.File(many.path) as f:
+        times = {k: f["diagnostics/partitions"][k][()] for k in ("partition", "start_s", "end_s")}
+    assert times["partition"].tolist() == list(range(7))
+    assert (np.diff(times["start_s"]) > 0).all() and (times["end_s"] > times["start_s"]).all()
     assert one.n_partitions == 7 and one.n_trades == 1200
-    assert one.n_priced + sum(one.excluded.values()) == 1200
+    assert one.n_priced + failed == 1200
     stages = [e[1] for e in recorder.events if e[0] == "stage"]
     assert stages == [
         "read inputs",

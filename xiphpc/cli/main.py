@@ -36,9 +36,9 @@ def main() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Result file; overrides the job's [output] path.",
 )
-@click.option("--quiet", is_flag=True, help="Print only the result path.")
+@click.option("--quiet", is_flag=True, help="Print only the result path; no progress.")
 @click.option(
-    "--verbose", is_flag=True, help="Print each stage and finished partition of rank 0 (stderr)."
+    "--verbose", is_flag=True, help="Also print each stage and partition of rank 0 (stderr)."
 )
 def run(job: Path, out: Path | None, quiet: bool, verbose: bool) -> None:
     """Price the portfolio of JOB and write per-trade and aggregated risk.
@@ -49,13 +49,16 @@ def run(job: Path, out: Path | None, quiet: bool, verbose: bool) -> None:
     """
     from xiphpc.config.job import load_job
     from xiphpc.engine.events import StageLog
+    from xiphpc.engine.progress import ProgressDisplay
     from xiphpc.engine.run import run_job
     from xiphpc.output.summary import summarize
     from xiphpc.parallel.mpi import abort_on_error, world
     from xiphpc.parallel.workshare import agreed
 
     comm = world()
-    listeners = [StageLog(comm.Get_rank())] if verbose else []
+    listeners = [] if quiet else [ProgressDisplay()]
+    if verbose:
+        listeners.append(StageLog(comm.Get_rank()))
     with abort_on_error(comm):
         try:
             spec = agreed(comm, lambda: load_job(job))

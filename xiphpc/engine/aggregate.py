@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from xiphpc.engine.book import LocalBook
 from xiphpc.engine.cube import PartialCube
+from xiphpc.engine.events import RunState
 from xiphpc.engine.price import TradeResults
-from xiphpc.market.data import Market
 from xiphpc.parallel.workshare import WorkShare
 from xiphpc.pricing.kernels.aggregate import group_scatter_sum, group_sum
-from xiphpc.pricing.products import REGISTRY, PricingContext
-from xiphpc.risk.revalue import MAX_ROWS, RiskSetup, scenario_pnl, sensitivities
+from xiphpc.pricing.products import REGISTRY
+from xiphpc.risk.revalue import MAX_ROWS, scenario_pnl, sensitivities
 
 __all__ = ["sum_measures", "sum_risk"]
 
@@ -51,17 +50,7 @@ def sum_measures(
             group_sum(members[level][rows], values, include, cube.of(p)[:, layout.base])
 
 
-def sum_risk(
-    partitions: range,
-    share: WorkShare,
-    book: LocalBook,
-    members: dict[str, np.ndarray],
-    trades: TradeResults,
-    cube: PartialCube,
-    risk: RiskSetup,
-    market: Market,
-    ctx: PricingContext,
-) -> None:
+def sum_risk(run: RunState, partitions: range, members: dict[str, np.ndarray]) -> None:
     """Sensitivities and scenario P&L of the priced trades of ``partitions``, summed by node
     into the risk columns of ``cube``, each partition in row order.
 
@@ -70,6 +59,8 @@ def sum_risk(
     whole shifted markets pay per chunk, not per partition; a trade's values do not depend on
     the chunk it is in.
     """
+    share, book, trades, cube = run.share, run.book, run.trades, run.cube
+    risk, market, ctx = run.inputs.risk, run.inputs.market, run.ctx
     layout = cube.layout
     shifts = np.concatenate([risk.hist_shifts, risk.stress_shifts])
     per_chunk = max(1, MAX_ROWS // max(1, shifts.shape[0], 16))

@@ -35,8 +35,9 @@ from xiphpc.pricing.status import Status
 
 __all__ = ["CHUNK_ROWS", "RunSummary", "run_job"]
 
-#: Trades priced per pass over a rank's partitions: bounds the work arrays of one pass.
-CHUNK_ROWS = 1 << 18
+#: Trades priced per pass over a rank's partitions; a partition larger than this is a pass of
+#: its own. 1 makes every partition its own pass: listeners hear of each as it finishes.
+CHUNK_ROWS = 1
 
 
 @dataclass(frozen=True)
@@ -144,17 +145,7 @@ def price_and_aggregate(run: RunState, partitions: range, members: dict) -> None
     price_rows(run.book, a, b, market, run.ctx, run.trades)
     sum_measures(partitions, share, members, run.trades, run.cube)
     if run.inputs.risk is not None:
-        sum_risk(
-            partitions,
-            share,
-            run.book,
-            members,
-            run.trades,
-            run.cube,
-            run.inputs.risk,
-            market,
-            run.ctx,
-        )
+        sum_risk(run, partitions, members)
 
 
 def summarize(run: RunState, reduced: Reduced, path: Path, seconds: float) -> RunSummary | None:

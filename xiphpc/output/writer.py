@@ -47,6 +47,16 @@ class ResultWriter(RunListener):
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.partition_times: list[tuple[int, int, float, float]] = []
+
+    def begin(self, run: RunState) -> None:
+        self.t0 = self.last = time.perf_counter()
+
+    def partition_done(self, run: RunState, partition: int) -> None:
+        # A pass starts where the previous one ended: seconds since this rank's begin.
+        now = time.perf_counter()
+        self.partition_times.append((run.share.rank, partition, self.last - self.t0, now - self.t0))
+        self.last = now
 
     def end(self, run: RunState, reduced: Reduced) -> None:
         t0 = time.perf_counter()
@@ -76,12 +86,13 @@ class ResultWriter(RunListener):
         run.timers["write_s"] += time.perf_counter() - t0
         diag = np.array([[share.rank, share.n_local, len(share.partitions), *run.timers.values()]])
         rank_times = share.gather_rows(diag)
+        partition_times = share.gather_rows(np.array(self.partition_times).reshape(-1, 4))
         if share.rank != 0:
             return
         with h5py.File(tmp, "r+") as f:
             _write_aggregates(f, run, reduced)
             _write_plan(f, run)
-            _write_diagnostics(f, rank_times)
+            _write_diagnostics(f, rank_times, partition_times)
             _write_attributes(f, run)
             f.attrs["complete"] = True
         finalize(tmp, self.path)
@@ -156,12 +167,22 @@ def _write_plan(f: h5py.File, run: RunState) -> None:
     pg.create_dataset("rank", data=owner)
 
 
-def _write_diagnostics(f: h5py.File, rank_times: np.ndarray) -> None:
-    dg = f.create_group("diagnostics/ranks")
-    for j, name in enumerate(("rank", "trades", "partitions", *TIMERS)):
-        col = rank_times[:, j]
-        ds = dg.create_dataset(name, data=col if name.endswith("_s") else col.astype(int))
-        ds.attrs["unit"] = "s" if name.endswith("_s") else ""
+def _write_diagnostics(f: h5py.File, rank_times: np.ndarray, partition_times: np.ndarray) -> None:
+    """Per-rank stage times and per-partition pass times (seconds since each rank's start
+    of pricing; ranks start together, after the nodes are agreed)."""
+    tables = {
+        "diagnostics/ranks": (rank_times, ("rank", "trades", "partitions", *TIMERS)),
+        "diagnostics/partitions": (
+            partition_times[np.argsort(partition_times[:, 1], kind="stable")],
+            ("rank", "partition", "start_s", "end_s"),
+        ),
+    }
+    for group, (table, names) in tables.items():
+        dg = f.create_group(group)
+        for j, name in enumerate(names):
+            col = table[:, j]
+            ds = dg.create_dataset(name, data=col if name.endswith("_s") else col.astype(int))
+            ds.attrs["unit"] = "s" if name.endswith("_s") else ""
 
 
 def _write_attributes(f: h5py.File, run: RunState) -> None:
