@@ -125,7 +125,7 @@ def test_pricing_does_not_depend_on_how_rows_are_cut(staged) -> None:
     assert np.isfinite(whole.values[whole.status == 0]).all()
 
 
-def test_measures_summed_by_node_and_reduced_in_partition_order(staged) -> None:
+def test_measures_summed_by_node_and_reduced_along_the_tree(staged) -> None:
     spec, inputs, share, book = staged
     ctx = PricingContext(seed=spec.seed, valuation_date=inputs.market.valuation_date)
     trades = TradeResults.empty(len(book), ("pv",), None)
@@ -151,10 +151,7 @@ def test_measures_summed_by_node_and_reduced_in_partition_order(staged) -> None:
                 assert cube.of(p)[node, 1] == trades.priced[mine].sum()
                 assert cube.of(p)[node, 2] == (~trades.priced[mine]).sum()
     reduced = reduce_cube(cube, share, trades.status)
-    expect = np.zeros_like(reduced.sums)
-    for p in share.partitions:
-        expect += cube.of(p)
-    np.testing.assert_array_equal(reduced.sums, expect)
+    np.testing.assert_array_equal(reduced.sums, tree_reference(cube.data))
     assert reduced.excluded.sum() == len(book)
     assert reduced.excluded[0] == trades.priced.sum()
 
@@ -223,3 +220,36 @@ def test_chunked_risk_run_equals_one_pass_and_tells_listeners(tmp_path: Path, mo
     assert parts == list(range(7))
     assert recorder.events.index(("partition", 0)) > begin
     assert recorder.events[-1] == ("end", True)
+
+
+def tree_reference(blocks: np.ndarray) -> np.ndarray:
+    """The fixed tree sum written recursively: a node of width ``w`` starting at partition
+    ``k`` is its left half plus its right half (the left half alone past the last one)."""
+    n = len(blocks)
+
+    def node(k: int, w: int) -> np.ndarray:
+        if w == 1:
+            return blocks[k]
+        half = w // 2
+        return node(k, half) + node(k + half, half) if k + half < n else node(k, half)
+
+    width = 1
+    while width < n:
+        width *= 2
+    return node(0, width)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13, 64, 100])
+def test_tree_sum_on_one_rank_follows_the_fixed_tree(n: int) -> None:
+    rng = np.random.default_rng(n)
+    # Magnitudes over 30 decades: any other order of additions would show in the last bits.
+    blocks = rng.normal(size=(n, 4, 3)) * 10.0 ** rng.integers(-15, 15, size=(n, 4, 3))
+    share = WorkShare(self_comm(), _plan(list(range(n + 1)), [0, n]))
+    got = share.tree_sum(blocks)
+    np.testing.assert_array_equal(got, tree_reference(blocks))
+    # Up to three partitions the tree adds in partition order; from four on it does not.
+    if n >= 4:
+        sequential = np.zeros((4, 3))
+        for b in blocks:
+            sequential += b
+        assert not np.array_equal(got, sequential)

@@ -104,3 +104,29 @@ def test_world_run_equals_serial_run(mpi_tmp_path: Path) -> None:
         with h5py.File(mpi_tmp_path / "world.h5") as f:
             assert f.attrs["n_ranks"] == comm.Get_size()
     comm.Barrier()
+
+
+@pytest.mark.mpi(min_size=2)
+@pytest.mark.parametrize("n_partitions", [1, 2, 7, 64, 257])
+def test_tree_sum_equals_the_one_rank_tree(n_partitions: int) -> None:
+    from test_engine_stages import tree_reference
+
+    from xiphpc.engine.partition import PartitionPlan
+    from xiphpc.parallel.workshare import WorkShare
+
+    comm = world()
+    size = comm.Get_size()
+    rng = np.random.default_rng(n_partitions)
+    blocks = rng.normal(size=(n_partitions, 5, 2)) * 10.0 ** rng.integers(
+        -15, 15, (n_partitions, 5, 2)
+    )
+    # Uneven blocks of partitions per rank; rank 0 and another rank may own none.
+    cuts = np.sort(rng.integers(0, n_partitions + 1, size - 1))
+    rank_bounds = np.concatenate(([0], cuts, [n_partitions])).astype(np.int64)
+    bounds = np.arange(n_partitions + 1, dtype=np.int64)
+    share = WorkShare(comm, PartitionPlan(bounds, np.ones(n_partitions), rank_bounds))
+    got = share.tree_sum(blocks[share.partitions.start : share.partitions.stop])
+    if comm.Get_rank() == 0:
+        np.testing.assert_array_equal(got, tree_reference(blocks))
+    else:
+        assert got is None

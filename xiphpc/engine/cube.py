@@ -2,7 +2,8 @@
 
 Columns follow one :class:`ColumnLayout`, which every writer and reader of the sums uses;
 nodes are the groups of every aggregation level (:class:`Nodes`). A rank holds the slices of
-the partitions it owns; summed in partition order they give the aggregates.
+the partitions it owns; added along a fixed tree over the partitions they give the
+aggregates.
 """
 
 from __future__ import annotations

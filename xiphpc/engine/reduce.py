@@ -1,4 +1,5 @@
-"""Stage 6, reduce: the partial sums of every partition, added in partition order on rank 0."""
+"""Stage 6, reduce: the partial sums of every partition, added along a fixed tree over the
+partition numbers, to rank 0."""
 
 from __future__ import annotations
 
@@ -30,23 +31,18 @@ class Reduced:
 
 
 def reduce_cube(cube: PartialCube, share: WorkShare, status: np.ndarray) -> Reduced:
-    """Gather every partition's sums on rank 0 and add them in partition order.
+    """Add every partition's sums along the fixed tree of
+    :meth:`~xiphpc.parallel.workshare.WorkShare.tree_sum`, to rank 0.
 
     The additions are the same, in the same order, whatever the number of ranks: the
-    aggregates are bitwise independent of it.
+    aggregates are bitwise independent of it. No rank holds more than its own partitions'
+    sums and one block per tree level received from a neighbour.
 
     Parameters
     ----------
     status : ndarray of int8, shape ``(n,)``
         Status of this rank's trades, counted per code.
     """
-    g, c = cube.nodes.n, cube.layout.width
-    gathered = share.gather_rows(cube.data.reshape(len(cube.partitions), g * c))
+    sums = share.tree_sum(cube.data)
     excluded = share.sum_on_root(np.bincount(status, minlength=len(Status)).astype(np.float64))
-    if gathered is None:
-        return Reduced(None, None)
-    gathered = gathered.reshape(share.plan.n_partitions, g, c)
-    sums = np.zeros((g, c), dtype=np.float64)
-    for p in range(share.plan.n_partitions):
-        sums += gathered[p]
     return Reduced(sums, excluded)

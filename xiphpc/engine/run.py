@@ -4,8 +4,8 @@
 
 Every stage takes the communicator (through a :class:`~xiphpc.parallel.workshare.WorkShare`
 once the plan is agreed); with ``COMM_SELF`` the run is serial. Aggregates are sums over
-fixed partitions, each summed in row order, gathered in partition order and added in that
-order on rank 0: the same floating-point operations whatever the number of ranks.
+fixed partitions, each summed in row order, then added along a fixed tree over the partition
+numbers to rank 0: the same floating-point operations whatever the number of ranks.
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ __all__ = ["WorkShare", "agreed"]
 
 T = TypeVar("T")
 
+#: First message tag of :meth:`WorkShare.tree_sum` (one tag per tree level).
+_TREE_TAG = 100
+
 
 def agreed(comm: Comm, fn: Callable[[], T]) -> T:
     """``fn()`` on every rank; when it raises :class:`JobError` on any rank, raise that
@@ -123,6 +126,65 @@ class WorkShare:
     def gather_rows(self, block: np.ndarray) -> np.ndarray | None:
         """Every rank's float64 ``block`` stacked along axis 0 on rank 0, in rank order."""
         return gather_blocks(self.comm, block)
+
+    def tree_sum(self, blocks: np.ndarray) -> np.ndarray | None:
+        """Sum of every partition's block over the whole run, on rank 0 (None elsewhere).
+
+        The sum follows one fixed binary tree over the partition numbers: at level ``L`` node
+        ``k`` covers partitions ``k 2^L .. (k + 1) 2^L - 1`` and is its left child plus its
+        right child. The additions, and their order, depend only on the number of
+        partitions, never on the number of ranks, so the result is bitwise the same on any
+        rank count. A node is built by the rank owning its first partition; a right child
+        owned by another rank is sent to it (one buffer message per boundary and level).
+        Rank 0 holds its own blocks and one incoming block at a time: no rank holds all
+        the partitions' blocks.
+
+        Parameters
+        ----------
+        blocks : ndarray of float64, shape ``(len(partitions), ...)``
+            This rank's owned partitions' blocks, in partition order; trailing shapes agree
+            across ranks.
+        """
+        plan, me = self.plan, self.rank
+        n = plan.n_partitions
+        owner = np.repeat(np.arange(self.size), np.diff(plan.rank_bounds))
+        first = self.partitions.start
+        # Nodes this rank holds at the current level, by their first partition.
+        nodes = {first + j: np.array(b, dtype=np.float64) for j, b in enumerate(blocks)}
+        width, level = 1, 0
+        while width < n:
+            tag = _TREE_TAG + level
+            sends = []
+            for k in [k for k in nodes if k % (2 * width) == width]:
+                if owner[k - width] != me:
+                    sends.append(self.comm.Isend(nodes.pop(k), dest=int(owner[k - width]), tag=tag))
+            parents = {}
+            for k in [k for k in nodes if k % (2 * width) == 0]:
+                right = k + width
+                if right >= n:
+                    parents[k] = nodes[k]
+                elif owner[right] == me:
+                    parents[k] = nodes[k] + nodes[right]
+                else:
+                    got = np.empty_like(nodes[k])
+                    self.comm.Recv(got, source=int(owner[right]), tag=tag)
+                    parents[k] = nodes[k] + got
+            for req in sends:
+                req.Wait()
+            nodes = parents
+            width, level = 2 * width, level + 1
+        root = int(owner[0])
+        if root == 0:
+            return nodes.get(0) if me == 0 else None
+        # Rank 0 owns no partition (all costs zero): the root's builder hands it over.
+        if me == root:
+            self.comm.Send(nodes[0], dest=0, tag=_TREE_TAG + level)
+            return None
+        if me == 0:
+            got = np.empty(np.shape(blocks)[1:])
+            self.comm.Recv(got, source=root, tag=_TREE_TAG + level)
+            return got
+        return None
 
     def sum_on_root(self, values: np.ndarray) -> np.ndarray | None:
         """Element-wise float64 sum over the ranks, on rank 0 (``Reduce``)."""
