@@ -11,6 +11,17 @@ from xiphpc.config.errors import JobError, Problem
 from xiphpc.risk.var import var_es
 
 from .result_file import finalize, temporary_path
+from .schema import (
+    AGGREGATES,
+    DIAGNOSTICS,
+    FACTORS,
+    HISTORICAL,
+    PAR_SENSITIVITIES,
+    RANK_DIAGNOSTICS,
+    SENSITIVITIES,
+    STRESS,
+    TRADES,
+)
 
 __all__ = ["merge_results"]
 
@@ -39,8 +50,8 @@ def merge_results(parts: list[Path], out: Path) -> Path:
             continue
         if not f.attrs.get("complete", False):
             problems.append(Problem(str(p), "complete", "was not completely written"))
-        elif "trade_id" not in f["trades"]:
-            problems.append(Problem(str(p), "trades", "holds no per-trade results"))
+        elif "trade_id" not in f[TRADES]:
+            problems.append(Problem(str(p), TRADES, "holds no per-trade results"))
         files.append(f)
     try:
         if problems:
@@ -56,10 +67,10 @@ def merge_results(parts: list[Path], out: Path) -> Path:
                             f"{f.attrs[key]!r} differs from {first.attrs[key]!r} in {parts[0]}",
                         )
                     )
-        ids = np.concatenate([f["trades/trade_id"][()] for f in files])
+        ids = np.concatenate([f[TRADES]["trade_id"][()] for f in files])
         # A repeated id within one part was flagged by its run; only ids shared between
         # parts would be counted twice.
-        per_part = np.concatenate([np.unique(f["trades/trade_id"][()]) for f in files])
+        per_part = np.concatenate([np.unique(f[TRADES]["trade_id"][()]) for f in files])
         uniq, counts = np.unique(per_part, return_counts=True)
         if (counts > 1).any():
             dup = [u.decode() for u in uniq[counts > 1][:5]]
@@ -77,30 +88,30 @@ def merge_results(parts: list[Path], out: Path) -> Path:
         tmp = temporary_path(out)
         with h5py.File(tmp, "w") as g:
             g.attrs["complete"] = False
-            tg = g.create_group("trades")
-            for name, ds in first["trades"].items():
-                data = np.concatenate([f["trades"][name][()] for f in files])
+            tg = g.create_group(TRADES)
+            for name, ds in first[TRADES].items():
+                data = np.concatenate([f[TRADES][name][()] for f in files])
                 new = tg.create_dataset(name, data=data)
                 new.attrs.update(dict(ds.attrs))
-            ag = g.create_group("aggregates")
-            for level in first["aggregates"]:
-                keys = sorted({k for f in files for k in f["aggregates"][level]["key"][()]})
+            ag = g.create_group(AGGREGATES)
+            for level in first[AGGREGATES]:
+                keys = sorted({k for f in files for k in f[AGGREGATES][level]["key"][()]})
                 index = {k: i for i, k in enumerate(keys)}
                 lg = ag.create_group(level)
                 lg.create_dataset("key", data=np.array(keys, dtype="S"))
-                for name, ds in first["aggregates"][level].items():
+                for name, ds in first[AGGREGATES][level].items():
                     if name == "key":
                         continue
                     acc = np.zeros(len(keys), dtype=ds.dtype)
                     for f in files:
-                        rows = [index[k] for k in f["aggregates"][level]["key"][()]]
-                        acc[rows] += f["aggregates"][level][name][()]
+                        rows = [index[k] for k in f[AGGREGATES][level]["key"][()]]
+                        acc[rows] += f[AGGREGATES][level][name][()]
                     new = lg.create_dataset(name, data=acc)
                     new.attrs.update(dict(ds.attrs))
             _merge_risk(files, g)
-            dg = g.create_group("diagnostics")
+            dg = g.create_group(DIAGNOSTICS)
             for i, f in enumerate(files):
-                f.copy(f["diagnostics/ranks"], dg, name=f"part{i:03d}_ranks")
+                f.copy(f[RANK_DIAGNOSTICS], dg, name=f"part{i:03d}_ranks")
             g.attrs.update({k: v for k, v in first.attrs.items() if k != "complete"})
             g.attrs["n_trades"] = ids.size
             g.attrs["merged_from"] = [str(p) for p in parts]
@@ -114,18 +125,15 @@ def merge_results(parts: list[Path], out: Path) -> Path:
     return out
 
 
-_RISK_GROUPS = ("sensitivities", "par_sensitivities", "scenarios/historical", "scenarios/stress")
-
-
 def _risk_compatible(parts: list[Path], files: list[h5py.File]) -> list[Problem]:
     """Parts must carry the same risk results on the same factors, dates and stresses."""
     problems = []
     first = files[0]
     checks = {
-        "sensitivities": "sensitivities/factors/label",
-        "par_sensitivities": "par_sensitivities/factors/label",
-        "scenarios/historical": "scenarios/historical/dates",
-        "scenarios/stress": "scenarios/stress/names",
+        SENSITIVITIES: f"{SENSITIVITIES}/{FACTORS}/label",
+        PAR_SENSITIVITIES: f"{PAR_SENSITIVITIES}/{FACTORS}/label",
+        HISTORICAL: f"{HISTORICAL}/dates",
+        STRESS: f"{STRESS}/names",
     }
     for group, key in checks.items():
         for p, f in zip(parts[1:], files[1:], strict=True):
@@ -133,11 +141,11 @@ def _risk_compatible(parts: list[Path], files: list[h5py.File]) -> list[Problem]
                 problems.append(Problem(str(p), group, f"present in only some parts ({parts[0]})"))
             elif group in f and not np.array_equal(f[key][()], first[key][()]):
                 problems.append(Problem(str(p), key, f"differs from {parts[0]}"))
-    if "scenarios/historical" in first:
+    if HISTORICAL in first:
         for p, f in zip(parts[1:], files[1:], strict=True):
             for a in ("var_confidence", "es_confidence"):
-                if f["scenarios/historical"].attrs[a] != first["scenarios/historical"].attrs[a]:
-                    problems.append(Problem(str(p), f"scenarios/historical.{a}", "differs"))
+                if f[HISTORICAL].attrs[a] != first[HISTORICAL].attrs[a]:
+                    problems.append(Problem(str(p), f"{HISTORICAL}.{a}", "differs"))
     return problems
 
 
@@ -146,10 +154,10 @@ def _merge_tidy(files: list[h5py.File], g: h5py.File, name: str) -> None:
     first = files[0]
     sg = g.create_group(name)
     sg.attrs.update(dict(first[name].attrs))
-    first.copy(first[f"{name}/factors"], sg, name="factors")
-    labels = list(first[f"{name}/factors/label"][()])
+    first.copy(first[f"{name}/{FACTORS}"], sg, name=FACTORS)
+    labels = list(first[f"{name}/{FACTORS}/label"][()])
     for level in first[name]:
-        if level == "factors":
+        if level == FACTORS:
             continue
         acc: dict[tuple[bytes, int], float] = {}
         for f in files:
@@ -171,10 +179,10 @@ def _merge_tidy(files: list[h5py.File], g: h5py.File, name: str) -> None:
 def _merge_risk(files: list[h5py.File], g: h5py.File) -> None:
     """Sum sensitivities and scenario P&L by node; recompute VaR and ES from the sums."""
     first = files[0]
-    for name in ("sensitivities", "par_sensitivities"):
+    for name in (SENSITIVITIES, PAR_SENSITIVITIES):
         if name in first:
             _merge_tidy(files, g, name)
-    for group in ("scenarios/historical", "scenarios/stress"):
+    for group in (HISTORICAL, STRESS):
         if group not in first:
             continue
         src = first[group]

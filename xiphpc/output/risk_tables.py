@@ -21,13 +21,19 @@ import h5py
 import numpy as np
 
 from xiphpc.engine.cube import ColumnLayout, Nodes
+from xiphpc.output.schema import (
+    FACTORS,
+    HISTORICAL,
+    PAR_SENSITIVITIES,
+    SENSITIVITIES,
+    STRESS,
+    TRADE_PNL,
+)
 from xiphpc.risk.par import ParBuckets
 from xiphpc.risk.revalue import FACTOR_UNIT_TEXT, RiskSetup
 from xiphpc.risk.var import var_es
 
-__all__ = ["TRADE_PNL", "create_trade_pnl", "write_risk"]
-
-TRADE_PNL = "scenarios/historical/trade_pnl"
+__all__ = ["create_trade_pnl", "write_risk"]
 
 
 def _strings(values) -> np.ndarray:
@@ -75,12 +81,12 @@ def write_risk(
     """
     fs = risk.factors
     if risk.bumps is not None:
-        sg = f.create_group("sensitivities")
+        sg = f.create_group(SENSITIVITIES)
         sg.attrs["description"] = (
             f"bucketed sensitivities in {base}: central differences, PV change per reporting "
             "unit of each factor (see factors/unit)"
         )
-        fg = sg.create_group("factors")
+        fg = sg.create_group(FACTORS)
         fg["label"] = _strings(fs.labels)
         fg["kind"] = _strings(fs.kind)
         fg["name"] = _strings(fs.name)
@@ -92,18 +98,18 @@ def write_risk(
         sens = sums[:, layout.sensitivities]
         _tidy_levels(sg, nodes, sens, fs.labels, base)
         if par is not None:
-            pg = f.create_group("par_sensitivities")
+            pg = f.create_group(PAR_SENSITIVITIES)
             pg.attrs["description"] = (
                 f"sensitivities in {base} to the par quotes of bootstrapped curves (rates per "
                 "1bp of par rate, CDS per 1bp of par spread) through the bootstrap Jacobian; "
                 "pillars of curves given without quotes stand for themselves"
             )
-            pf = pg.create_group("factors")
+            pf = pg.create_group(FACTORS)
             pf["label"] = _strings(par.labels)
             pf["unit"] = _strings(par.units)
             _tidy_levels(pg, nodes, par.apply(sens), par.labels, base)
     if layout.n_historical:
-        hg = f.require_group("scenarios/historical")
+        hg = f.require_group(HISTORICAL)
         hg["dates"] = _strings(np.datetime_as_string(risk.hist_dates, unit="D"))
         hg["held_factors"] = _strings(list(risk.held)) if risk.held else np.zeros(0, dtype="S1")
         hg["held_factors"].attrs["description"] = (
@@ -119,7 +125,7 @@ def write_risk(
         )
         _scenario_levels(hg, nodes, sums[:, layout.historical], base, risk, risk.hist_dates)
     if layout.n_stresses:
-        tg = f.create_group("scenarios/stress")
+        tg = f.create_group(STRESS)
         tg["names"] = _strings(risk.stress_names)
         _scenario_levels(tg, nodes, sums[:, layout.stresses], base, None, None)
 

@@ -27,7 +27,15 @@ from xiphpc.output.result_file import (
     temporary_path,
     write_strings,
 )
-from xiphpc.output.risk_tables import TRADE_PNL, create_trade_pnl, write_risk
+from xiphpc.output.risk_tables import create_trade_pnl, write_risk
+from xiphpc.output.schema import (
+    AGGREGATES,
+    PARTITION_DIAGNOSTICS,
+    PARTITIONS,
+    RANK_DIAGNOSTICS,
+    TRADE_PNL,
+    TRADES,
+)
 from xiphpc.parallel.mpi import mpi_versions
 from xiphpc.pricing.products import MEASURES
 from xiphpc.pricing.status import Status
@@ -117,7 +125,7 @@ def _trade_columns(widths: dict[str, int], run: RunState) -> dict[str, tuple]:
 def _write_trade_rows(tmp: Path, rows: slice, run: RunState, text: dict) -> None:
     trades = run.trades
     with h5py.File(tmp, "r+") as f:
-        g = f["trades"]
+        g = f[TRADES]
         for c, arr in text.items():
             g[c][rows] = write_strings(arr)
         g["quantity"][rows] = run.book.quantity
@@ -132,7 +140,7 @@ def _write_trade_rows(tmp: Path, rows: slice, run: RunState, text: dict) -> None
 def _write_aggregates(f: h5py.File, run: RunState, reduced: Reduced) -> None:
     market, risk = run.inputs.market, run.inputs.risk
     nodes, layout = run.cube.nodes, run.cube.layout
-    agg = f.create_group("aggregates")
+    agg = f.create_group(AGGREGATES)
     agg.attrs["description"] = (
         f"sums over priced trades, in {market.base_currency}; excluded trades are counted "
         "in n_excluded only"
@@ -159,7 +167,7 @@ def _write_aggregates(f: h5py.File, run: RunState, reduced: Reduced) -> None:
 
 def _write_plan(f: h5py.File, run: RunState) -> None:
     plan = run.share.plan
-    pg = f.create_group("partitions")
+    pg = f.create_group(PARTITIONS)
     pg.create_dataset("start", data=plan.bounds[:-1])
     pg.create_dataset("stop", data=plan.bounds[1:])
     pg.create_dataset("cost", data=plan.cost)
@@ -171,8 +179,8 @@ def _write_diagnostics(f: h5py.File, rank_times: np.ndarray, partition_times: np
     """Per-rank stage times and per-partition pass times (seconds since each rank's start
     of pricing; ranks start together, after the nodes are agreed)."""
     tables = {
-        "diagnostics/ranks": (rank_times, ("rank", "trades", "partitions", *TIMERS)),
-        "diagnostics/partitions": (
+        RANK_DIAGNOSTICS: (rank_times, ("rank", "trades", "partitions", *TIMERS)),
+        PARTITION_DIAGNOSTICS: (
             partition_times[np.argsort(partition_times[:, 1], kind="stable")],
             ("rank", "partition", "start_s", "end_s"),
         ),
