@@ -38,35 +38,52 @@ def main() -> None:
 )
 @click.option("--quiet", is_flag=True, help="Print only the result path; no progress.")
 @click.option(
+    "--resume",
+    is_flag=True,
+    help="Restore the partitions an interrupted run of this job kept; price the rest.",
+)
+@click.option(
     "--verbose", is_flag=True, help="Also print each stage and partition of rank 0 (stderr)."
 )
-def run(job: Path, out: Path | None, quiet: bool, verbose: bool) -> None:
+def run(job: Path, out: Path | None, quiet: bool, resume: bool, verbose: bool) -> None:
     """Price the portfolio of JOB and write per-trade and aggregated risk.
 
     Job-level problems (bad job file, missing files, bad market data) stop the run before any
     computation with exit status 2; bad trades are flagged in the output and excluded from the
-    aggregates.
+    aggregates. Each finished partition is kept in a checkpoint beside the output until the
+    result is written; on SIGTERM or SIGUSR1 the ranks stop taking partitions and exit with
+    status 75, and ``--resume`` then prices only what is missing.
     """
+    import signal
+
     from xiphpc.config.job import load_job
     from xiphpc.engine.events import StageLog
     from xiphpc.engine.progress import ProgressDisplay
-    from xiphpc.engine.run import run_job
+    from xiphpc.engine.run import EXIT_INTERRUPTED, RunInterrupted, request_stop, run_job
     from xiphpc.output.summary import summarize
     from xiphpc.parallel.mpi import abort_on_error, world
     from xiphpc.parallel.workshare import agreed
 
     comm = world()
+    # Slurm sends SIGUSR1 ahead of the time limit (--signal) and SIGTERM on scancel or
+    # preemption: finish the partition in hand, keep the checkpoint, exit.
+    for sig in (signal.SIGTERM, signal.SIGUSR1):
+        signal.signal(sig, lambda *_: request_stop())
     listeners = [] if quiet else [ProgressDisplay()]
     if verbose:
         listeners.append(StageLog(comm.Get_rank()))
     with abort_on_error(comm):
         try:
             spec = agreed(comm, lambda: load_job(job))
-            summary = run_job(spec, comm, out, listeners)
+            summary = run_job(spec, comm, out, listeners, resume=resume)
         except JobError as exc:
             if comm.Get_rank() == 0:
                 _fail(exc.problems, f"cannot run {job}")
             sys.exit(EXIT_BAD_INPUT)
+        except RunInterrupted as exc:
+            if comm.Get_rank() == 0:
+                click.echo(f"xiphpc: {job}: {exc}; run again with --resume", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         if summary is not None:
             click.echo(str(summary.path) if quiet else summarize(summary.path))
 

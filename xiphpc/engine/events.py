@@ -55,6 +55,8 @@ class RunState:
         UTC start of the run.
     timers : dict of str to float
         Seconds spent per :data:`TIMERS` column so far.
+    restored : list of int
+        Owned partitions restored from a checkpoint instead of priced.
     """
 
     inputs: JobInputs
@@ -66,6 +68,7 @@ class RunState:
     threads: int
     started: dt.datetime
     timers: dict[str, float] = field(default_factory=lambda: RunState.new_timers())
+    restored: list[int] = field(default_factory=list)
 
     @staticmethod
     def new_timers() -> dict[str, float]:

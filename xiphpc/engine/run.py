@@ -11,6 +11,7 @@ numbers to rank 0: the same floating-point operations whatever the number of ran
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import numba
 from xiphpc.config.job import JobSpec
 from xiphpc.engine.aggregate import sum_measures, sum_risk
 from xiphpc.engine.book import read_local_book
+from xiphpc.engine.checkpoint import CheckpointStore
 from xiphpc.engine.cube import ColumnLayout, Nodes, PartialCube
 from xiphpc.engine.events import RunListener, RunState, notify, stage
 from xiphpc.engine.inputs import read_inputs
@@ -28,12 +30,35 @@ from xiphpc.engine.plan import agree_plan
 from xiphpc.engine.price import TradeResults, price_rows
 from xiphpc.engine.reduce import Reduced, reduce_cube
 from xiphpc.output.writer import ResultWriter
-from xiphpc.parallel.mpi import Comm, inject_fault
+from xiphpc.parallel.mpi import Comm, inject_delay, inject_fault
 from xiphpc.parallel.workshare import WorkShare
 from xiphpc.pricing.products import MEASURES, PricingContext
 from xiphpc.pricing.status import Status
 
-__all__ = ["CHUNK_ROWS", "RunSummary", "run_job"]
+__all__ = [
+    "CHUNK_ROWS",
+    "EXIT_INTERRUPTED",
+    "RunInterrupted",
+    "RunSummary",
+    "request_stop",
+    "run_job",
+]
+
+#: Exit status of a run stopped by a signal (SIGTERM, SIGUSR1) with its checkpoint kept:
+#: ``EX_TEMPFAIL``, "try again", with ``--resume``.
+EXIT_INTERRUPTED = 75
+
+_stop = threading.Event()
+
+
+def request_stop() -> None:
+    """Ask the run to stop taking partitions (safe to call from a signal handler)."""
+    _stop.set()
+
+
+class RunInterrupted(RuntimeError):
+    """The run stopped before its last partition; its checkpoint is kept for ``--resume``."""
+
 
 #: Trades priced per pass over a rank's partitions; a partition larger than this is a pass of
 #: its own. 1 makes every partition its own pass: listeners hear of each as it finishes.
@@ -60,6 +85,7 @@ def run_job(
     comm: Comm,
     out: str | Path | None = None,
     listeners: Sequence[RunListener] = (),
+    resume: bool = False,
 ) -> RunSummary | None:
     """Run a job on ``comm``; returns the summary on rank 0 and ``None`` elsewhere.
 
@@ -68,16 +94,24 @@ def run_job(
     out : path-like, optional
         Result file; overrides the job's ``[output] path``.
     listeners : sequence of RunListener
-        Told of every stage and partition, before the result writer.
+        Told of every stage and partition, before the checkpoint store and the writer.
+    resume : bool
+        Restore the partitions kept by an earlier run of the same job instead of pricing them.
 
     Raises
     ------
     JobError
-        On every rank alike, before any pricing, when the inputs are unusable.
+        On every rank alike, before any pricing, when the inputs are unusable (or the
+        checkpoint is another run's).
+    RunInterrupted
+        On every rank alike, when a stop was requested on any rank (:func:`request_stop`);
+        the partitions finished so far are kept.
     """
     t_start, started = time.perf_counter(), dt.datetime.now(dt.UTC)
+    _stop.clear()
     writer = ResultWriter(spec.output_path(out))
-    listeners = [*listeners, writer]
+    checkpoint = CheckpointStore(writer.path, resume)
+    listeners = [*listeners, checkpoint, writer]
     timers = RunState.new_timers()
     with stage(listeners, "read inputs", timers=timers):
         inject_fault(comm, "read")
@@ -92,15 +126,39 @@ def run_job(
         inject_fault(comm, "compute")
         members = run.cube.nodes.membership(book.levels)
         for partitions in share.chunks(CHUNK_ROWS):
-            price_and_aggregate(run, partitions, members)
+            if _stop.is_set():
+                break
+            inject_delay(comm)
+            todo = [p for p in partitions if not checkpoint.restore(run, p)]
+            run.restored += [p for p in partitions if p not in todo]
+            for run_of in _consecutive(todo):
+                inject_fault(comm, f"partition-{run_of.start}")
+                price_and_aggregate(run, run_of, members)
             for p in partitions:
                 notify(listeners, "partition_done", run, p)
+        if share.max(int(_stop.is_set())):
+            raise RunInterrupted(
+                f"stopped by a signal; finished partitions kept in {checkpoint.folder}"
+            )
     with stage(listeners, "reduce", run, timers):
         inject_fault(comm, "reduce")
         reduced = reduce_cube(run.cube, share, run.trades.status)
     inject_fault(comm, "write")
     notify(listeners, "end", run, reduced)
+    if share.rank == 0:
+        checkpoint.discard()
     return summarize(run, reduced, writer.path, time.perf_counter() - t_start)
+
+
+def _consecutive(partitions: list[int]) -> list[range]:
+    """``partitions`` (increasing) as runs of consecutive numbers."""
+    runs: list[range] = []
+    for p in partitions:
+        if runs and runs[-1].stop == p:
+            runs[-1] = range(runs[-1].start, p + 1)
+        else:
+            runs.append(range(p, p + 1))
+    return runs
 
 
 def start_run(inputs, share: WorkShare, book, started: dt.datetime, timers) -> RunState:

@@ -93,6 +93,7 @@ class ResultWriter(RunListener):
                     _write_trade_rows(tmp, rows, run, text)
         run.timers["write_s"] += time.perf_counter() - t0
         diag = np.array([[share.rank, share.n_local, len(share.partitions), *run.timers.values()]])
+        restored = share.sum_on_root(np.array([len(run.restored)], dtype=np.float64))
         rank_times = share.gather_rows(diag)
         partition_times = share.gather_rows(np.array(self.partition_times).reshape(-1, 4))
         if share.rank != 0:
@@ -102,6 +103,7 @@ class ResultWriter(RunListener):
             _write_plan(f, run)
             _write_diagnostics(f, rank_times, partition_times)
             _write_attributes(f, run)
+            f.attrs["partitions_restored"] = int(restored[0])
             f.attrs["complete"] = True
         finalize(tmp, self.path)
 

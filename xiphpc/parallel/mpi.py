@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 import traceback
 from collections.abc import Iterator
 
@@ -22,6 +23,7 @@ from mpi4py import MPI  # noqa: E402
 
 __all__ = [
     "Comm",
+    "DELAY_ENV",
     "FAULT_ENV",
     "abort_on_error",
     "allgather_floats",
@@ -30,6 +32,7 @@ __all__ = [
     "allreduce_max_array",
     "exchange_rows",
     "gather_blocks",
+    "inject_delay",
     "inject_fault",
     "mpi_versions",
     "self_comm",
@@ -41,6 +44,9 @@ Comm = MPI.Comm
 #: ``RANK:STAGE`` (e.g. ``1:compute``) makes that rank raise at that stage; for tests of the
 #: failure path, never set in production.
 FAULT_ENV = "XIPHPC_INJECT_FAULT"
+#: ``RANK:SECONDS`` (e.g. ``1:0.5``) makes that rank sleep before each partition it prices;
+#: for tests and benchmarks of slow ranks, never set in production.
+DELAY_ENV = "XIPHPC_INJECT_DELAY"
 
 
 def world() -> MPI.Comm:
@@ -67,6 +73,16 @@ def inject_fault(comm: MPI.Comm, stage: str) -> None:
     rank, _, at = spec.partition(":")
     if at == stage and rank.strip() == str(comm.Get_rank()):
         raise RuntimeError(f"fault injected at stage {stage!r} ({FAULT_ENV}={spec})")
+
+
+def inject_delay(comm: MPI.Comm) -> None:
+    """Sleep if :data:`DELAY_ENV` names this rank (called once per partition)."""
+    spec = os.environ.get(DELAY_ENV, "")
+    if not spec:
+        return
+    rank, _, seconds = spec.partition(":")
+    if rank.strip() == str(comm.Get_rank()):
+        time.sleep(float(seconds))
 
 
 @contextlib.contextmanager
