@@ -455,15 +455,8 @@ def _case(command: str, field: str, kind: str, root: Path) -> Case:
     if command == "submit-array" or field == "out":
         case.out = root / "res" / (f"o{value}q.h5" if field == "out" else "merged.h5")
         args += ["--out", str(case.out)]
-    options = {
-        "partition": "--partition",
-        "account": "--account",
-        "qos": "--qos",
-        "time": "--time",
-        "job-name": "--job-name",
-    }
-    if field in options:
-        args += [options[field], value]
+    if FIELDS[field] in ("name", "number", "choice"):
+        args += [f"--{field}", value]
     if field == "parts-dir":
         case.parts_dir = root / f"p{value}"
         args += ["--parts-dir", str(case.parts_dir)]
@@ -479,15 +472,21 @@ def _case(command: str, field: str, kind: str, root: Path) -> Case:
     return case
 
 
-#: Fields and where each lands: a Slurm name (refused unless a plain word), an #SBATCH word
-#: (accepted where it can stand there), a shell word (quoted; only control characters refused)
-#: or a value made safe before rendering (the job file's name).
+#: Fields and where each lands: a Slurm name (refused unless a plain word), a number, one of
+#: a few choices, an #SBATCH word (accepted where it can stand there), a shell word (quoted;
+#: only control characters refused) or a value made safe before rendering (the job file's name).
 FIELDS = {
     "partition": "name",
     "account": "name",
     "qos": "name",
     "time": "name",
     "job-name": "name",
+    "nodes": "number",
+    "ntasks-per-node": "number",
+    "cpus-per-task": "number",
+    "max-parallel": "number",
+    "launcher": "choice",
+    "mpi": "choice",
     "log-dir": "sbatch",
     "cwd": "sbatch",
     "JOB": "shell",
@@ -503,7 +502,11 @@ NAMED = {"JOB": "JOB", "cwd": "current folder", "name": "", "time": "'--time'"}
 
 def _accepted(field: str, kind: str) -> bool:
     where = FIELDS[field]
-    if where == "name":
+    if where == "number":
+        # Read as an integer (Python's int() drops the blanks around digits), so only the
+        # number reaches the script.
+        return PAYLOADS[kind].strip().isdigit()
+    if where in ("name", "choice"):
         return False
     if where == "sbatch":
         return kind in SBATCH_WORD_PAYLOADS
@@ -595,7 +598,7 @@ def _check_accepted(case: Case, output: str, root: Path) -> None:
 
 @pytest.mark.parametrize(
     ("command", "field"),
-    [("submit", f) for f in FIELDS if f not in ("parts-dir", "job-name")]
+    [("submit", f) for f in FIELDS if f not in ("parts-dir", "job-name", "max-parallel")]
     + [("submit-array", f) for f in FIELDS],
 )
 def test_hostile_values(command: str, field: str, tmp_path: Path) -> None:
