@@ -499,3 +499,78 @@ def test_persistent_volume_claim_shared() -> None:
     for label, claim in claims:
         assert "ReadWriteMany" in claim["spec"]["accessModes"], label
         assert claim["spec"]["resources"]["requests"]["storage"], label
+
+
+# ---------------------------------------------------------------------------------------------
+# the image (read, not built: no Docker here)
+
+DOCKERFILE = K8S / "Dockerfile"
+
+
+def _dockerfile_stages() -> list[list[str]]:
+    """The instructions of each stage of ``k8s/Dockerfile``, continuation lines joined and
+    comments dropped."""
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
+    stages: list[list[str]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("FROM "):
+            stages.append([])
+        if stages:
+            stages[-1].append(line)
+    return stages
+
+
+def _ignored(path: str, patterns: list[str]) -> bool:
+    """Whether a context path is left out by dockerignore `patterns` (last match wins; a
+    pattern that matches a folder leaves out what it holds)."""
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for pattern in patterns:
+        keep = pattern.startswith("!")
+        glob = pattern.lstrip("!").strip("/")
+        regex = re.escape(glob).replace(r"\*\*/", "(.*/)?").replace(r"\*", "[^/]*")
+        if any(re.fullmatch(regex, p) for p in prefixes):
+            ignored = not keep
+    return ignored
+
+
+def test_image_installs_the_wheel() -> None:
+    """The build stage builds xiphpc's wheel and installs that file, never the source tree and
+    never editable; the runtime stage takes the environment from it, not the sources."""
+    build, runtime = _dockerfile_stages()
+    runs = [i for i in build if i.startswith("RUN ")]
+    assert any(re.search(r"pip wheel .*--no-deps .*--wheel-dir (\S+) /src", r) for r in runs)
+    assert any(re.search(r"pip install [^&]*\.whl", r) for r in runs), runs
+    assert not any(re.search(r"pip install [^&]*(\s-e\s|--editable|\s/src(\s|$))", r) for r in runs)
+    copies = [i for i in runtime if i.startswith("COPY ")]
+    assert "COPY --from=build /opt/venv /opt/venv" in copies
+    assert not any("/src" in c or "/dist" in c for c in copies), copies
+
+
+def test_image_context_holds_what_the_build_reads() -> None:
+    """What the Dockerfile copies exists, and the dockerignore keeps what building the wheel
+    and running the demo read: pyproject.toml, README.md, every module, the sbatch templates
+    and the job files."""
+    patterns = [
+        ln.strip()
+        for ln in (K8S / "Dockerfile.dockerignore").read_text().splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
+    for stage in _dockerfile_stages():
+        for copy_ in (i.split() for i in stage if i.startswith("COPY ")):
+            if not any(a.startswith("--from") for a in copy_):
+                for source in (a for a in copy_[1:-1] if not a.startswith("--")):
+                    assert (ROOT / source).exists(), source
+    needed = ["pyproject.toml", "README.md", "jobs/demo.toml"]
+    needed += [p.relative_to(ROOT).as_posix() for p in (ROOT / "xiphpc").rglob("*.py")]
+    needed += [
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "xiphpc" / "scheduler" / "templates").glob("*.sbatch.in")
+    ]
+    assert not [p for p in needed if _ignored(p, patterns)]
+    assert _ignored(".venv/bin/python", patterns) and _ignored("xiphpc/__pycache__/x.pyc", patterns)
+    assert _ignored("results/demo.h5", patterns) and _ignored("demo.h5", patterns)

@@ -1,8 +1,11 @@
 """Slurm support: rendered sbatch scripts, and real runs on a single-node Slurm cluster.
 
-Render tests need nothing but the templates. Tests marked ``slurm`` start a real cluster on
-localhost (``slurm_cluster`` fixture, ``tests/slurm_cluster.py``) and submit with
-``sbatch --wait`` wrapped in ``timeout``:
+Render tests need nothing but the templates: they cover the scripts' lines, job files read by the
+engine's own reader (same files refused with the same messages as ``xiphpc validate``), and
+hostile values in every rendered field, refused or rendered so that running the script (with
+stand-in launchers) passes them on intact and never runs them. Tests marked ``slurm`` start a
+real cluster on localhost (``slurm_cluster`` fixture, ``tests/slurm_cluster.py``) and submit
+with ``sbatch --wait`` wrapped in ``timeout``:
 
 * with a stand-in ``xiphpc`` program (a few lines of mpi4py) they prove the scripts' plumbing:
   communicator size under ``srun --mpi=pmi2`` and under ``mpiexec``, threads and numba cache
@@ -13,12 +16,16 @@ localhost (``slurm_cluster`` fixture, ``tests/slurm_cluster.py``) and submit wit
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -27,7 +34,8 @@ import pytest
 from click.testing import CliRunner
 from slurm_cluster import SlurmCluster, slurm_cluster_fixture  # noqa: F401
 
-from xiphpc.pricing.products import REGISTRY
+from xiphpc.cli.main import main as xiphpc_main
+from xiphpc.config.names import PRODUCT_NAMES
 from xiphpc.scheduler.slurm import ARRAY_ID_PLACEHOLDER, slurm
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +43,12 @@ DEMO_JOB = ROOT / "jobs" / "demo.toml"
 VENV_BIN = str(Path(sys.executable).parent)
 #: Seconds allowed for one ``sbatch --wait``; jobs here take seconds, a hang takes forever.
 JOB_TIMEOUT_S = 120
+#: Seconds allowed for the plain run that compiles every kernel into an empty numba cache (a
+#: few minutes on two busy cores; within pytest-timeout's 600 s for the test that sets it up).
+COMPILE_TIMEOUT_S = 480
+#: Numba cache of the editable install's runs, under the session's temporary folder: shared
+#: with tests/test_wheel.py, so that the kernels compile once per session.
+EDITABLE_CACHE = "numba-cache-editable"
 
 
 def _env_with_venv() -> dict[str, str]:
@@ -43,12 +57,28 @@ def _env_with_venv() -> dict[str, str]:
     return {"PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
 
 
+def _job_text(name: str, output: str | None) -> str:
+    """A small valid job file (generated portfolio and market), with `output` as its
+    ``[output] path`` or without an ``[output]`` table."""
+    text = (
+        f"name = {json.dumps(name)}\n\n"
+        "[portfolio]\ngenerate = { trades = 20, seed = 1 }\n\n"
+        "[market]\ngenerate = { seed = 1 }\n"
+    )
+    if output is not None:
+        text += f"\n[output]\npath = {json.dumps(output)}\n"
+    return text
+
+
+def _write_job(path: Path, name: str, output: str | None = "out/result.h5") -> Path:
+    path.write_text(_job_text(name, output))
+    return path
+
+
 @pytest.fixture
 def job_file(tmp_path: Path) -> Path:
-    """A minimal job file: only what the Slurm scripts read from it."""
-    path = tmp_path / "desk-a.toml"
-    path.write_text('name = "desk a"\n\n[output]\npath = "out/desk-a.h5"\n')
-    return path
+    """A small job file whose name needs making safe for Slurm."""
+    return _write_job(tmp_path / "desk-a.toml", "desk a", "out/desk-a.h5")
 
 
 def _dry_run(args: list[str], cwd: Path) -> str:
@@ -165,8 +195,7 @@ def test_submit_dry_run_mpiexec_pmix_and_cache(job_file: Path, tmp_path: Path) -
 
 def test_submit_array_dry_run(job_file: Path, tmp_path: Path) -> None:
     """The array script and its dependent merge script."""
-    other = tmp_path / "desk-b.toml"
-    other.write_text('name = "desk-b"\n')
+    other = _write_job(tmp_path / "desk-b.toml", "desk-b")
     merged = tmp_path / "all.h5"
     text = _dry_run(
         [
@@ -216,9 +245,13 @@ def test_submit_array_dry_run(job_file: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["submit", "missing.toml", "-N", "1", "--ntasks-per-node", "1"], "does not exist"),
+        (["submit", "missing.toml", "-N", "1", "--ntasks-per-node", "1"], "cannot read job file"),
         (["submit", "bad.toml", "-N", "1", "--ntasks-per-node", "1"], "not valid TOML"),
-        (["submit", "noout.toml", "-N", "1", "--ntasks-per-node", "1"], "give --out"),
+        # The engine needs an [output] path even where --out overrides it.
+        (
+            ["submit", "noout.toml", "-N", "1", "--ntasks-per-node", "1", "--out", "x.h5"],
+            "noout.toml: output: Field required",
+        ),
         (["submit", "ok.toml", "-N", "0", "--ntasks-per-node", "1"], "--nodes"),
         (["submit", "ok.toml", "-N", "1"], "--ntasks-per-node"),
         (
@@ -256,7 +289,7 @@ def test_submit_array_dry_run(job_file: Path, tmp_path: Path) -> None:
                 "--ntasks-per-node",
                 "1",
             ],
-            "does not exist",
+            "missing.toml: cannot read job file",
         ),
         (
             ["submit", "ok.toml", "-N", "1", "--ntasks-per-node", "1", "--template-dir", "nowhere"],
@@ -267,8 +300,8 @@ def test_submit_array_dry_run(job_file: Path, tmp_path: Path) -> None:
 def test_usage_errors(args: list[str], message: str, tmp_path: Path) -> None:
     """Bad input is refused before anything is rendered, with exit code 2 and a reason."""
     (tmp_path / "bad.toml").write_text("name = \n")
-    (tmp_path / "noout.toml").write_text('name = "x"\n')
-    (tmp_path / "ok.toml").write_text('[output]\npath = "ok.h5"\n')
+    _write_job(tmp_path / "noout.toml", "x", None)
+    _write_job(tmp_path / "ok.toml", "ok", "ok.h5")
     old = Path.cwd()
     os.chdir(tmp_path)
     try:
@@ -299,6 +332,326 @@ def test_submit_without_sbatch(
     )
     assert result.exit_code == 1
     assert "sbatch not found" in result.output
+
+
+BAD_JOBS = {
+    "unknown key": _job_text("x", "x.h5").replace("name =", "nmae =", 1),
+    "unknown product": _job_text("x", "x.h5").replace(
+        "[portfolio]\n", '[portfolio]\nproducts = ["equity_opton"]\n', 1
+    ),
+    "missing input file": _job_text("x", "x.h5").replace(
+        "generate = { trades = 20, seed = 1 }", 'path = "no-such-portfolio.h5"', 1
+    ),
+    "no output table": _job_text("x", None),
+    "bad value": _job_text("x", "x.h5").replace("trades = 20", "trades = -5", 1),
+    "not TOML": "name = \n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_JOBS))
+def test_job_file_refused_as_by_validate(kind: str, tmp_path: Path) -> None:
+    """A job file `xiphpc validate` refuses is refused by `xiphpc slurm submit` and
+    `submit-array`, with exit status 2 and the same problem lines."""
+    job = tmp_path / "job.toml"
+    job.write_text(BAD_JOBS[kind])
+    old = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        runner = CliRunner()
+        checked = runner.invoke(xiphpc_main, ["validate", "job.toml"])
+        resources = ["-N", "1", "--ntasks-per-node", "1", "--dry-run"]
+        submitted = runner.invoke(slurm, ["submit", "job.toml", *resources])
+        arrayed = runner.invoke(slurm, ["submit-array", "job.toml", "--out", "m.h5", *resources])
+    finally:
+        os.chdir(old)
+    problems = [line for line in checked.output.splitlines() if line.startswith("  ")]
+    assert checked.exit_code == 2 and problems, checked.output
+    for result in (submitted, arrayed):
+        assert result.exit_code == 2, result.output
+        assert [ln for ln in result.output.splitlines() if ln.startswith("  ")] == problems
+        assert "Traceback" not in result.output
+
+
+def test_job_file_accepted_as_by_validate(job_file: Path, tmp_path: Path) -> None:
+    """A job file `xiphpc validate` accepts renders, with its name and output path."""
+    checked = CliRunner().invoke(xiphpc_main, ["validate", str(job_file)])
+    assert checked.exit_code == 0, checked.output
+    script = _dry_run(
+        ["submit", str(job_file), "-N", "1", "--ntasks-per-node", "1", "--dry-run"], tmp_path
+    )
+    assert f"--out {tmp_path / 'out' / 'desk-a.h5'}" in script
+
+
+# ---------------------------------------------------------------------------------------------
+# hostile values in every rendered field
+
+#: Values that would run ``touch <marker>`` if a script let them act as shell code, each marker
+#: named after its payload; and their shapes: whether they could stand in an #SBATCH line.
+PAYLOADS = {
+    "subst": "$(touch${IFS}pwned-subst)",
+    "backtick": "`touch pwned-backtick`",
+    "semicolon": ";touch pwned-semicolon;",
+    "single-quote": "'$(touch${IFS}pwned-single-quote)'",
+    "double-quote": '"$(touch${IFS}pwned-double-quote)"',
+    "space": "a b $(touch pwned-space)",
+    "newline": "\ntouch pwned-newline\n",
+    # A plain word with a newline at its end: a valid time limit or Slurm name but for it.
+    "trailing-newline": "10\n",
+}
+MARKERS = {f"pwned-{kind}" for kind in PAYLOADS}
+#: The only payload an #SBATCH word can take: no blank, quote, backslash, '#' or newline.
+SBATCH_WORD_PAYLOADS = {"subst"}
+#: Payloads that no field takes (a script line must stay one line).
+NEWLINE_PAYLOADS = {"newline", "trailing-newline"}
+#: Stand-ins for the programs a script starts: the launchers start what follows their own
+#: options; `xiphpc` records its arguments and the environment it got, NUL-separated.
+STAND_INS = r"""
+srun() { while [[ $1 == -* ]]; do shift; done; "$@"; }
+mpiexec() { shift 2; "$@"; }
+xiphpc() {
+    printf '%s\0' "VIRTUAL_ENV=${VIRTUAL_ENV}" "NUMBA_CACHE_DIR=${NUMBA_CACHE_DIR}" "$@" \
+        >> "${XIPHPC_CALLS}"
+    printf '\n' >> "${XIPHPC_CALLS}"
+}
+export -f srun mpiexec xiphpc
+"""
+
+
+@dataclass
+class Case:
+    """One command line with one hostile value in one field."""
+
+    command: str  # "submit" or "submit-array"
+    field: str
+    kind: str
+    args: list[str]
+    cwd: Path
+    jobs: list[Path]
+    out: Path
+    parts_dir: Path | None = None
+    prefix: Path | None = None
+    cache: Path | None = None
+    log_dir: Path | None = None
+    job_name: str | None = None
+
+
+def _case(command: str, field: str, kind: str, root: Path) -> Case:
+    """Lay out the files of a case under `root` and build its command line."""
+    value = PAYLOADS[kind]
+    cwd = root / "cwd"
+    jobs_dir = root / "jobs"
+    jobs_dir.mkdir(parents=True)
+    name = f"desk {value}" if field == "name" else "desk"
+    job_path = jobs_dir / (f"job{value}.toml" if field == "JOB" else "job.toml")
+    jobs = [_write_job(job_path, name, "out/r.h5")]
+    if command == "submit-array":
+        jobs.append(_write_job(jobs_dir / "second.toml", "second", "out/s.h5"))
+    case = Case(command, field, kind, [], cwd, jobs, out=cwd / "out" / "r.h5")
+    if field == "cwd":
+        case.cwd = root / f"w{value}"
+        case.out = case.cwd / "out" / "r.h5"
+    case.cwd.mkdir(parents=True)
+    args = [command, *map(str, jobs), "-N", "1", "--ntasks-per-node", "2", "--dry-run"]
+    if command == "submit-array" or field == "out":
+        case.out = root / "res" / (f"o{value}q.h5" if field == "out" else "merged.h5")
+        args += ["--out", str(case.out)]
+    if FIELDS[field] in ("name", "number", "choice"):
+        args += [f"--{field}", value]
+    if field == "parts-dir":
+        case.parts_dir = root / f"p{value}"
+        args += ["--parts-dir", str(case.parts_dir)]
+    if field == "log-dir":
+        case.log_dir = root / f"l{value}"
+        args += ["--log-dir", str(case.log_dir)]
+    # A stand-in environment and cache folder in every case, hostile or not, so that running
+    # the script touches nothing outside `root`.
+    case.prefix = root / (f"v{value}" if field == "prefix" else "venv")
+    case.cache = root / (f"c{value}" if field == "numba-cache-dir" else "cache")
+    args += ["--prefix", str(case.prefix), "--numba-cache-dir", str(case.cache)]
+    case.args = args
+    return case
+
+
+#: Fields and where each lands: a Slurm name (refused unless a plain word), a number, one of
+#: a few choices, an #SBATCH word (accepted where it can stand there), a shell word (quoted;
+#: only control characters refused) or a value made safe before rendering (the job file's name).
+FIELDS = {
+    "partition": "name",
+    "account": "name",
+    "qos": "name",
+    "time": "name",
+    "job-name": "name",
+    "nodes": "number",
+    "ntasks-per-node": "number",
+    "cpus-per-task": "number",
+    "max-parallel": "number",
+    "launcher": "choice",
+    "mpi": "choice",
+    "log-dir": "sbatch",
+    "cwd": "sbatch",
+    "JOB": "shell",
+    "out": "shell",
+    "parts-dir": "shell",
+    "prefix": "shell",
+    "numba-cache-dir": "shell",
+    "name": "made-safe",
+}
+#: What a refusal must name: the option or argument, or the current folder.
+NAMED = {"JOB": "JOB", "cwd": "current folder", "name": "", "time": "'--time'"}
+
+
+def _accepted(field: str, kind: str) -> bool:
+    where = FIELDS[field]
+    if where == "number":
+        # Read as an integer (Python's int() drops the blanks around digits), so only the
+        # number reaches the script.
+        return PAYLOADS[kind].strip().isdigit()
+    if where in ("name", "choice"):
+        return False
+    if where == "sbatch":
+        return kind in SBATCH_WORD_PAYLOADS
+    if where == "shell":
+        return kind not in NEWLINE_PAYLOADS
+    return True
+
+
+def _run_script(script: str, case: Case, task: int, root: Path) -> list[list[str]]:
+    """Run a rendered script with bash and the stand-ins; the recorded `xiphpc` calls."""
+    path = root / f"script-{task}.sh"
+    path.write_text(STAND_INS + script.split("\n", 1)[1])
+    calls = root / f"calls-{task}"
+    env = dict(
+        os.environ,
+        XIPHPC_CALLS=str(calls),
+        SLURM_JOB_ID="4242",
+        SLURM_JOB_NODELIST="localhost",
+        SLURM_NTASKS="2",
+        SLURM_CPUS_PER_TASK="1",
+        SLURM_ARRAY_JOB_ID="4241",
+        SLURM_ARRAY_TASK_ID=str(task),
+        TMPDIR=str(root / "tmp"),
+    )
+    syntax = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+    assert syntax.returncode == 0, syntax.stderr
+    # `bash -c` so that the exported stand-ins exist when the script starts.
+    ran = subprocess.run(
+        ["bash", "-c", f"{STAND_INS}\nbash {shlex.quote(str(path))}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=case.cwd,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    records = calls.read_bytes().split(b"\0\n") if calls.exists() else []
+    return [rec.decode().split("\0") for rec in records if rec]
+
+
+def _sbatch_words(script: str) -> list[list[str]]:
+    """Arguments of each #SBATCH line, as sbatch reads them when a line holds no quote,
+    backslash or '#' after the magic word (asserted)."""
+    lines = [ln for ln in script.splitlines() if ln.startswith("#SBATCH")]
+    for line in lines:
+        assert not re.search(r"""['"\\#]""", line[len("#SBATCH") :]), line
+    return [line.split()[1:] for line in lines]
+
+
+def _check_accepted(case: Case, output: str, root: Path) -> None:
+    value = PAYLOADS[case.kind]
+    if case.command == "submit":
+        scripts = [output]
+    else:
+        scripts = output.split(f"# ---- then, with the array's job id for {ARRAY_ID_PLACEHOLDER}")
+        scripts[1] = scripts[1].split("\n", 2)[2]
+    for script in scripts:
+        for words in _sbatch_words(script):
+            assert len(words) == 1, words
+        if case.field == "log-dir":
+            assert [f"--output={case.log_dir}/%x-%j.out"] in _sbatch_words(script) or [
+                f"--output={case.log_dir}/%x-%A_%a.out"
+            ] in _sbatch_words(script)
+        if case.field == "cwd":
+            assert [f"--chdir={case.cwd}"] in _sbatch_words(script)
+        if case.field == "name" and case.command == "submit":
+            assert ["--job-name=desk-" + re.sub(r"[^A-Za-z0-9._-]+", "-", value).strip("-.")] in (
+                _sbatch_words(script)
+            )
+    jobs = [str(j.resolve()) for j in case.jobs]
+    env = [f"VIRTUAL_ENV={case.prefix}", f"NUMBA_CACHE_DIR={case.cache}"]
+    if case.command == "submit":
+        calls = _run_script(scripts[0], case, 0, root)
+        assert calls == [[*env, "run", jobs[0], "--out", str(case.out)]]
+    else:
+        parts_dir = case.parts_dir or case.out.with_name(case.out.name + ".parts")
+        parts = [str(parts_dir / "part-000-desk.h5"), str(parts_dir / "part-001-second.h5")]
+        if case.field == "name":
+            safe = re.sub(r"[^A-Za-z0-9._-]+", "-", f"desk {value}").strip("-.")
+            parts[0] = str(parts_dir / f"part-000-{safe}.h5")
+        for task in (0, 1):
+            calls = _run_script(scripts[0], case, task, root)
+            assert calls == [[*env, "run", jobs[task], "--out", parts[task]]]
+        calls = _run_script(scripts[1], case, 2, root)
+        assert calls == [[*env, "merge", "--out", str(case.out), *parts]]
+    # The cache folder was made under its exact (hostile) name: the value arrived intact.
+    assert case.cache is not None and case.cache.is_dir()
+
+
+@pytest.mark.parametrize(
+    ("command", "field"),
+    [("submit", f) for f in FIELDS if f not in ("parts-dir", "job-name", "max-parallel")]
+    + [("submit-array", f) for f in FIELDS],
+)
+def test_hostile_values(command: str, field: str, tmp_path: Path) -> None:
+    """Command substitution, backquotes, ';', quotes, blanks and newlines in each rendered
+    field: refused with exit 2 and one line naming the option, or rendered so that the script
+    passes the value on intact and never runs it."""
+    for kind in PAYLOADS:
+        root = tmp_path / kind
+        case = _case(command, field, kind, root)
+        old = Path.cwd()
+        os.chdir(case.cwd)
+        try:
+            result = CliRunner().invoke(slurm, case.args)
+        finally:
+            os.chdir(old)
+        label = f"{command} {field} {kind}: {result.output}"
+        assert "Traceback" not in result.output, label
+        if _accepted(field, kind):
+            assert result.exit_code == 0, label
+            _check_accepted(case, result.output, root)
+        else:
+            assert result.exit_code == 2, label
+            errors = [ln for ln in result.output.splitlines() if ln.startswith("Error:")]
+            assert len(errors) == 1, label
+            assert NAMED.get(field, f"'--{field}'") in errors[0], label
+        ran = {p.name for p in tmp_path.rglob("*")} & MARKERS
+        assert not ran, f"{label}: payload ran ({ran})"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('echo "into {{out_path}}"', "stands inside double quotes"),
+        ("echo 'into {{out_path}}'", "stands inside single quotes"),
+        ("echo `basename {{out_path}}`", "stands inside backquotes"),
+        # A directive-looking line inside a quoted string is shell code, not a comment.
+        ('echo "\n#SBATCH --output={{log_dir}}\n"', "stands inside double quotes"),
+        ("cat <<EOF\n{{out_path}}\nEOF", "here-documents are not supported"),
+        ("echo 'unclosed", "unbalanced quotes"),
+    ],
+)
+def test_template_field_in_quotes_refused(
+    line: str, message: str, job_file: Path, tmp_path: Path
+) -> None:
+    """A site template that puts a field where no quoting is right is refused, exit 2."""
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    text = (ROOT / "xiphpc" / "scheduler" / "templates" / "xiphpc-run.sbatch.in").read_text()
+    (folder / "xiphpc-run.sbatch.in").write_text(text + line + "\n")
+    args = ["submit", str(job_file), "-N", "1", "--ntasks-per-node", "1", "--dry-run"]
+    result = CliRunner().invoke(slurm, [*args, "--template-dir", str(folder)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
 
 
 # ---------------------------------------------------------------------------------------------
@@ -407,8 +760,7 @@ def test_plumbing_array_then_merge(
     slurm_cluster: SlurmCluster, stand_in_prefix: Path, job_file: Path, tmp_path: Path
 ) -> None:
     """Each array task runs its own job file; the merge starts after both and reads both."""
-    other = tmp_path / "desk-b.toml"
-    other.write_text('name = "desk-b"\n')
+    other = _write_job(tmp_path / "desk-b.toml", "desk-b")
     merged = tmp_path / "merged.h5"
     proc = _submit_cli(
         slurm_cluster,
@@ -527,13 +879,13 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]
     if reason:
         pytest.skip(reason)
     base = tmp_path_factory.mktemp("engine")
-    cache = base / "numba-cache"
+    cache = tmp_path_factory.getbasetemp() / EDITABLE_CACHE
     ref = base / "reference.h5"
     env = dict(os.environ, NUMBA_CACHE_DIR=str(cache), PATH=_env_with_venv()["PATH"])
     proc = subprocess.run(
         [
             "timeout",
-            str(JOB_TIMEOUT_S),
+            str(COMPILE_TIMEOUT_S),
             "mpiexec",
             "-n",
             "2",
@@ -625,7 +977,7 @@ def test_demo_with_xiphpc_slurm_submit(
 
 def _slice_jobs(folder: Path) -> list[Path]:
     """Two job files for the array: the demo job's product tables in two disjoint halves."""
-    names = list(REGISTRY)
+    names = list(PRODUCT_NAMES)
     halves = (names[: len(names) // 2], names[len(names) // 2 :])
     paths = []
     for i, products in enumerate(halves):

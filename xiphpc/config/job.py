@@ -41,9 +41,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from xiphpc.pricing.products import MEASURES
-
 from .errors import JobError, Problem
+from .names import MEASURES, PRODUCT_NAMES
 
 __all__ = ["AGGREGATION_KEYS", "JobSpec", "load_job"]
 
@@ -77,11 +76,9 @@ class PortfolioSpec(_Strict):
     def _one_source(self) -> PortfolioSpec:
         if (self.path is None) == (self.generate is None):
             raise ValueError("give exactly one of 'path' or 'generate'")
-        from xiphpc.pricing.products import REGISTRY
-
-        bad = [p for p in self.products or [] if p not in REGISTRY]
+        bad = [p for p in self.products or [] if p not in PRODUCT_NAMES]
         if bad:
-            raise ValueError(f"unknown products {bad}; accepted: {list(REGISTRY)}")
+            raise ValueError(f"unknown products {bad}; accepted: {list(PRODUCT_NAMES)}")
         return self
 
 

@@ -1,19 +1,24 @@
 """Submit xiphpc runs to Slurm: ``xiphpc slurm submit`` and ``xiphpc slurm submit-array``.
 
-The batch scripts are rendered from the templates in the package's ``scheduler/templates/`` folder
-(or the
-folder named by ``--template-dir`` / ``XIPHPC_SLURM_TEMPLATES``) and handed to ``sbatch``.
-Rendering is pure text work, testable without Slurm; only :func:`sbatch` talks to the cluster.
+The batch scripts are rendered from the templates in the package's ``scheduler/templates/``
+folder (or the folder named by ``--template-dir`` / ``XIPHPC_SLURM_TEMPLATES``) and handed to
+``sbatch``. Rendering is pure text work, testable without Slurm; only :func:`sbatch` talks to
+the cluster. Job files are read by the engine's own reader (:func:`xiphpc.config.job.load_job`),
+so a file is accepted or refused here exactly as ``xiphpc run`` would, with the same messages,
+and without loading the pricing library.
 
 Two shapes of work are covered:
 
-* one risk job: ``templates/xiphpc-run.sbatch.in``, ranks started by ``srun --mpi=pmi2|pmix`` or by
+* one risk job: ``xiphpc-run.sbatch.in``, ranks started by ``srun --mpi=pmi2|pmix`` or by
   ``mpiexec`` inside the allocation;
-* independent runs (one per desk or scenario slice) as a job array,
-  ``templates/xiphpc-array.sbatch.in``, followed by a merge job,
-  ``templates/xiphpc-merge.sbatch.in``,
-  that depends on the whole array (``--dependency=afterok:<array job id>``) and combines the
-  parts with ``xiphpc merge``.
+* independent runs (one per desk or scenario slice) as a job array, ``xiphpc-array.sbatch.in``,
+  followed by a merge job, ``xiphpc-merge.sbatch.in``, that depends on the whole array
+  (``--dependency=afterok:<array job id>``) and combines the parts with ``xiphpc merge``.
+
+Every value that goes into a script is data: :func:`render_template` checks and quotes it for
+the place its field stands in (an ``#SBATCH`` line, a comment, or a word of shell code), so a
+path or name can neither run code nor add a line. Only fragments this module composes from
+checked parts (:class:`ShellCode`) are inserted as code.
 """
 
 from __future__ import annotations
@@ -25,23 +30,34 @@ import shutil
 import subprocess
 import sys
 import time
-import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from xiphpc.config.errors import EXIT_BAD_INPUT, JobError
+
+if TYPE_CHECKING:
+    from xiphpc.config.job import JobSpec
+
 __all__ = [
-    "JobFile",
     "LaunchSpec",
+    "SbatchLines",
+    "ShellCode",
     "SlurmError",
-    "load_job_file",
+    "TemplateError",
+    "check_line",
+    "check_log_dir",
+    "check_sbatch_word",
+    "check_slurm_name",
+    "check_time",
+    "job_state",
+    "read_jobs",
     "render_array_scripts",
     "render_run_script",
     "render_template",
-    "job_state",
     "sbatch",
     "slurm",
     "template_dir",
@@ -62,11 +78,23 @@ MPI_PLUGINS = ("pmi2", "pmix")
 _FIELD = re.compile(r"\{\{(\w+)\}\}")
 # Slurm's --time formats: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, or no limit.
 _TIME = re.compile(
-    r"^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+|\d+-\d+:\d{1,2}|\d+-\d+:\d{1,2}:\d{1,2}"
-    r"|UNLIMITED|INFINITE)$"
+    r"(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+|\d+-\d+:\d{1,2}|\d+-\d+:\d{1,2}:\d{1,2}"
+    r"|UNLIMITED|INFINITE)"
 )
 _NAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
 _JOB_ID = re.compile(r"^(\d+)(;\S+)?$")
+#: Control characters: a value holding one (a newline above all) could add a line to a script.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: What sbatch's reader of #SBATCH lines does not take literally: blanks separate arguments,
+#: quotes group them, a backslash escapes the next character and an unquoted '#' starts a
+#: comment (sbatch/opt.c, _get_argument).
+_SBATCH_SPECIAL = re.compile(r"""[\s'"\\#]""")
+#: Partition, account, QOS and job names. slurm.conf and sacctmgr take names as blank-separated
+#: words, '#' starts a comment there, ',' separates the partitions of a list and sacctmgr keeps
+#: names in lower case; real names are words of letters, digits, '_', '-' and '.', which is what
+#: is accepted here (the job name also becomes part of file names, through %x and the copy of the
+#: script kept beside the logs).
+_SLURM_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 class SlurmError(RuntimeError):
@@ -77,28 +105,267 @@ class SlurmError(RuntimeError):
     """
 
 
+class TemplateError(ValueError):
+    """A template puts a field where no value can be inserted safely.
+
+    Likely causes: a site template that writes a field inside quotes (``"{{out_path}}"``) or in
+    a here-document, or a template with unbalanced quotes.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# values: checks shared by the command line and the renderer
+
+
+def check_line(value: str, what: str) -> str:
+    """`value` if it holds no control character (newline, tab, ...), else ValueError."""
+    if _CONTROL.search(value):
+        raise ValueError(f"{what} {value!r} contains a control character (newline, tab...)")
+    return value
+
+
+def check_sbatch_word(value: str, what: str) -> str:
+    """`value` if sbatch reads it back unchanged as one argument of an ``#SBATCH`` line."""
+    check_line(value, what)
+    if _SBATCH_SPECIAL.search(value):
+        raise ValueError(
+            f"{what} {value!r} contains a blank, a quote, a backslash or '#', which an #SBATCH "
+            "line cannot carry"
+        )
+    return value
+
+
+def check_slurm_name(value: str, what: str, *, several: bool = False) -> str:
+    """`value` if it is a Slurm name (letters, digits, ``_``, ``-``, ``.``); with `several`, a
+    comma-separated list of such names (sbatch's ``--partition`` takes a list)."""
+    check_line(value, what)
+    names = value.split(",") if several else [value]
+    if not all(_SLURM_NAME.fullmatch(n) for n in names):
+        kind = "comma-separated Slurm names" if several else "a Slurm name"
+        raise ValueError(f"{what} {value!r} is not {kind} (letters, digits, '_', '-' and '.' only)")
+    return value
+
+
+def check_log_dir(path: str | os.PathLike[str], what: str) -> Path:
+    """`path` if it can stand in ``#SBATCH --output``/``--error`` as a literal folder."""
+    text = check_sbatch_word(os.fspath(path), what)
+    if "%" in text:
+        raise ValueError(
+            f"{what} {text!r} contains '%', which Slurm replaces in log file names (%j, %x...)"
+        )
+    return Path(path)
+
+
+def check_time(value: str, what: str = "time limit") -> str:
+    """`value` if it is a Slurm ``--time`` limit."""
+    if not _TIME.fullmatch(value):
+        raise ValueError(
+            f"{what} {value!r} is not a Slurm time limit (minutes, HH:MM:SS, D-HH:MM:SS or "
+            "UNLIMITED)"
+        )
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# templates
+
+
 @dataclass(frozen=True)
-class JobFile:
-    """What the Slurm scripts need from a job file.
+class ShellCode:
+    """Shell code composed by this module from checked parts, inserted into a script as is.
 
     Attributes
     ----------
-    path : Path
-        Absolute path of the TOML job file.
-    name : str
-        Job name, safe for ``--job-name`` and file names.
-    output : Path or None
-        Result path from ``[output] path``, absolute, or None where the file has none.
+    text : str
+        One line of shell code, e.g. ``srun --mpi=pmi2 --kill-on-bad-exit=1``.
     """
 
-    path: Path
-    name: str
-    output: Path | None
+    text: str
+
+
+@dataclass(frozen=True)
+class SbatchLines:
+    """Extra ``#SBATCH`` options, one line each, for a field that stands alone on its line.
+
+    Attributes
+    ----------
+    options : tuple of str
+        Each one sbatch argument, e.g. ``--partition=risk``.
+    """
+
+    options: tuple[str, ...] = ()
+
+
+def _field_places(text: str, source: str) -> list[tuple[re.Match[str], str]]:
+    """Every ``{{field}}`` of a template with the place it stands in.
+
+    Places are ``"sbatch"`` (an ``#SBATCH`` line), ``"comment"``, ``"line"`` (alone on a line
+    of shell code) and ``"word"`` (within a line of shell code). The scan follows the shell's
+    quotes, backslash escapes, comments, parentheses and ``$(...)``; a field inside quotes or
+    backquotes is refused, because no quoting of the value is right there, and so are
+    here-documents, which the scan does not follow.
+
+    Raises
+    ------
+    TemplateError
+    """
+    fields = {m.start(): m for m in _FIELD.finditer(text)}
+    places: list[tuple[re.Match[str], str]] = []
+    # Quoting frames, innermost last: code, subst ($( ... )), paren, squote, dquote,
+    # backquote, comment.
+    stack = ["code"]
+    line_start = 0
+    lineno = 1
+    i = 0
+    while i < len(text):
+        top = stack[-1]
+        match = fields.get(i)
+        if match is not None:
+            line_end = text.find("\n", i)
+            line = text[line_start : len(text) if line_end < 0 else line_end]
+            if top == "comment":
+                # Only a line that is a comment to bash too is read by sbatch as a directive.
+                place = "sbatch" if line.startswith("#SBATCH") else "comment"
+            elif top in ("code", "subst", "paren"):
+                place = "line" if line.strip() == match.group(0) else "word"
+            else:
+                quoted = {"squote": "single quotes", "dquote": "double quotes"}
+                raise TemplateError(
+                    f"{source}, line {lineno}: {match.group(0)} stands inside "
+                    f"{quoted.get(top, 'backquotes')}; a field in shell code must be a word of "
+                    "its own"
+                )
+            places.append((match, place))
+            i = match.end()
+            continue
+        ch = text[i]
+        if ch == "\n":
+            line_start, lineno = i + 1, lineno + 1
+            if top == "comment":
+                stack.pop()
+        elif top == "comment":
+            pass
+        elif top == "squote":
+            if ch == "'":
+                stack.pop()
+        elif ch == "\\":
+            # An escaped character (or line continuation) is literal in code and in quotes.
+            if text[i + 1 : i + 2] == "\n":
+                line_start, lineno = i + 2, lineno + 1
+            i += 2
+            continue
+        elif top == "dquote":
+            if ch == '"':
+                stack.pop()
+            elif text.startswith("$(", i):
+                stack.append("subst")
+                i += 2
+                continue
+            elif ch == "`":
+                stack.append("backquote")
+        elif top == "backquote":
+            if ch == "`":
+                stack.pop()
+        elif ch == "'":
+            stack.append("squote")
+        elif ch == '"':
+            stack.append("dquote")
+        elif ch == "`":
+            stack.append("backquote")
+        elif text.startswith("$(", i):
+            stack.append("subst")
+            i += 2
+            continue
+        elif ch == "(":
+            stack.append("paren")
+        elif ch == ")":
+            if len(stack) > 1:
+                stack.pop()
+        elif ch == "#" and (i == line_start or text[i - 1] in " \t;&|()"):
+            stack.append("comment")
+        elif text.startswith("<<", i) and not text.startswith("<<<", i):
+            raise TemplateError(
+                f"{source}, line {lineno}: here-documents are not supported in templates"
+            )
+        i += 1
+    if stack not in (["code"], ["code", "comment"]):
+        raise TemplateError(f"{source}: unbalanced quotes or parentheses ({stack[-1]} left open)")
+    return places
+
+
+def _shell_word(value: object, field: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, os.PathLike)):
+        raise TypeError(f"template field {field}: cannot render {type(value).__name__} as a word")
+    if isinstance(value, int):
+        return str(value)
+    return shlex.quote(check_line(os.fspath(value), f"template field {field}:"))
+
+
+def _render_value(field: str, value: object, place: str) -> str:
+    """`value` as text for a field standing in `place` (see :func:`_field_places`)."""
+    if isinstance(value, SbatchLines):
+        if place != "line":
+            raise TypeError(f"template field {field}: #SBATCH lines need a line of their own")
+        return "\n".join(
+            "#SBATCH " + check_sbatch_word(o, f"template field {field}:") for o in value.options
+        )
+    if isinstance(value, ShellCode):
+        if place not in ("line", "word"):
+            raise TypeError(f"template field {field}: shell code outside shell code")
+        return check_line(value.text, f"template field {field}:")
+    if place in ("line", "word"):
+        if isinstance(value, (list, tuple)):
+            return " ".join(_shell_word(v, field) for v in value)
+        return _shell_word(value, field)
+    if isinstance(value, (list, tuple)) or not isinstance(value, (str, int, os.PathLike)):
+        raise TypeError(f"template field {field}: cannot render {type(value).__name__} here")
+    text = str(value) if isinstance(value, int) else os.fspath(value)
+    what = f"template field {field}:"
+    return check_sbatch_word(text, what) if place == "sbatch" else check_line(text, what)
+
+
+def render_template(text: str, values: Mapping[str, object], *, source: str = "template") -> str:
+    """Fill every ``{{field}}`` of `text` from `values`, each quoted for where it stands.
+
+    Parameters
+    ----------
+    text : str
+        The template: a bash script whose ``{{field}}`` marks stand in ``#SBATCH`` lines, in
+        comments, or as words of shell code outside quotes.
+    values : mapping
+        Value of each field: a str, path or int is data (one sbatch argument in an ``#SBATCH``
+        line, one line of text in a comment, one shell word, quoted, in code); a list or tuple
+        of such is several shell words; :class:`ShellCode` is code inserted as is and
+        :class:`SbatchLines` are ``#SBATCH`` lines for a field alone on its line.
+    source : str
+        Name of the template, for messages.
+
+    Raises
+    ------
+    KeyError
+        A field of the template has no value: a template newer than this module, or a typo.
+    TemplateError
+        A field stands where no value can be inserted safely (inside quotes, say).
+    ValueError
+        A value cannot stand where its field is (a blank in an ``#SBATCH`` line, a newline).
+    """
+    places = _field_places(text, source)
+    missing = sorted({m.group(1) for m, _ in places} - set(values))
+    if missing:
+        raise KeyError(f"template fields without a value: {', '.join(missing)}")
+    out: list[str] = []
+    pos = 0
+    for match, place in places:
+        out.append(text[pos : match.start()])
+        out.append(_render_value(match.group(1), values[match.group(1)], place))
+        pos = match.end()
+    out.append(text[pos:])
+    return "".join(out)
 
 
 @dataclass(frozen=True)
 class LaunchSpec:
-    """Resources and launcher of one MPI run inside an allocation.
+    """Resources and launcher of one MPI run inside an allocation; checked when made.
 
     Attributes
     ----------
@@ -108,13 +375,20 @@ class LaunchSpec:
     time : str
         Slurm's ``--time`` limit.
     partition : str or None
-        Slurm partition, or None for the cluster's default.
+        Slurm partition (or comma-separated partitions), or None for the cluster's default.
+    account, qos : str or None
+        Slurm account to charge and quality of service, or None for the user's defaults.
     launcher : {'srun', 'mpiexec'}
         How ranks are started (see ``slurm/README.md``).
     mpi : {'pmi2', 'pmix'}
         srun's PMI plugin; unused with ``mpiexec``.
     numba_cache_dir : str or None
         Persistent numba cache folder, or None for node-local per-job scratch.
+
+    Raises
+    ------
+    ValueError
+        A value Slurm or the script could not take (see :func:`check_slurm_name`).
     """
 
     nodes: int = 1
@@ -122,24 +396,54 @@ class LaunchSpec:
     cpus_per_task: int = 1
     time: str = "01:00:00"
     partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
     launcher: str = "srun"
     mpi: str = "pmi2"
     numba_cache_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("nodes", "ntasks_per_node", "cpus_per_task"):
+            count = getattr(self, name)
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise ValueError(f"{name} {count!r} is not a positive integer")
+        check_time(self.time)
+        if self.partition is not None:
+            check_slurm_name(self.partition, "partition", several=True)
+        for name in ("account", "qos"):
+            if getattr(self, name) is not None:
+                check_slurm_name(getattr(self, name), name)
+        if self.launcher not in LAUNCHERS:
+            raise ValueError(f"launcher {self.launcher!r} is not one of {', '.join(LAUNCHERS)}")
+        if self.mpi not in MPI_PLUGINS:
+            raise ValueError(f"MPI plugin {self.mpi!r} is not one of {', '.join(MPI_PLUGINS)}")
+        if self.numba_cache_dir is not None:
+            check_line(self.numba_cache_dir, "numba cache folder")
 
     @property
     def ntasks(self) -> int:
         """Total number of MPI ranks."""
         return self.nodes * self.ntasks_per_node
 
-    def launch_prefix(self) -> str:
+    @property
+    def launcher_label(self) -> str:
+        """The launcher as the job's log names it: ``srun --mpi=pmi2`` or ``mpiexec``."""
+        return self.launcher if self.launcher == "mpiexec" else f"srun --mpi={self.mpi}"
+
+    def launch_prefix(self) -> ShellCode:
         """Command line that starts the ranks, up to the program to run."""
         if self.launcher == "srun":
             # --kill-on-bad-exit: one failing rank ends the step instead of leaving the
             # others waiting forever in a collective.
-            return f"srun --mpi={self.mpi} --kill-on-bad-exit=1"
+            return ShellCode(f"srun --mpi={self.mpi} --kill-on-bad-exit=1")
         # Hydra (MPICH) and OpenMPI's mpirun both read the allocation from Slurm and start
         # their ranks through srun; the rank count is still given so that a mismatch shows.
-        return 'mpiexec -n "${SLURM_NTASKS}"'
+        return ShellCode('mpiexec -n "${SLURM_NTASKS}"')
+
+    def directives(self) -> SbatchLines:
+        """The optional ``#SBATCH`` options: partition, account, QOS."""
+        options = (("partition", self.partition), ("account", self.account), ("qos", self.qos))
+        return SbatchLines(tuple(f"--{name}={value}" for name, value in options if value))
 
 
 def template_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -148,8 +452,8 @@ def template_dir(override: str | os.PathLike[str] | None = None) -> Path:
     Parameters
     ----------
     override : path-like, optional
-        Explicit folder; otherwise ``XIPHPC_SLURM_TEMPLATES``, otherwise the project's
-        ``templates/`` folder shipped inside this package.
+        Explicit folder; otherwise ``XIPHPC_SLURM_TEMPLATES``, otherwise the ``templates/``
+        folder installed with this package.
 
     Returns
     -------
@@ -164,24 +468,10 @@ def template_dir(override: str | os.PathLike[str] | None = None) -> Path:
     return Path(__file__).resolve().parent / "templates"
 
 
-def render_template(text: str, values: Mapping[str, object]) -> str:
-    """Fill every ``{{field}}`` of `text` from `values`.
-
-    Raises
-    ------
-    KeyError
-        A field of the template has no value: a template newer than this module, or a typo.
-    """
-    missing = sorted({m.group(1) for m in _FIELD.finditer(text)} - set(values))
-    if missing:
-        raise KeyError(f"template fields without a value: {', '.join(missing)}")
-    return _FIELD.sub(lambda m: str(values[m.group(1)]), text)
-
-
-def _read_template(name: str, folder: Path) -> str:
+def _read_template(name: str, folder: Path) -> tuple[str, str]:
     path = folder / name
     try:
-        return path.read_text()
+        return path.read_text(), str(path)
     except OSError as exc:
         raise click.UsageError(
             f"cannot read the sbatch template {path} ({exc.strerror}); name the template "
@@ -189,107 +479,77 @@ def _read_template(name: str, folder: Path) -> str:
         ) from exc
 
 
+def _render(name: str, folder: Path, values: Mapping[str, object]) -> str:
+    text, source = _read_template(name, folder)
+    return render_template(text, values, source=source)
+
+
 def _safe_name(name: str) -> str:
     safe = _NAME_BAD.sub("-", name).strip("-.")
     return safe or "xiphpc"
 
 
-def load_job_file(path: str | os.PathLike[str], *, base: Path | None = None) -> JobFile:
-    """Read the name and output path of a job file.
+def _job_name(job: JobSpec) -> str:
+    """The job file's ``name``, made a Slurm job name (runs of other characters become ``-``)."""
+    return _safe_name(job.name)
 
-    Parameters
-    ----------
-    path : path-like
-        The TOML job file.
-    base : Path, optional
-        Folder that a relative ``[output] path`` is taken from; the current folder by default,
-        as ``xiphpc run`` does.
 
-    Returns
-    -------
-    JobFile
+def _job_path(job: JobSpec) -> Path:
+    return Path(job.source).expanduser().resolve()
+
+
+def read_jobs(paths: Iterable[str | os.PathLike[str]]) -> list[JobSpec]:
+    """Read job files with the engine's reader, :func:`xiphpc.config.job.load_job`.
 
     Raises
     ------
-    click.BadParameter
-        The file is missing, unreadable, or not TOML.
+    JobError
+        With the problems of every file, as ``xiphpc run`` and ``xiphpc validate`` report them.
     """
-    job_path = Path(path).expanduser()
-    if not job_path.is_file():
-        raise click.BadParameter(f"job file {str(path)!r} does not exist", param_hint="JOB")
-    try:
-        doc = tomllib.loads(job_path.read_text())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise click.BadParameter(f"cannot read job file {path}: {exc}", param_hint="JOB") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise click.BadParameter(
-            f"job file {path} is not valid TOML: {exc}", param_hint="JOB"
-        ) from exc
-    name = None
-    for table in (doc, doc.get("job")):
-        if isinstance(table, dict) and isinstance(table.get("name"), str):
-            name = table["name"]
-            break
-    output = None
-    out_table = doc.get("output")
-    if isinstance(out_table, dict) and isinstance(out_table.get("path"), str):
-        output = Path(out_table["path"]).expanduser()
-        if not output.is_absolute():
-            output = (base or Path.cwd()) / output
-    return JobFile(path=job_path.resolve(), name=_safe_name(name or job_path.stem), output=output)
+    from xiphpc.config.job import load_job
 
-
-def _shell_path(path: Path) -> str:
-    return shlex.quote(str(path))
-
-
-def _directive_path(path: Path, what: str) -> str:
-    # #SBATCH lines are split on blanks by sbatch, without shell quoting.
-    text = str(path)
-    if any(ch.isspace() for ch in text):
-        raise click.BadParameter(f"{what} {text!r} contains blanks, which #SBATCH cannot carry")
-    return text
+    jobs, problems = [], []
+    for path in paths:
+        try:
+            jobs.append(load_job(path))
+        except JobError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise JobError(problems)
+    return jobs
 
 
 def _common_values(
-    spec: LaunchSpec,
-    *,
-    job_name: str,
-    log_dir: Path,
-    workdir: Path,
-    prefix: str,
-    extra_directives: Sequence[str],
+    spec: LaunchSpec, *, job_name: str, log_dir: Path, workdir: Path, prefix: str
 ) -> dict[str, object]:
+    check_log_dir(log_dir, "log folder")
     if spec.numba_cache_dir:
-        cache = shlex.quote(spec.numba_cache_dir)
+        cache: object = spec.numba_cache_dir
         per_job = "no"
     else:
         # Expanded on the node at run time: per-job scratch if the site sets TMPDIR, else /tmp.
-        cache = '"${TMPDIR:-/tmp}/xiphpc-numba-${SLURM_JOB_ID}"'
+        cache = ShellCode('"${TMPDIR:-/tmp}/xiphpc-numba-${SLURM_JOB_ID}"')
         per_job = "yes"
-    directives = list(extra_directives)
-    if spec.partition:
-        directives.insert(0, f"#SBATCH --partition={spec.partition}")
     return {
-        "job_name": job_name,
+        "job_name": check_slurm_name(job_name, "job name"),
         "nodes": spec.nodes,
         "ntasks_per_node": spec.ntasks_per_node,
         "ntasks": spec.ntasks,
         "cpus_per_task": spec.cpus_per_task,
         "time": spec.time,
-        "log_dir": _directive_path(log_dir, "log folder"),
-        "workdir": _directive_path(workdir, "working folder"),
-        "prefix": shlex.quote(prefix),
+        "log_dir": log_dir,
+        "workdir": workdir,
+        "prefix": prefix,
         "numba_cache_dir": cache,
         "numba_cache_per_job": per_job,
-        "launcher": spec.launcher if spec.launcher == "mpiexec" else f"srun --mpi={spec.mpi}",
+        "launcher": spec.launcher_label,
         "launch": spec.launch_prefix(),
-        "extra_directives": "\n".join(directives),
+        "extra_directives": spec.directives(),
     }
 
 
 def render_run_script(
-    job: JobFile,
+    job: JobSpec,
     spec: LaunchSpec,
     *,
     out: Path,
@@ -302,8 +562,8 @@ def render_run_script(
 
     Parameters
     ----------
-    job : JobFile
-        The job to run.
+    job : JobSpec
+        The job to run, as :func:`read_jobs` read it.
     spec : LaunchSpec
         Resources and launcher.
     out : Path
@@ -322,21 +582,25 @@ def render_run_script(
     -------
     str
         The script, ready for ``sbatch``.
+
+    Raises
+    ------
+    ValueError
+        A value the script cannot carry (see :func:`render_template`).
     """
     values = _common_values(
         spec,
-        job_name=job.name,
+        job_name=_job_name(job),
         log_dir=log_dir,
         workdir=workdir or Path.cwd(),
         prefix=prefix or sys.prefix,
-        extra_directives=(),
     )
-    values.update(job_file=_shell_path(job.path), out_path=_shell_path(out))
-    return render_template(_read_template(RUN_TEMPLATE, templates or template_dir()), values)
+    values.update(job_file=_job_path(job), out_path=out)
+    return _render(RUN_TEMPLATE, templates or template_dir(), values)
 
 
 def render_array_scripts(
-    jobs: Sequence[JobFile],
+    jobs: Sequence[JobSpec],
     spec: LaunchSpec,
     *,
     out: Path,
@@ -353,8 +617,8 @@ def render_array_scripts(
 
     Parameters
     ----------
-    jobs : sequence of JobFile
-        One job file per array task, in task order.
+    jobs : sequence of JobSpec
+        One job per array task, in task order, as :func:`read_jobs` read them.
     spec : LaunchSpec
         Resources and launcher of each array task.
     out : Path
@@ -364,9 +628,9 @@ def render_array_scripts(
     log_dir : Path
         Folder of the log files; must exist at submission.
     job_name : str
-        Name of the array job; the merge job is ``<job_name>-merge``.
+        Name of the array job (a Slurm name); the merge job is ``<job_name>-merge``.
     array_job_id : str
-        Job id of the submitted array, for the merge job's dependency.
+        Job id of the submitted array (digits), for the merge job's dependency.
     max_parallel : int, optional
         Most array tasks running at once (``--array=0-N%K``).
     workdir, prefix, templates
@@ -376,28 +640,35 @@ def render_array_scripts(
     -------
     tuple of str
         The array script and the merge script.
+
+    Raises
+    ------
+    ValueError
+        A value the scripts cannot carry (see :func:`render_template`).
     """
     if len(jobs) != len(parts) or not jobs:
         raise ValueError("need one part file per job file, and at least one job file")
+    if array_job_id != ARRAY_ID_PLACEHOLDER and not array_job_id.isdigit():
+        raise ValueError(f"array job id {array_job_id!r} is not a Slurm job id")
+    if max_parallel is not None and (isinstance(max_parallel, bool) or max_parallel < 1):
+        raise ValueError(f"max_parallel {max_parallel!r} is not a positive integer")
     folder = templates or template_dir()
     common = {
         "log_dir": log_dir,
         "workdir": workdir or Path.cwd(),
         "prefix": prefix or sys.prefix,
-        "extra_directives": (),
     }
-    part_words = " ".join(_shell_path(p) for p in parts)
     values = _common_values(spec, job_name=job_name, **common)
     values.update(
         last_index=len(jobs) - 1,
-        array_throttle=f"%{max_parallel}" if max_parallel else "",
-        job_files=" ".join(_shell_path(j.path) for j in jobs),
-        part_files=part_words,
+        array_throttle=f"%{int(max_parallel)}" if max_parallel else "",
+        job_files=[_job_path(j) for j in jobs],
+        part_files=list(parts),
     )
-    array_script = render_template(_read_template(ARRAY_TEMPLATE, folder), values)
+    array_script = _render(ARRAY_TEMPLATE, folder, values)
     merge_values = _common_values(spec, job_name=f"{job_name}-merge", **common)
-    merge_values.update(array_job_id=array_job_id, out_path=_shell_path(out), part_files=part_words)
-    merge_script = render_template(_read_template(MERGE_TEMPLATE, folder), merge_values)
+    merge_values.update(array_job_id=array_job_id, out_path=out, part_files=list(parts))
+    merge_script = _render(MERGE_TEMPLATE, folder, merge_values)
     return array_script, merge_script
 
 
@@ -456,12 +727,30 @@ def sbatch(
 # command line
 
 
-def _check_time(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    if not _TIME.match(value):
-        raise click.BadParameter(
-            f"{value!r} is not a Slurm time limit (minutes, HH:MM:SS, D-HH:MM:SS or UNLIMITED)"
-        )
-    return value
+# ---------------------------------------------------------------------------------------------
+# command line
+
+
+def _checked(
+    check: Callable[..., object], what: str, **kwargs: Any
+) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback that refuses, naming the option, a value that `check` refuses."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        for item in value if isinstance(value, tuple) else (value,):
+            if item is not None:
+                try:
+                    check(os.fspath(item), what, **kwargs)
+                except ValueError as exc:
+                    raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+        return value
+
+    return callback
+
+
+def _path_option(*names: str, help: str, **kwargs: Any) -> Callable[..., Any]:
+    kwargs.setdefault("callback", _checked(check_line, "path"))
+    return click.option(*names, default=None, help=help, **kwargs)
 
 
 def _resource_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -490,10 +779,30 @@ def _resource_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "time_limit",
             default="01:00:00",
             show_default=True,
-            callback=_check_time,
+            callback=_checked(check_time, "time limit"),
             help="Wall-clock limit of each job.",
         ),
-        click.option("--partition", "-p", default=None, help="Slurm partition."),
+        click.option(
+            "--partition",
+            "-p",
+            default=None,
+            callback=_checked(check_slurm_name, "partition", several=True),
+            help="Slurm partition (or comma-separated partitions).",
+        ),
+        click.option(
+            "--account",
+            "-A",
+            default=None,
+            callback=_checked(check_slurm_name, "account"),
+            help="Slurm account to charge [default: the user's default account].",
+        ),
+        click.option(
+            "--qos",
+            "-q",
+            default=None,
+            callback=_checked(check_slurm_name, "QOS"),
+            help="Slurm quality of service [default: the account's default].",
+        ),
         click.option(
             "--launcher",
             type=click.Choice(LAUNCHERS),
@@ -507,36 +816,33 @@ def _resource_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="srun's PMI plugin [default: pmi2]; only with --launcher srun.",
         ),
-        click.option(
+        _path_option(
             "--numba-cache-dir",
-            default=None,
             help="Persistent numba cache; default: node-local per-job scratch.",
         ),
-        click.option(
+        _path_option(
             "--log-dir",
             type=click.Path(file_okay=False, path_type=Path),
-            default=None,
+            callback=_checked(check_log_dir, "log folder"),
             help="Folder of the logs [default: logs/ beside the result].",
         ),
-        click.option(
+        _path_option(
             "--template-dir",
             "templates",
             type=click.Path(file_okay=False, path_type=Path),
-            default=None,
             help=f"Template folder [default: ${TEMPLATE_DIR_ENV} or the package's templates].",
         ),
-        click.option(
+        _path_option(
             "--prefix",
             "python_prefix",
             type=click.Path(file_okay=False, path_type=Path),
-            default=None,
             help="Python environment the job uses [default: the current one, sys.prefix].",
         ),
         click.option(
             "--sbatch-arg",
             "sbatch_args",
             multiple=True,
-            help="Extra sbatch option, e.g. --sbatch-arg=--account=risk (repeatable).",
+            help="Extra sbatch option, e.g. --sbatch-arg=--exclusive (repeatable).",
         ),
         click.option(
             "--wait",
@@ -556,6 +862,8 @@ def _spec(
     cpus_per_task: int,
     time_limit: str,
     partition: str | None,
+    account: str | None,
+    qos: str | None,
     launcher: str,
     mpi: str | None,
     numba_cache_dir: str | None,
@@ -568,6 +876,8 @@ def _spec(
         cpus_per_task=cpus_per_task,
         time=time_limit,
         partition=partition,
+        account=account,
+        qos=qos,
         launcher=launcher,
         mpi=mpi or "pmi2",
         numba_cache_dir=numba_cache_dir,
@@ -576,6 +886,41 @@ def _spec(
 
 def _prefix(python_prefix: Path | None) -> str | None:
     return str(python_prefix.expanduser().absolute()) if python_prefix else None
+
+
+def _read_jobs_or_exit(paths: Sequence[Path]) -> list[JobSpec]:
+    """The job files, or exit 2 listing their problems as ``xiphpc validate`` does."""
+    try:
+        return read_jobs(paths)
+    except JobError as exc:
+        names = ", ".join(str(p) for p in paths)
+        click.echo(f"xiphpc: cannot submit {names}: {len(exc.problems)} problem(s)", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        raise click.exceptions.Exit(EXIT_BAD_INPUT) from exc
+
+
+def _log_folder(log_dir: Path | None, result: Path, result_hint: str) -> Path:
+    """``--log-dir``, else ``logs/`` beside the result; refused, naming the option it comes
+    from, where it cannot stand in an ``#SBATCH`` line."""
+    logs = (log_dir or result.parent / "logs").expanduser().absolute()
+    try:
+        return check_log_dir(logs, "log folder")
+    except ValueError as exc:
+        if log_dir is not None:
+            raise click.BadParameter(str(exc), param_hint="'--log-dir'") from exc
+        raise click.BadParameter(
+            f"{exc} (logs/ beside the result by default): give --log-dir", param_hint=result_hint
+        ) from exc
+
+
+def _workdir() -> Path:
+    """The current folder, which the job starts in (``#SBATCH --chdir``)."""
+    cwd = Path.cwd()
+    try:
+        return Path(check_sbatch_word(str(cwd), "the current folder"))
+    except ValueError as exc:
+        raise click.UsageError(f"{exc}: the job starts there; run from another folder") from exc
 
 
 def _script_path(log_dir: Path, name: str) -> Path:
@@ -645,12 +990,13 @@ slurm = click.Group(
 
 
 @slurm.command("submit")
-@click.argument("job", type=click.Path(path_type=Path))
-@click.option(
+@click.argument(
+    "job", type=click.Path(path_type=Path), callback=_checked(check_line, "job file path")
+)
+@_path_option(
     "--out",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="Result file [default: the job file's [output] path].",
 )
 @_resource_options
@@ -664,6 +1010,8 @@ def submit(
     cpus_per_task: int,
     time_limit: str,
     partition: str | None,
+    account: str | None,
+    qos: str | None,
     launcher: str,
     mpi: str | None,
     numba_cache_dir: str | None,
@@ -674,24 +1022,49 @@ def submit(
     wait: bool,
     dry_run: bool,
 ) -> None:
-    """Submit one risk job JOB (a TOML job file) as a Slurm batch job; print its job id."""
+    """Submit one risk job JOB (a TOML job file) as a Slurm batch job; print its job id.
+
+    JOB is checked as `xiphpc run` checks it (keys, values, input files) before anything is
+    rendered; its problems are listed with exit status 2.
+    """
     spec = _spec(
-        nodes, ntasks_per_node, cpus_per_task, time_limit, partition, launcher, mpi, numba_cache_dir
+        nodes,
+        ntasks_per_node,
+        cpus_per_task,
+        time_limit,
+        partition,
+        account,
+        qos,
+        launcher,
+        mpi,
+        numba_cache_dir,
     )
-    info = load_job_file(job)
-    result = out.expanduser().absolute() if out else info.output
-    if result is None:
-        raise click.UsageError(f"{job} has no [output] path: give --out")
-    logs = (log_dir or result.parent / "logs").expanduser().absolute()
-    script = render_run_script(
-        info, spec, out=result, log_dir=logs, templates=templates, prefix=_prefix(python_prefix)
-    )
+    workdir = _workdir()
+    (info,) = _read_jobs_or_exit([job])
+    result = info.output_path(out)
+    try:
+        check_line(str(result), "result path")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=f"{job}: output.path") from exc
+    logs = _log_folder(log_dir, result, "'--out'" if out else f"{job}: output.path")
+    try:
+        script = render_run_script(
+            info,
+            spec,
+            out=result,
+            log_dir=logs,
+            workdir=workdir,
+            templates=templates,
+            prefix=_prefix(python_prefix),
+        )
+    except (KeyError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
     if dry_run:
         click.echo(script, nl=False)
         return
     logs.mkdir(parents=True, exist_ok=True)
     result.parent.mkdir(parents=True, exist_ok=True)
-    path = _script_path(logs, info.name)
+    path = _script_path(logs, _job_name(info))
     path.write_text(script)
     since = time.time()
     try:
@@ -702,23 +1075,30 @@ def submit(
 
 
 @slurm.command("submit-array")
-@click.argument("jobs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
+@click.argument(
+    "jobs",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path),
+    callback=_checked(check_line, "job file path"),
+)
+@_path_option(
     "--out",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
     help="Merged result file.",
 )
-@click.option(
+@_path_option(
     "--parts-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=None,
     help="Folder of the per-task results [default: <out>.parts/].",
 )
 @click.option(
     "--job-name",
+    "-J",
     default=None,
+    callback=_checked(check_slurm_name, "job name"),
     help="Array job name [default: the stem of --out]; the merge job adds -merge.",
 )
 @click.option(
@@ -741,6 +1121,8 @@ def submit_array(
     cpus_per_task: int,
     time_limit: str,
     partition: str | None,
+    account: str | None,
+    qos: str | None,
     launcher: str,
     mpi: str | None,
     numba_cache_dir: str | None,
@@ -754,33 +1136,48 @@ def submit_array(
     """Run each of JOBS as one task of a job array, then merge their results into --out.
 
     The job files must cover disjoint trade sets (one per desk, say): the merge job, which
-    starts only when every task succeeded, concatenates their per-trade results. Prints the
-    array job id and the merge job id; with --wait, returns when the merge job ended.
+    starts only when every task succeeded, concatenates their per-trade results. Every job
+    file is checked as `xiphpc run` checks it before anything is rendered. Prints the array
+    job id and the merge job id; with --wait, returns when the merge job ended.
     """
     spec = _spec(
-        nodes, ntasks_per_node, cpus_per_task, time_limit, partition, launcher, mpi, numba_cache_dir
+        nodes,
+        ntasks_per_node,
+        cpus_per_task,
+        time_limit,
+        partition,
+        account,
+        qos,
+        launcher,
+        mpi,
+        numba_cache_dir,
     )
-    infos = [load_job_file(job) for job in jobs]
+    workdir = _workdir()
+    infos = _read_jobs_or_exit(jobs)
     merged = out.expanduser().absolute()
     parts_folder = (parts_dir or merged.with_name(merged.name + ".parts")).expanduser().absolute()
     # Index-numbered parts: two job files may share a name (the same job on two slices).
-    parts = [parts_folder / f"part-{i:03d}-{info.name}.h5" for i, info in enumerate(infos)]
-    logs = (log_dir or merged.parent / "logs").expanduser().absolute()
-    name = _safe_name(job_name or merged.stem)
+    parts = [parts_folder / f"part-{i:03d}-{_job_name(info)}.h5" for i, info in enumerate(infos)]
+    logs = _log_folder(log_dir, merged, "'--out'")
+    name = job_name or _safe_name(merged.stem)
 
     def render(array_id: str) -> tuple[str, str]:
-        return render_array_scripts(
-            infos,
-            spec,
-            out=merged,
-            parts=parts,
-            log_dir=logs,
-            job_name=name,
-            array_job_id=array_id,
-            max_parallel=max_parallel,
-            templates=templates,
-            prefix=_prefix(python_prefix),
-        )
+        try:
+            return render_array_scripts(
+                infos,
+                spec,
+                out=merged,
+                parts=parts,
+                log_dir=logs,
+                job_name=name,
+                array_job_id=array_id,
+                max_parallel=max_parallel,
+                workdir=workdir,
+                templates=templates,
+                prefix=_prefix(python_prefix),
+            )
+        except (KeyError, ValueError) as exc:
+            raise click.UsageError(str(exc)) from exc
 
     if dry_run:
         array_script, merge_script = render(ARRAY_ID_PLACEHOLDER)
@@ -788,9 +1185,9 @@ def submit_array(
         click.echo(f"\n# ---- then, with the array's job id for {ARRAY_ID_PLACEHOLDER}: ----\n")
         click.echo(merge_script, nl=False)
         return
+    array_script, _ = render(ARRAY_ID_PLACEHOLDER)
     for folder in (logs, parts_folder, merged.parent):
         folder.mkdir(parents=True, exist_ok=True)
-    array_script, _ = render(ARRAY_ID_PLACEHOLDER)
     array_path = _script_path(logs, name)
     array_path.write_text(array_script)
     since = time.time()

@@ -1,13 +1,15 @@
 """The product registry: table name -> :class:`~xiphpc.pricing.products.base.Product`.
 
 Adding a product means a kernel in ``xiphpc/pricing/kernels/``, a :class:`Product` subclass (its
-table schema
-and pricer) and one line in :data:`REGISTRY` below. Registry order is the order in which product
-tables are concatenated into the global trade index, so it is part of the output layout:
-append, do not reorder.
+table schema and pricer), one line in :data:`REGISTRY` below and its name at the end of
+:data:`xiphpc.config.names.PRODUCT_NAMES`, which job files are checked against without loading
+this library. Registry order is the order in which product tables are concatenated into the
+global trade index, so it is part of the output layout: append, do not reorder.
 """
 
 from __future__ import annotations
+
+from xiphpc.config.names import PRODUCT_NAMES
 
 from .base import COMMON_COLUMNS, MEASURES, Column, PricingContext, Product, Table
 from .commodity import CommodityOption
@@ -47,3 +49,9 @@ REGISTRY: dict[str, Product] = {
         CommodityOption(),
     )
 }
+
+if tuple(REGISTRY) != PRODUCT_NAMES:
+    raise ImportError(
+        "the product registry and xiphpc.config.names.PRODUCT_NAMES disagree: registry "
+        f"{list(REGISTRY)}, config {list(PRODUCT_NAMES)}; list the same products in the same order"
+    )

@@ -28,6 +28,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
+from xiphpc.config.names import MEASURES
 from xiphpc.market.data import Market
 from xiphpc.market.factors import FactorSet, factor_set
 
@@ -85,17 +86,6 @@ COMMON_COLUMNS: tuple[Column, ...] = (
         "signed size: positive long, negative short",
     ),
 )
-
-#: Measures every pricer returns, with unit and meaning; all in the trade's currency and
-#: scaled by quantity. Cash greeks are additive across underlyings.
-MEASURES: dict[str, tuple[str, str]] = {
-    "pv": ("trade currency", "present value"),
-    "delta": ("trade currency", "cash delta: dPV/dS * S, PV change per +100% spot move"),
-    "gamma": ("trade currency", "cash gamma: d2PV/dS2 * S^2 / 100, cash-delta change per +1%"),
-    "vega": ("trade currency per vol point", "PV change per +0.01 absolute vol"),
-    "theta": ("trade currency per day", "PV change per calendar day, market held fixed"),
-    "rho": ("trade currency per bp", "PV change per +1bp in the trade currency's zero rates"),
-}
 
 
 def trade_keys(trade_ids: np.ndarray) -> np.ndarray:
