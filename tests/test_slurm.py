@@ -141,7 +141,11 @@ def test_submit_dry_run_srun(job_file: Path, tmp_path: Path) -> None:
         'export NUMBA_NUM_THREADS="${SLURM_CPUS_PER_TASK:-1}"',
         'export SRUN_CPUS_PER_TASK="${SLURM_CPUS_PER_TASK:-1}"',
         'export NUMBA_CACHE_DIR="${TMPDIR:-/tmp}/xiphpc-numba-${SLURM_JOB_ID}"',
-        f"srun --mpi=pmi2 --kill-on-bad-exit=1 xiphpc run {job_file} --out {out}",
+        # In the background, so that a signal to the script can be passed on (requeue).
+        f"srun --mpi=pmi2 --kill-on-bad-exit=1 xiphpc run {job_file} --out {out} "
+        '"${resume[@]}" &',
+        "#SBATCH --signal=B:USR1@120",
+        "#SBATCH --requeue",
     ):
         assert line in script.splitlines(), line
     assert "{{" not in script
