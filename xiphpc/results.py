@@ -187,9 +187,7 @@ class Result:
         pd = _pandas()
         g = self._level("aggregates", level, "aggregates")
         index = pd.Index(_decode(g["key"][()]), name=level)
-        cols = [m for m in self.measures if m in g] + [
-            n for n in g if n not in self.measures and n != "key"
-        ]
+        cols = [n for n in _ordered(g, [*self.measures, "n_trades", "n_excluded"]) if n != "key"]
         return pd.DataFrame({n: g[n][()] for n in cols}, index=index)
 
     def factors(self, par: bool = False) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import math
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,16 +127,25 @@ def render_svgs(figures: list[Figure], workers: int | None = None) -> list[str]:
     CPUs this process may use, at most 8); figures are independent, and drawing them is
     most of the time of a report."""
     if workers is None:
-        workers = min(len(os.sched_getaffinity(0)), 8)
+        cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+        workers = min(len(cpus) if cpus else os.cpu_count() or 1, 8)
     workers = min(workers, len(figures))
     if workers < 2:
         return [f.svg() for f in figures]
     # A fork server that has imported matplotlib starts workers quickly, and unlike a plain
     # fork is safe in a process that holds threads or an MPI library.
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["xiphpc.report.figures"])
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        return list(pool.map(_svg, figures))
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["xiphpc.report.figures"])
+    else:
+        ctx = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            return list(pool.map(_svg, figures))
+    except (OSError, BrokenProcessPool):
+        # No processes to be had (a sandbox, a daemon), or a worker died: draw here, where
+        # an error in a figure is raised with its own traceback.
+        return [f.svg() for f in figures]
 
 
 def render_page(title: str, subtitle: str, sections: list[Section]) -> str:
