@@ -202,3 +202,16 @@ def test_files_that_are_not_results(tmp_path: Path, plain: Path) -> None:
     with pytest.raises(ResultError) as exc:
         open_result(tmp_path / "nowhere.h5")
     assert str(exc.value) == f"{tmp_path / 'nowhere.h5'}: no such file"
+
+
+def test_utf8_text_is_decoded(plain: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "utf8.h5"
+    copy.write_bytes(plain.read_bytes())
+    with h5py.File(copy, "r+") as f:
+        desk = _text(f["trades/desk"][()]).astype("U32")
+        desk[:3] = "DESK-ZÜRICH-Δ"
+        del f["trades/desk"]
+        f["trades/desk"] = np.char.encode(desk, "utf-8")
+    with open_result(copy) as r:
+        got = r.trades()["desk"]
+    assert list(got[:4].astype(str)) == ["DESK-ZÜRICH-Δ"] * 3 + [desk[3]]

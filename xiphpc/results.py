@@ -53,8 +53,6 @@ def _pandas():
 
 def _decode(values: np.ndarray) -> np.ndarray:
     """UTF-8 bytes (any shape) to str."""
-    if values.dtype.kind != "S":
-        return values.astype(str)
     try:
         return values.astype(str)  # ASCII, the common case, without a per-element decode
     except UnicodeDecodeError:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from xiphpc.pricing.status import Status
-from xiphpc.results import Result
+from xiphpc.results import STAGES, Result
 
 from .figures import (
     Figure,
@@ -640,7 +640,7 @@ def _run_figures(r: Result) -> list:
         segments = []
         for i, row in ranks.iterrows():
             t = 0.0
-            for stage in ("read_s", "compute_s", "reduce_s", "write_s"):
+            for stage in STAGES:
                 segments.append([i, t, t + float(row[stage]), stage])
                 t += float(row[stage])
         title, xlabel = "Stages per rank", "time from the rank's start (s)"
@@ -702,7 +702,7 @@ def _run_figures(r: Result) -> list:
                 names[i],
                 f"{int(row['trades']):,}",
                 f"{int(row['partitions']):,}",
-                *(f"{row[s]:.3f}" for s in ("read_s", "compute_s", "reduce_s", "write_s")),
+                *(f"{row[s]:.3f}" for s in STAGES),
                 _num(row["trades"] / row["compute_s"], 0) if row["compute_s"] > 0 else "n/a",
                 _num(cost[int(row["rank"])], 0) if cost is not None else "",
             ]
