@@ -261,7 +261,8 @@ def paired_bars(fig: MplFigure, axes: list, spec: Figure) -> None:
         ax.axhline(0.0, color="black", lw=0.6)
         ax.grid(axis="y", alpha=0.3)
         ax.yaxis.set_major_formatter(_COMPACT)
-        ax.legend(fontsize=7)
+        if ax is axes[0]:  # the same two series in every panel
+            ax.legend(fontsize=7)
         _panel_title(ax, p, len(axes))
 
 
