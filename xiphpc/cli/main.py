@@ -1,4 +1,4 @@
-"""The ``xiphpc`` command: run, validate, show, merge, gen, bench, slurm."""
+"""The ``xiphpc`` command: run, validate, show, report, merge, gen, bench, slurm."""
 
 from __future__ import annotations
 
@@ -120,6 +120,36 @@ def show(result: Path, top: int, failed: int) -> None:
         click.echo(summarize(result, top=top, failed=failed))
     except JobError as exc:
         _fail(exc.problems, f"cannot show {result}")
+
+
+@main.command()
+@click.argument("result", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HTML file to write; default RESULT with the suffix .html.",
+)
+def report(result: Path, out: Path | None) -> None:
+    """Write a self-contained HTML risk report of RESULT: totals, VaR/ES, stresses,
+    sensitivity ladders, the run's balance and the failed trades."""
+    try:
+        import matplotlib  # noqa: F401
+        import pandas  # noqa: F401
+    except ImportError as exc:
+        click.echo(
+            f"xiphpc: report needs {exc.name or 'matplotlib and pandas'}: "
+            "pip install 'xiphpc[report]'",
+            err=True,
+        )
+        sys.exit(EXIT_BAD_INPUT)
+    from xiphpc.report import write_report
+
+    out = out or result.with_suffix(".html")
+    try:
+        write_report(result, out)
+    except JobError as exc:
+        _fail(exc.problems, f"cannot report {result}")
+    click.echo(str(out))
 
 
 @main.command()
