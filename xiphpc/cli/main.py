@@ -47,6 +47,7 @@ def run(job: Path, out: Path | None, quiet: bool) -> None:
     from xiphpc.config.job import load_job
     from xiphpc.engine.run import agreed, run_job
     from xiphpc.output.summary import summarize
+    from xiphpc.output.target import Terminated
     from xiphpc.parallel.mpi import abort_on_error, world
 
     comm = world()
@@ -57,6 +58,15 @@ def run(job: Path, out: Path | None, quiet: bool) -> None:
             if comm.Get_rank() == 0:
                 _fail(exc.problems, f"cannot run {job}")
             sys.exit(EXIT_BAD_INPUT)
+        except Terminated as exc:
+            click.echo(f"xiphpc: {job}: stopped by {exc.signame}; no result written", err=True)
+            sys.exit(exc.code)
+        except OSError as exc:
+            if comm.Get_size() > 1:
+                raise
+            # The environment failed (a full disk, a vanished file), not the input.
+            click.echo(f"xiphpc: {job}: {exc}; no result written", err=True)
+            sys.exit(1)
         if summary is not None:
             click.echo(str(summary.path) if quiet else summarize(summary.path))
 
@@ -70,9 +80,11 @@ def validate(job: Path) -> None:
     """
     from xiphpc.config.job import load_job
     from xiphpc.engine.run import validate_all
+    from xiphpc.output.target import check_output
 
     try:
         spec = load_job(job)
+        check_output(spec)
         problems = validate_all(spec)
     except JobError as exc:
         _fail(exc.problems, f"{job} is not valid")
@@ -107,8 +119,12 @@ def merge(parts: tuple[Path, ...], out: Path) -> None:
     """Merge result files of disjoint trade sets into OUT (trades concatenated, aggregates
     added)."""
     from xiphpc.output.merge import merge_results
+    from xiphpc.output.target import same_file
 
     try:
+        inputs = [p for p in parts if same_file(p, out)]
+        if inputs:
+            raise JobError([Problem(str(out), "", f"is the part {inputs[0]}: it would be lost")])
         merge_results(list(parts), out.absolute())
     except JobError as exc:
         _fail(exc.problems, "cannot merge")
@@ -122,7 +138,7 @@ def gen() -> None:
 
 @gen.command("portfolio")
 @click.option("--trades", required=True, type=click.IntRange(1), help="Number of trades.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0))
 @click.option(
     "--bad-fraction",
     default=0.0,
@@ -162,7 +178,7 @@ def gen_portfolio(
 
 
 @gen.command("market")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--valuation-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
 def gen_market(seed: int, out: Path, valuation_date: dt.datetime | None) -> None:
@@ -180,12 +196,12 @@ def gen_market(seed: int, out: Path, valuation_date: dt.datetime | None) -> None
 
 @gen.command("history")
 @click.option("--days", required=True, type=click.IntRange(2), help="Number of dates.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0))
 @click.option(
     "--market-seed",
     default=0,
     show_default=True,
-    type=int,
+    type=click.IntRange(0),
     help="Seed of the generated market whose factors the history covers.",
 )
 @click.option(

@@ -27,12 +27,11 @@ from xiphpc.market.data import Market, load_market
 from xiphpc.output.result_file import (
     TRADE_COLUMNS,
     create_result,
-    finalize,
     string_width,
-    temporary_path,
     write_strings,
 )
 from xiphpc.output.risk_tables import TRADE_PNL, create_trade_pnl, write_risk
+from xiphpc.output.target import claim_output, releasing_output
 from xiphpc.parallel.mpi import (
     Comm,
     allgather_strings,
@@ -233,6 +232,7 @@ def _risk_partials(
                         )
 
 
+@releasing_output
 def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSummary | None:
     """Run a job on ``comm``; returns the summary on rank 0 and ``None`` elsewhere.
 
@@ -250,6 +250,9 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
     ctx_parallel = threads > 1
     measures = [m for m in MEASURES if m in spec.measures]
     levels = ["total", *spec.aggregation.levels]
+
+    # The output path is checked and locked on rank 0 before any trade is read; all agree.
+    target = agreed(comm, lambda: claim_output(spec, out) if rank == 0 else None)
 
     # -- read ------------------------------------------------------------------------------
     t0 = time.perf_counter()
@@ -420,7 +423,7 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
     t0 = time.perf_counter()
     inject_fault(comm, "write")
     final = spec.output_path(out)
-    tmp = comm.bcast(str(temporary_path(final)) if rank == 0 else None, root=0)
+    tmp = comm.bcast(str(target.temporary()) if rank == 0 else None, root=0)
     widths = {}
     for c, arr in [*text_cols.items(), ("reason", reason)]:
         widths[c] = allreduce_max(comm, string_width(arr.astype(str)))
@@ -540,7 +543,7 @@ def run_job(spec: JobSpec, comm: Comm, out: str | Path | None = None) -> RunSumm
         for k, v in attrs.items():
             f.attrs[k] = v
         f.attrs["complete"] = True
-    finalize(Path(tmp), final)
+    target.commit(Path(tmp))
     totals = {m: float(aggregates[0, j]) for j, m in enumerate(measures)}
     return RunSummary(
         path=final,
