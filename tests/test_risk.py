@@ -276,7 +276,7 @@ def test_history_missing_factors_stop_the_job_or_are_held(tmp_path: Path) -> Non
             market="generate = { seed = 5 }",
             risk=f'historical = {{ path = "{tmp_path / hist}"{extra} }}',
         )
-        outs[name] = tmp_path / f"{name}.h5"
+        outs[name] = tmp_path / f"{name}-result.h5"
         res = CliRunner().invoke(main, ["run", str(job), "--out", str(outs[name])])
         if name == "strict":
             assert res.exit_code == 2 and "missing_factors" in res.output, res.output

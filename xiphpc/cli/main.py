@@ -61,14 +61,27 @@ def run(job: Path, out: Path | None, quiet: bool, resume: bool, verbose: bool) -
     from xiphpc.engine.progress import ProgressDisplay
     from xiphpc.engine.run import EXIT_INTERRUPTED, RunInterrupted, request_stop, run_job
     from xiphpc.output.summary import summarize
+    from xiphpc.output.target import Terminated
     from xiphpc.parallel.mpi import abort_on_error, world
     from xiphpc.parallel.workshare import agreed
 
     comm = world()
-    # Slurm sends SIGUSR1 ahead of the time limit (--signal) and SIGTERM on scancel or
-    # preemption: finish the partition in hand, keep the checkpoint, exit.
-    for sig in (signal.SIGTERM, signal.SIGUSR1):
-        signal.signal(sig, lambda *_: request_stop())
+    unwinding = []
+
+    def on_signal(signum: int, _frame) -> None:
+        # Slurm sends SIGUSR1 ahead of the time limit (--signal) and SIGTERM on scancel or
+        # preemption. While partitions are being priced, every rank finishes the one in hand
+        # and the run stops with its checkpoint kept (exit 75); SIGUSR1 before that stops it
+        # at the first partition. SIGTERM or SIGHUP at any other time unwinds at once,
+        # removing the temporary file and the lock.
+        absorbed = request_stop()
+        # Only the first signal unwinds; a repeat must not cut the clean-up short.
+        if signum != signal.SIGUSR1 and not absorbed and not unwinding:
+            unwinding.append(signum)
+            raise Terminated(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
+        signal.signal(sig, on_signal)
     listeners = [] if quiet else [ProgressDisplay()]
     if verbose:
         listeners.append(StageLog(comm.Get_rank()))
@@ -84,6 +97,15 @@ def run(job: Path, out: Path | None, quiet: bool, resume: bool, verbose: bool) -
             if comm.Get_rank() == 0:
                 click.echo(f"xiphpc: {job}: {exc}; run again with --resume", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except Terminated as exc:
+            click.echo(f"xiphpc: {job}: stopped by {exc.signame}; no result written", err=True)
+            sys.exit(exc.code)
+        except OSError as exc:
+            if comm.Get_size() > 1:
+                raise
+            # The environment failed (a full disk, a vanished file), not the input.
+            click.echo(f"xiphpc: {job}: {exc}; no result written", err=True)
+            sys.exit(1)
         if summary is not None:
             click.echo(str(summary.path) if quiet else summarize(summary.path))
 
@@ -97,9 +119,11 @@ def validate(job: Path) -> None:
     """
     from xiphpc.config.job import load_job
     from xiphpc.engine.validate import validate_all
+    from xiphpc.output.target import check_output
 
     try:
         spec = load_job(job)
+        check_output(spec)
         problems = validate_all(spec)
     except JobError as exc:
         _fail(exc.problems, f"{job} is not valid")
@@ -164,8 +188,12 @@ def merge(parts: tuple[Path, ...], out: Path) -> None:
     """Merge result files of disjoint trade sets into OUT (trades concatenated, aggregates
     added)."""
     from xiphpc.output.merge import merge_results
+    from xiphpc.output.target import same_file
 
     try:
+        inputs = [p for p in parts if same_file(p, out)]
+        if inputs:
+            raise JobError([Problem(str(out), "", f"is the part {inputs[0]}: it would be lost")])
         merge_results(list(parts), out.absolute())
     except JobError as exc:
         _fail(exc.problems, "cannot merge")
@@ -179,7 +207,7 @@ def gen() -> None:
 
 @gen.command("portfolio")
 @click.option("--trades", required=True, type=click.IntRange(1), help="Number of trades.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0))
 @click.option(
     "--bad-fraction",
     default=0.0,
@@ -219,7 +247,7 @@ def gen_portfolio(
 
 
 @gen.command("market")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--valuation-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
 def gen_market(seed: int, out: Path, valuation_date: dt.datetime | None) -> None:
@@ -237,12 +265,12 @@ def gen_market(seed: int, out: Path, valuation_date: dt.datetime | None) -> None
 
 @gen.command("history")
 @click.option("--days", required=True, type=click.IntRange(2), help="Number of dates.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0))
 @click.option(
     "--market-seed",
     default=0,
     show_default=True,
-    type=int,
+    type=click.IntRange(0),
     help="Seed of the generated market whose factors the history covers.",
 )
 @click.option(

@@ -29,7 +29,9 @@ A job file is TOML::
     path = "results/demo.h5"       # relative to the current folder
     trades = true                  # write per-trade results
 
-Unknown keys are errors (a typo must not silently fall back to a default).
+Unknown keys are errors (a typo must not silently fall back to a default), and so are values
+of the wrong type: ``partitions = "64"``, ``trades = "yes"`` or ``threads_per_rank = true`` are
+refused, not converted; numbers must be finite; seeds are whole numbers from 0.
 """
 
 from __future__ import annotations
@@ -51,19 +53,23 @@ AGGREGATION_KEYS = ("desk", "book", "counterparty", "currency", "underlying", "p
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+#: A seed: Monte Carlo keys and generators take whole numbers from 0 to 2**63 - 1.
+Seed = Annotated[int, Field(ge=0)]
 
 
 class GenerateSpec(_Strict):
     """A synthetic portfolio, generated identically on every rank."""
 
     trades: Annotated[int, Field(gt=0, le=100_000_000)]
-    seed: int = 0
+    seed: Seed = 0
     bad_fraction: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
 
 
 class MarketGenerateSpec(_Strict):
-    seed: int = 0
+    seed: Seed = 0
 
 
 class PortfolioSpec(_Strict):
@@ -113,7 +119,7 @@ class RunSpec(_Strict):
 
 class HistoryGenerateSpec(_Strict):
     days: Annotated[int, Field(ge=2, le=100_000)]
-    seed: int = 0
+    seed: Seed = 0
 
 
 class HistoricalSpec(_Strict):
@@ -184,7 +190,7 @@ class JobSpec(_Strict):
 
     name: Annotated[str, Field(min_length=1)]
     description: str = ""
-    seed: int = 0
+    seed: Seed = 0
     valuation_date: dt.date | None = None
     measures: list[str] = list(MEASURES)
     portfolio: PortfolioSpec
@@ -198,6 +204,19 @@ class JobSpec(_Strict):
     source: str = ""
     text: str = ""
     folder: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _iso_date(cls, doc):
+        # valuation_date: a TOML date, or the same as an ISO string ("2026-11-24"); the
+        # strict date type refuses anything else.
+        value = doc.get("valuation_date") if isinstance(doc, dict) else None
+        if isinstance(value, str) and len(value) == 10:
+            try:
+                return {**doc, "valuation_date": dt.date.fromisoformat(value)}
+            except ValueError:
+                pass
+        return doc
 
     @model_validator(mode="after")
     def _measures(self) -> JobSpec:
@@ -226,16 +245,17 @@ def load_job(path: str | Path) -> JobSpec:
         The file is missing or not TOML, has unknown keys or bad values, or names input files
         that do not exist.
     """
+    from xiphpc.io.text import brief, read_text
+
     path = Path(path)
     src = str(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise JobError([Problem(src, "", f"cannot read job file: {exc.strerror}")]) from exc
+    text = read_text(path, "job file")
     try:
         doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise JobError([Problem(src, "", f"not valid TOML: {exc}")]) from exc
+    except (ValueError, RecursionError) as exc:
+        # TOMLDecodeError is a ValueError, as is an integer of over 4,300 digits.
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise JobError([Problem(src, "", f"not valid TOML: {why}")]) from exc
     reserved = [k for k in ("source", "text", "folder") if k in doc]
     if reserved:
         raise JobError([Problem(src, k, "unknown key") for k in reserved])
@@ -250,6 +270,8 @@ def load_job(path: str | Path) -> JobSpec:
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown key (misspelt?)"
+            elif err["type"] != "missing" and not isinstance(err["input"], dict | list):
+                msg += f", got {brief(err['input'])}"
             problems.append(Problem(src, field, msg))
         raise JobError(problems) from exc
     problems = []

@@ -29,9 +29,10 @@ from xiphpc.engine.inputs import read_inputs
 from xiphpc.engine.plan import agree_plan
 from xiphpc.engine.price import TradeResults, price_rows
 from xiphpc.engine.reduce import Reduced, reduce_cube
+from xiphpc.output.target import claim_output, releasing_output
 from xiphpc.output.writer import ResultWriter
 from xiphpc.parallel.mpi import Comm, inject_delay, inject_fault
-from xiphpc.parallel.workshare import WorkShare
+from xiphpc.parallel.workshare import WorkShare, agreed
 from xiphpc.pricing.products import MEASURES, PricingContext
 from xiphpc.pricing.status import Status
 
@@ -49,11 +50,20 @@ __all__ = [
 EXIT_INTERRUPTED = 75
 
 _stop = threading.Event()
+_pricing = threading.Event()
 
 
-def request_stop() -> None:
-    """Ask the run to stop taking partitions (safe to call from a signal handler)."""
+def request_stop() -> bool:
+    """Ask the run to stop taking partitions (safe to call from a signal handler).
+
+    Returns
+    -------
+    bool
+        Whether partitions are being priced now, so that the stop will be heard at the
+        next partition.
+    """
     _stop.set()
+    return _pricing.is_set()
 
 
 class RunInterrupted(RuntimeError):
@@ -80,6 +90,7 @@ class RunSummary:
     seconds: float
 
 
+@releasing_output
 def run_job(
     spec: JobSpec,
     comm: Comm,
@@ -101,15 +112,18 @@ def run_job(
     Raises
     ------
     JobError
-        On every rank alike, before any pricing, when the inputs are unusable (or the
-        checkpoint is another run's).
+        On every rank alike, before any pricing, when the inputs are unusable, the output
+        path cannot be claimed (it is an input, unwritable, or locked by another run) or the
+        checkpoint is another run's.
     RunInterrupted
         On every rank alike, when a stop was requested on any rank (:func:`request_stop`);
         the partitions finished so far are kept.
     """
     t_start, started = time.perf_counter(), dt.datetime.now(dt.UTC)
     _stop.clear()
-    writer = ResultWriter(spec.output_path(out))
+    # Rank 0 checks and locks the output path before any trade is read; all ranks agree.
+    target = agreed(comm, lambda: claim_output(spec, out) if comm.Get_rank() == 0 else None)
+    writer = ResultWriter(spec.output_path(out), target)
     checkpoint = CheckpointStore(writer.path, resume)
     listeners = [*listeners, checkpoint, writer]
     timers = RunState.new_timers()
@@ -125,6 +139,7 @@ def run_job(
     with stage(listeners, "price and aggregate", run, timers):
         inject_fault(comm, "compute")
         members = run.cube.nodes.membership(book.levels)
+        _pricing.set()
         for partitions in share.chunks(CHUNK_ROWS):
             if _stop.is_set():
                 break
@@ -136,6 +151,7 @@ def run_job(
                 price_and_aggregate(run, run_of, members)
             for p in partitions:
                 notify(listeners, "partition_done", run, p)
+        _pricing.clear()
         if share.max(int(_stop.is_set())):
             raise RunInterrupted(
                 f"stopped by a signal; finished partitions kept in {checkpoint.folder}"

@@ -10,11 +10,14 @@ File format (HDF5)::
 Scenario ``k`` is the move from date ``k`` to date ``k + 1`` (N dates give N − 1 scenarios),
 labelled with date ``k + 1``: an absolute change for rates, hazard rates and vols, a relative
 change (``level[k + 1] / level[k] − 1``) for FX rates, spots and commodity futures prices
-(:data:`xiphpc.market.factors.ABSOLUTE_KINDS`). It is applied to today's market.
+(:data:`xiphpc.market.factors.ABSOLUTE_KINDS`). It is applied to today's market. Levels must
+be finite, and those of relatively moved factors above zero (:func:`load_history`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +26,7 @@ import numpy as np
 
 from xiphpc.config.errors import JobError, Problem
 from xiphpc.market.data import Market
-from xiphpc.market.factors import FactorSet, factor_levels, factor_set
+from xiphpc.market.factors import ABSOLUTE_KINDS, FactorSet, factor_levels, factor_set
 
 __all__ = [
     "History",
@@ -54,20 +57,61 @@ class History:
 
 
 def load_history(path: str | Path) -> History:
-    """Read a history file; raises :class:`JobError` naming the file and dataset."""
+    """Read a history file and check it.
+
+    Every level must be finite, and a factor moved by ratios (FX rates, spots, futures
+    prices: kinds not in :data:`~xiphpc.market.factors.ABSOLUTE_KINDS`) must be above zero on
+    every date: a zero or negative level would make the scenario moves around it NaN or
+    meaningless, and VaR would be taken over the scenarios that remain.
+
+    Raises
+    ------
+    JobError
+        Naming the file and dataset, and for a bad level the factor and date.
+    """
     path = Path(path)
     src = str(path)
+    problems: list[Problem] = []
     try:
         with h5py.File(path, "r") as f:
-            missing = [k for k in ("dates", "factors", "levels") if k not in f]
-            if missing:
-                raise JobError([Problem(src, k, "dataset is absent") for k in missing])
-            dates = np.array([d.decode() for d in f["dates"][()]], dtype="datetime64[D]")
-            labels = [x.decode() for x in f["factors"][()]]
-            levels = f["levels"][()].astype(np.float64)
-    except OSError as exc:
-        raise JobError([Problem(src, "", f"cannot read as HDF5: {exc}")]) from exc
-    problems = []
+            data = {}
+            for key, ndim, kinds in (
+                ("dates", 1, "SO"),
+                ("factors", 1, "SO"),
+                ("levels", 2, "fiu"),
+            ):
+                obj = f.get(key)
+                if obj is None:
+                    problems.append(Problem(src, key, "dataset is absent"))
+                elif not isinstance(obj, h5py.Dataset):
+                    problems.append(Problem(src, key, "is a group; expected a dataset"))
+                elif (
+                    obj.ndim != ndim
+                    or obj.dtype.kind not in kinds
+                    or (obj.dtype.kind == "O" and h5py.check_string_dtype(obj.dtype) is None)
+                ):
+                    what = "strings" if kinds == "SO" else "numbers"
+                    problems.append(
+                        Problem(
+                            src,
+                            key,
+                            f"has shape {obj.shape} and type {obj.dtype}; expected {ndim}-D {what}",
+                        )
+                    )
+                else:
+                    data[key] = obj[()]
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+        raise JobError(
+            [Problem(src, "", f"cannot read as HDF5 (damaged, or not HDF5): {exc}")]
+        ) from exc
+    if problems:
+        raise JobError(problems)
+    dates, bad = _dates(data["dates"], src)
+    labels, bad_labels = _labels(data["factors"], src)
+    problems += bad + bad_labels
+    levels = data["levels"].astype(np.float64)
+    if problems:
+        raise JobError(problems)
     if levels.shape != (dates.size, len(labels)):
         problems.append(
             Problem(
@@ -79,13 +123,76 @@ def load_history(path: str | Path) -> History:
     elif dates.size < 2:
         problems.append(Problem(src, "dates", "needs at least two dates"))
     elif np.any(np.diff(dates) <= np.timedelta64(0, "D")):
-        problems.append(Problem(src, "dates", "must be strictly increasing"))
-    elif not np.isfinite(levels).all():
-        bad = sorted({labels[j] for j in np.argwhere(~np.isfinite(levels))[:, 1]})[:5]
-        problems.append(Problem(src, "levels", f"non-finite levels for {bad}"))
+        k = int(np.flatnonzero(np.diff(dates) <= np.timedelta64(0, "D"))[0])
+        problems.append(
+            Problem(
+                src,
+                f"dates[{k + 1}]",
+                f"{dates[k + 1]} does not follow {dates[k]}: dates must be strictly increasing",
+            )
+        )
+    else:
+        problems += _level_problems(dates, labels, levels, src)
     if problems:
         raise JobError(problems)
     return History(dates, labels, levels, src)
+
+
+def _strings(raw: np.ndarray, src: str, key: str) -> tuple[list[str], list[Problem]]:
+    out, problems = [], []
+    for i, x in enumerate(raw):
+        try:
+            out.append(x.decode("utf-8") if isinstance(x, bytes) else str(x))
+        except UnicodeDecodeError:
+            problems.append(Problem(src, f"{key}[{i}]", f"not UTF-8 text: {bytes(x)!r}"))
+            out.append("")
+    return out, problems[:5]
+
+
+def _dates(raw: np.ndarray, src: str) -> tuple[np.ndarray, list[Problem]]:
+    """ISO dates (``YYYY-MM-DD`` exactly: ``np.datetime64`` would take "2026" for a date)."""
+    text, problems = _strings(raw, src, "dates")
+    days = np.zeros(len(text), dtype="datetime64[D]")
+    for i, d in enumerate(text):
+        try:
+            if len(d) != 10:
+                raise ValueError
+            days[i] = np.datetime64(dt.date.fromisoformat(d), "D")
+        except ValueError:
+            if len(problems) < 5:
+                problems.append(Problem(src, f"dates[{i}]", f"{d!r} is not a date (YYYY-MM-DD)"))
+    return days, problems
+
+
+def _labels(raw: np.ndarray, src: str) -> tuple[list[str], list[Problem]]:
+    labels, problems = _strings(raw, src, "factors")
+    twice = sorted({lb for lb, k in Counter(labels).items() if k > 1})
+    if twice:
+        problems.append(Problem(src, "factors", f"listed more than once: {twice[:5]}"))
+    return labels, problems
+
+
+def _level_problems(
+    dates: np.ndarray, labels: list[str], levels: np.ndarray, src: str, limit: int = 5
+) -> list[Problem]:
+    """A problem per bad level (at most ``limit``, then a count): non-finite, or not above
+    zero for a factor moved by ratios."""
+    relative = np.array([lb.split(":", 1)[0] not in ABSOLUTE_KINDS for lb in labels], dtype=bool)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(levels) | (relative[None, :] & (levels <= 0.0))
+    found = np.argwhere(bad)
+    problems = []
+    for k, j in found[:limit]:
+        x = float(levels[k, j])
+        why = (
+            "is not finite"
+            if not np.isfinite(x)
+            else "must be > 0: the factor moves by ratios (FX rate, spot, futures price)"
+        )
+        problems.append(Problem(src, "levels", f"{labels[j]} on {dates[k]}: {x!r} {why}"))
+    if len(found) > limit:
+        problems.append(Problem(src, "levels", f"... and {len(found) - limit:,} more bad levels"))
+    return problems
 
 
 def write_history(history: History, path: str | Path) -> None:

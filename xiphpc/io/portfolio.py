@@ -5,8 +5,15 @@ Layouts:
 - HDF5: one group per product under ``/portfolio`` (``/portfolio/equity_option/strike``...),
   one 1-D dataset per column; strings as UTF-8, dates as ISO strings, missing floats NaN,
   missing strings empty.
-- CSV: a folder with one ``<product>.csv`` per product, header row of column names; an empty
-  cell is a missing value.
+- CSV: a folder with one ``<product>.csv`` per product, UTF-8 (a byte-order mark is
+  allowed), header row of column names; an empty cell is a missing value, an empty line is
+  skipped.
+
+Rows are numbered from 1 within each product table, the header not counted (row 1 of a CSV
+table is its second line): ``xiphpc validate`` and ``xiphpc show`` both say "row N" so.
+A file that cannot be read as a table (bad bytes, a cell over the CSV module's 131,072
+characters, an HDF5 column that is not one value per trade, a damaged HDF5 file) stops the job
+with a :class:`~xiphpc.config.errors.JobError` naming the file, the column or the line.
 
 A source can read any row range of a table, so that each rank reads only its own trades
 (HDF5 reads exactly those rows; CSV has no random access, so its rows are parsed once).
@@ -14,8 +21,12 @@ A source can read any row range of a table, so that each rank reads only its own
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import h5py
@@ -23,6 +34,8 @@ import numpy as np
 
 from xiphpc.config.errors import JobError, Problem
 from xiphpc.pricing.products import REGISTRY, Column, Table
+
+from .text import decode_utf8
 
 __all__ = [
     "CsvSource",
@@ -55,12 +68,64 @@ class PortfolioSource(ABC):
         """Rows ``start:stop`` of a product table, all columns or only ``columns``."""
 
 
-def _decode(data: np.ndarray) -> np.ndarray:
-    """UTF-8 bytes to str; ASCII, the common case, without a per-element decode."""
+def _decode(data: np.ndarray, source: str, column: str, first_row: int) -> np.ndarray:
+    """UTF-8 bytes to str; ASCII, the common case, without a per-element decode.
+
+    Raises
+    ------
+    JobError
+        A cell is not UTF-8, naming the column and its row (counted from 1).
+    """
     try:
         return data.astype("U")
     except UnicodeDecodeError:
-        return np.char.decode(data, "utf-8")
+        pass
+    out = np.empty(data.shape, dtype=object)
+    for i, cell in enumerate(data):
+        try:
+            out[i] = cell.decode("utf-8")
+        except UnicodeDecodeError:
+            raise JobError(
+                [
+                    Problem(
+                        source, column, f"row {first_row + i + 1}: not UTF-8 text: {bytes(cell)!r}"
+                    )
+                ]
+            ) from None
+    return out.astype(str)
+
+
+#: What h5py raises for a damaged or foreign file, depending on where the damage is.
+_HDF5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError)
+
+
+@contextlib.contextmanager
+def _hdf5_errors(source: str) -> Iterator[None]:
+    """Turn the errors of reading a damaged HDF5 file into one problem naming it."""
+    try:
+        yield
+    except JobError:
+        raise
+    except _HDF5_ERRORS as exc:
+        raise JobError(
+            [Problem(source, "", f"cannot read as HDF5 (damaged, or not HDF5): {exc}")]
+        ) from exc
+
+
+def _column_problem(obj: object) -> str | None:
+    """Why an HDF5 object cannot be a portfolio column (one number or string per trade)."""
+    if not isinstance(obj, h5py.Dataset):
+        return "is a group; expected a dataset, one value per trade"
+    if obj.ndim != 1:
+        return f"has shape {obj.shape}; expected one value per trade (a 1-D dataset)"
+    kind = obj.dtype.kind
+    if kind == "V":
+        return f"has a compound type {obj.dtype}; expected numbers or strings"
+    if kind == "O" and h5py.check_string_dtype(obj.dtype) is None:
+        return "holds variable-length sequences; expected numbers or strings"
+    if kind not in "biufSO":
+        return f"has type {obj.dtype}; expected numbers or strings"
+    return None
 
 
 def _convert(col: Column, raw: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
@@ -133,27 +198,33 @@ class Hdf5Source(PortfolioSource):
         self.path = Path(path)
         self.description = str(self.path)
         problems: list[Problem] = []
-        try:
-            with h5py.File(self.path, "r") as f:
-                group = f.get("portfolio")
-                if not isinstance(group, h5py.Group):
-                    raise JobError([Problem(str(self.path), "/portfolio", "group is absent")])
-                self._counts = {}
-                for name in group:
-                    src = f"{self.path}:/portfolio/{name}"
-                    if name not in REGISTRY:
-                        problems.append(
-                            Problem(src, name, f"unknown product; accepted: {list(REGISTRY)}")
-                        )
-                        continue
-                    cols = list(group[name])
-                    problems += _check_columns(name, cols, src)
-                    lengths = {group[name][c].shape[0] for c in cols}
-                    if len(lengths) > 1:
-                        problems.append(Problem(src, "", "columns differ in length"))
-                    self._counts[name] = lengths.pop() if lengths else 0
-        except OSError as exc:
-            raise JobError([Problem(str(self.path), "", f"cannot read as HDF5: {exc}")]) from exc
+        self._counts: dict[str, int] = {}
+        with _hdf5_errors(str(self.path)), h5py.File(self.path, "r") as f:
+            group = f.get("portfolio")
+            if not isinstance(group, h5py.Group):
+                raise JobError([Problem(str(self.path), "/portfolio", "group is absent")])
+            for name in group:
+                src = f"{self.path}:/portfolio/{name}"
+                if name not in REGISTRY:
+                    problems.append(
+                        Problem(src, name, f"unknown product; accepted: {list(REGISTRY)}")
+                    )
+                    continue
+                table = group[name]
+                if not isinstance(table, h5py.Group):
+                    problems.append(Problem(src, "", "is a dataset; expected a group of columns"))
+                    continue
+                cols = list(table)
+                problems += _check_columns(name, cols, src)
+                lengths = {}
+                for c in cols:
+                    why = _column_problem(table[c])
+                    if why is None:
+                        lengths[c] = table[c].shape[0]
+                    else:
+                        problems.append(Problem(src, c, why))
+                problems += _length_problems(lengths, src)
+                self._counts[name] = max(lengths.values(), default=0)
         if problems:
             raise JobError(problems)
         self._counts = {k: self._counts[k] for k in REGISTRY if k in self._counts}
@@ -164,14 +235,14 @@ class Hdf5Source(PortfolioSource):
     def read(self, product, start=0, stop=None, columns=None) -> Table:
         src = f"{self.path}:/portfolio/{product}"
         raw: dict[str, np.ndarray] = {}
-        with h5py.File(self.path, "r") as f:
+        with _hdf5_errors(src), h5py.File(self.path, "r") as f:
             group = f["portfolio"][product]
             for name in group:
                 if columns is not None and name not in columns:
                     continue
                 data = group[name][start:stop]
                 if data.dtype.kind in "SO":
-                    data = _decode(data.astype("S"))
+                    data = _decode(data.astype("S"), src, name, start)
                 raw[name] = data
         schema = {c.name: c for c in REGISTRY[product].all_columns()}
         if columns is not None:
@@ -187,6 +258,21 @@ class Hdf5Source(PortfolioSource):
             else:
                 cols[name], missing[name] = _convert(col, data, src)
         return Table(product, cols, missing, src, start)
+
+
+def _length_problems(lengths: dict[str, int], source: str) -> list[Problem]:
+    """One problem per column whose length differs from ``trade_id``'s (or, without one,
+    from the most common length)."""
+    if len(set(lengths.values())) <= 1:
+        return []
+    ref = "trade_id" if "trade_id" in lengths else None
+    n = lengths[ref] if ref else Counter(lengths.values()).most_common(1)[0][0]
+    against = f"trade_id has {n:,}" if ref else f"most columns have {n:,}"
+    return [
+        Problem(source, c, f"has {k:,} rows, {against}: columns differ in length")
+        for c, k in lengths.items()
+        if k != n
+    ]
 
 
 class CsvSource(PortfolioSource):
@@ -211,27 +297,13 @@ class CsvSource(PortfolioSource):
                     )
                 )
                 continue
-            with path.open(newline="") as fh:
-                rows = list(csv.reader(fh))
-            if not rows:
-                problems.append(Problem(str(path), "", "is empty (no header row)"))
+            try:
+                table = _read_csv(product, path)
+            except JobError as exc:
+                problems += exc.problems
                 continue
-            header = [h.strip() for h in rows[0]]
-            problems += _check_columns(product, header, str(path))
-            body = rows[1:]
-            short = [i + 2 for i, r in enumerate(body) if len(r) != len(header)]
-            if short:
-                problems.append(
-                    Problem(str(path), "", f"lines {short[:5]} do not have {len(header)} cells")
-                )
-                continue
-            raw = {
-                h: np.array([r[j] for r in body], dtype=str) if body else np.array([], dtype=str)
-                for j, h in enumerate(header)
-            }
-            if "trade_id" not in raw:
-                continue
-            self._tables[product] = table_from_strings(product, raw, str(path))
+            if table is not None:
+                self._tables[product] = table
         if problems:
             raise JobError(problems)
 
@@ -240,6 +312,56 @@ class CsvSource(PortfolioSource):
 
     def read(self, product, start=0, stop=None, columns=None) -> Table:
         return self._tables[product].take(slice(start, stop))
+
+
+def _read_csv(product: str, path: Path) -> Table | None:
+    """One CSV product table; None when it has no ``trade_id`` column (reported by
+    :func:`_check_columns`).
+
+    Raises
+    ------
+    JobError
+        The file cannot be read, is not UTF-8 or not CSV, or its header or rows are malformed.
+    """
+    src = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise JobError([Problem(src, "", f"cannot read: {exc.strerror}")]) from exc
+    reader = csv.reader(io.StringIO(decode_utf8(data, src), newline=""), strict=True)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for row in reader:
+            # An empty line is not a trade.
+            if row:
+                rows.append(row)
+                lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise JobError([Problem(src, f"line {reader.line_num}", f"not valid CSV: {exc}")]) from None
+    if not rows:
+        raise JobError([Problem(src, "", "is empty (no header row)")])
+    header = [h.strip() for h in rows[0]]
+    problems = _check_columns(product, header, src)
+    twice = sorted({h for h in header if header.count(h) > 1})
+    problems += [Problem(src, h, "column appears more than once") for h in twice]
+    body = rows[1:]
+    ragged = [(lines[i + 1], len(r)) for i, r in enumerate(body) if len(r) != len(header)]
+    if ragged:
+        line, cells = ragged[0]
+        also = f" (also lines {[x[0] for x in ragged[1:6]]})" if len(ragged) > 1 else ""
+        problems.append(
+            Problem(src, f"line {line}", f"has {cells} cells, the header {len(header)}{also}")
+        )
+    if problems:
+        raise JobError(problems)
+    if "trade_id" not in header:
+        return None
+    raw = {
+        h: np.array([r[j] for r in body], dtype=str) if body else np.array([], dtype=str)
+        for j, h in enumerate(header)
+    }
+    return table_from_strings(product, raw, src)
 
 
 class GeneratedSource(PortfolioSource):

@@ -83,6 +83,7 @@ from typing import Any
 import numpy as np
 
 from xiphpc.config.errors import JobError, Problem
+from xiphpc.io.text import brief, read_text
 
 from .curves.loader import (
     EXTRA_KEYS,
@@ -285,27 +286,27 @@ class _Reader:
 
     def number(self, value: Any, field: str, *, positive: bool = False) -> float | None:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.bad(field, f"expected a number, got {value!r}")
+            self.bad(field, f"expected a number, got {brief(value)}")
             return None
         x = float(value)
         if not math.isfinite(x):
-            self.bad(field, f"must be finite, got {value!r}")
+            self.bad(field, f"must be finite, got {brief(value)}")
             return None
         if positive and x <= 0.0:
-            self.bad(field, f"must be > 0, got {value!r}")
+            self.bad(field, f"must be > 0, got {brief(value)}")
             return None
         return x
 
     def table(self, doc: dict, key: str, field: str, *, required: bool = True) -> dict:
         value = doc.get(key, None if required else {})
         if not isinstance(value, dict):
-            self.bad(field, "missing" if value is None else f"expected a table, got {value!r}")
+            self.bad(field, "missing" if value is None else f"expected a table, got {brief(value)}")
             return {}
         return value
 
     def pillars(self, doc: Any, field: str, xkey: str, ykey: str, *, positive_y: bool):
         if not isinstance(doc, dict):
-            self.bad(field, f"expected a table with {xkey!r} and {ykey!r}, got {doc!r}")
+            self.bad(field, f"expected a table with {xkey!r} and {ykey!r}, got {brief(doc)}")
             return None
         unknown = sorted(set(doc) - {xkey, ykey})
         if unknown:
@@ -352,11 +353,11 @@ def market_from_dict(doc: Any, source: str = "<memory>") -> Market:
     try:
         vdate = dt.date.fromisoformat(str(doc.get("valuation_date")))
     except ValueError:
-        r.bad("valuation_date", f"expected YYYY-MM-DD, got {doc.get('valuation_date')!r}")
+        r.bad("valuation_date", f"expected YYYY-MM-DD, got {brief(doc.get('valuation_date'))}")
         vdate = dt.date(1970, 1, 1)
     base = doc.get("base_currency")
     if not isinstance(base, str) or len(base) != 3:
-        r.bad("base_currency", f"expected a 3-letter currency code, got {base!r}")
+        r.bad("base_currency", f"expected a 3-letter currency code, got {brief(base)}")
         base = "???"
     fx: dict[str, float] = {}
     for ccy, value in r.table(doc, "fx", "fx").items():
@@ -364,7 +365,7 @@ def market_from_dict(doc: Any, source: str = "<memory>") -> Market:
         if v is not None:
             fx[ccy] = v
     if base in fx and fx[base] != 1.0:
-        r.bad(f"fx.{base}", f"the base currency's rate must be 1.0, got {fx[base]!r}")
+        r.bad(f"fx.{base}", f"the base currency's rate must be 1.0, got {brief(fx[base])}")
     curves: dict[str, ZeroCurve] = {}
     for ccy, spec in r.table(doc, "curves", "curves").items():
         if isinstance(spec, dict) and {
@@ -385,14 +386,14 @@ def market_from_dict(doc: Any, source: str = "<memory>") -> Market:
     for name, spec in r.table(doc, "equities", "equities", required=False).items():
         f = f"equities.{name}"
         if not isinstance(spec, dict):
-            r.bad(f, f"expected a table, got {spec!r}")
+            r.bad(f, f"expected a table, got {brief(spec)}")
             continue
         unknown = sorted(set(spec) - eq_keys)
         if unknown:
             r.bad(f, f"unknown keys {unknown}; accepted: {sorted(eq_keys)}")
         ccy = spec.get("currency")
         if not isinstance(ccy, str) or ccy not in fx:
-            r.bad(f"{f}.currency", f"{ccy!r} has no FX rate in this market")
+            r.bad(f"{f}.currency", f"{brief(ccy)} has no FX rate in this market")
         spot = r.number(spec.get("spot"), f"{f}.spot")
         div = r.number(spec.get("dividend_yield", 0.0), f"{f}.dividend_yield")
         vol = r.vol(spec.get("vol"), f"{f}.vol")
@@ -419,10 +420,11 @@ def load_market(path: str | Path) -> Market:
         The file is missing, not JSON, or has bad fields (each one reported).
     """
     path = Path(path)
+    text = read_text(path)
     try:
-        doc = json.loads(path.read_text())
-    except OSError as exc:
-        raise JobError([Problem(str(path), "", f"cannot read: {exc.strerror}")]) from exc
-    except json.JSONDecodeError as exc:
-        raise JobError([Problem(str(path), "", f"not valid JSON: {exc}")]) from exc
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        # JSONDecodeError is a ValueError, as is an integer of over 4,300 digits.
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise JobError([Problem(str(path), "", f"not valid JSON: {why}")]) from exc
     return market_from_dict(doc, str(path))

@@ -15,17 +15,18 @@ Layout (every dataset has ``unit`` and ``description`` attributes)::
 
 The file is written under a temporary name next to the target and renamed into place when
 complete, so a crash never leaves a file at the target path; readers should still check the
-``complete`` attribute.
+``complete`` attribute. The temporary name, the lock and the clean-up after failures are those
+of :mod:`xiphpc.output.target`.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from .target import finalize, temporary_path
 
 __all__ = [
     "TRADE_COLUMNS",
@@ -50,11 +51,6 @@ TRADE_COLUMNS = (
     ("reason", "", "field and value that made the trade invalid; empty when priced"),
     ("fx_to_base", "base currency per trade currency", "FX rate used for the aggregates"),
 )
-
-
-def temporary_path(final: Path) -> Path:
-    """A unique name beside ``final`` for the file being written."""
-    return final.with_name(f".{final.name}.{uuid.uuid4().hex[:12]}.tmp")
 
 
 def string_width(values: np.ndarray) -> int:
@@ -101,9 +97,3 @@ def write_strings(values: np.ndarray) -> np.ndarray:
         return text.astype("S")
     except UnicodeEncodeError:
         return np.char.encode(text, "utf-8")
-
-
-def finalize(tmp: Path, final: Path) -> None:
-    """Move the finished file into place (atomic on one file system)."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, final)

@@ -22,9 +22,7 @@ from xiphpc.engine.reduce import Reduced
 from xiphpc.output.result_file import (
     TRADE_COLUMNS,
     create_result,
-    finalize,
     string_width,
-    temporary_path,
     write_strings,
 )
 from xiphpc.output.risk_tables import create_trade_pnl, write_risk
@@ -36,6 +34,7 @@ from xiphpc.output.schema import (
     TRADE_PNL,
     TRADES,
 )
+from xiphpc.output.target import OutputTarget
 from xiphpc.parallel.mpi import mpi_versions
 from xiphpc.pricing.products import MEASURES
 from xiphpc.pricing.status import Status
@@ -51,10 +50,14 @@ class ResultWriter(RunListener):
     ----------
     path : Path
         Target file; written under a temporary name beside it and renamed when complete.
+    target : OutputTarget or None
+        The claim of ``path`` (rank 0; None elsewhere): it names the temporary file and
+        moves it into place.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, target: OutputTarget | None) -> None:
         self.path = Path(path)
+        self.target = target
         self.partition_times: list[tuple[int, int, float, float]] = []
 
     def begin(self, run: RunState) -> None:
@@ -70,7 +73,7 @@ class ResultWriter(RunListener):
         t0 = time.perf_counter()
         share, trades, book = run.share, run.trades, run.book
         spec, market = run.inputs.spec, run.inputs.market
-        tmp = Path(share.from_root(str(temporary_path(self.path)) if share.rank == 0 else None))
+        tmp = Path(share.from_root(str(self.target.temporary()) if share.rank == 0 else None))
         text = {**book.text, "reason": trades.reason}
         widths = {c: share.max(string_width(arr.astype(str))) for c, arr in text.items()}
         if share.rank == 0:
@@ -105,7 +108,7 @@ class ResultWriter(RunListener):
             _write_attributes(f, run)
             f.attrs["partitions_restored"] = int(restored[0])
             f.attrs["complete"] = True
-        finalize(tmp, self.path)
+        self.target.commit(tmp)
 
 
 def _trade_columns(widths: dict[str, int], run: RunState) -> dict[str, tuple]:

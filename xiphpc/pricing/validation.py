@@ -1,8 +1,10 @@
 """Trade-level checks: which trades can be priced, and why the others cannot.
 
 A trade's status is the first problem found, checked column by column in schema order and then
-by the product's own rules; ``reason`` says which field and value. Trades are never dropped:
-they are written with their status and excluded from the aggregates.
+by the product's own rules; ``reason`` says which field and value. Every number must be finite:
+NaN and infinities are flagged here, naming the column, not left for the pricing to meet.
+Trades are never dropped: they are written with their status and excluded from the
+aggregates.
 """
 
 from __future__ import annotations
@@ -69,8 +71,14 @@ def validate_table(table: Table, market: Market) -> tuple[np.ndarray, np.ndarray
             if col.required:
                 flag(miss, Status.MISSING_FIELD, f"{name}: missing")
             flag(nan & ~miss, Status.NOT_A_NUMBER, f"{name}: not a number")
+            # An infinite value is no more usable than NaN: stop it here, by name, rather
+            # than as a non-finite price.
+            inf = np.isinf(values)
+            flag(
+                inf, Status.NOT_A_NUMBER, lambda i, v=values, nm=name: f"{nm}: {v[i]} is not finite"
+            )
             if col.positive:
-                bad = ~nan & (values <= 0.0)
+                bad = ~nan & ~inf & (values <= 0.0)
                 code = Status.NON_POSITIVE_VOL if name == "vol" else Status.NON_POSITIVE_PRICE
                 flag(
                     bad,

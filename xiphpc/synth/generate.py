@@ -629,7 +629,7 @@ def write_portfolio_csv(tables: dict[str, Table], folder: Path) -> None:
     for product, table in tables.items():
         names = [c.name for c in REGISTRY[product].all_columns()]
         text = [_text_column(table, n) for n in names]
-        with (folder / f"{product}.csv").open("w", newline="") as fh:
+        with (folder / f"{product}.csv").open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(names)
             w.writerows(zip(*text, strict=True))

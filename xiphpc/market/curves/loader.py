@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from xiphpc.io.text import brief
+
 from .bootstrap import (
     Deposit,
     Fra,
@@ -117,7 +119,7 @@ _REQUIRED = {
 
 def _quote(r, q: Any, field: str):
     if not isinstance(q, dict) or q.get("type") not in _QUOTE_FIELDS:
-        r.bad(field, f"expected a table with 'type' one of {list(_QUOTE_FIELDS)}, got {q!r}")
+        r.bad(field, f"expected a table with 'type' one of {list(_QUOTE_FIELDS)}, got {brief(q)}")
         return None
     kind = q["type"]
     spec = _QUOTE_FIELDS[kind]
@@ -142,15 +144,15 @@ def _quote(r, q: Any, field: str):
             args[key] = v
         elif want is int:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                r.bad(f, f"expected a whole number of months, got {value!r}")
+                r.bad(f, f"expected a whole number of months, got {brief(value)}")
                 ok = False
             args[key] = value
         else:
             if not isinstance(value, str):
-                r.bad(f, f"expected a string, got {value!r}")
+                r.bad(f, f"expected a string, got {brief(value)}")
                 ok = False
             elif key.endswith("day_count") and value not in DAY_COUNTS:
-                r.bad(f, f"unknown day count {value!r}; accepted: {list(DAY_COUNTS)}")
+                r.bad(f, f"unknown day count {brief(value)}; accepted: {list(DAY_COUNTS)}")
                 ok = False
             elif key == "tenor":
                 try:
@@ -165,7 +167,7 @@ def _quote(r, q: Any, field: str):
                 try:
                     dt.date.fromisoformat(value)
                 except ValueError:
-                    r.bad(f, f"expected YYYY-MM-DD, got {value!r}")
+                    r.bad(f, f"expected YYYY-MM-DD, got {brief(value)}")
                     ok = False
             args[key] = value
     return _QUOTE_TYPES[kind](**args) if ok else None
@@ -186,13 +188,13 @@ def read_curve(
     recorded) when the entry is unusable.
     """
     if not isinstance(spec, dict):
-        r.bad(field, f"expected a table, got {spec!r}")
+        r.bad(field, f"expected a table, got {brief(spec)}")
         return None
     interp = spec.get("interpolation")
     if interp is not None and interp not in INTERPOLATIONS:
         r.bad(
             f"{field}.interpolation",
-            f"unknown interpolation {interp!r}; accepted: {list(INTERPOLATIONS)}",
+            f"unknown interpolation {brief(interp)}; accepted: {list(INTERPOLATIONS)}",
         )
         return None
     rest = {k: v for k, v in spec.items() if k not in ("interpolation", "bootstrapped_from")}
@@ -251,7 +253,7 @@ def _grid(r, spec: Any, field: str, axis: str, optional: tuple[str, ...] = ()):
     ):
         r.bad(
             field,
-            f"expected a table with {sorted(keys)} (optional: {list(optional)}), got {spec!r}",
+            f"expected a table with {sorted(keys)} (optional: {list(optional)}), got {brief(spec)}",
         )
         return None
     out = []
@@ -307,7 +309,7 @@ def _with_quotes(
     if meta.get("discount") != discount_name:
         r.bad(
             f"{field}.discount",
-            f"{meta.get('discount')!r}: the curve is discounted on {discount_name!r} here",
+            f"{brief(meta.get('discount'))}: the curve is discounted on {discount_name!r} here",
         )
         return None
     inst = [_quote(r, q, f"{field}.quotes[{i}]") for i, q in enumerate(meta["quotes"])]
@@ -334,7 +336,7 @@ def _spread_tenors(r, meta: Any, field: str, times: np.ndarray, vdate: dt.date):
     if meta is None:
         return ()
     if not isinstance(meta, list) or not all(isinstance(t, str) for t in meta):
-        r.bad(field, f"expected a list of CDS tenors ('5Y'), got {meta!r}")
+        r.bad(field, f"expected a list of CDS tenors ('5Y'), got {brief(meta)}")
         return None
     if len(meta) != times.size:
         r.bad(field, f"{len(meta)} tenors for {times.size} hazard pillars")
@@ -353,7 +355,7 @@ def _spread_tenors(r, meta: Any, field: str, times: np.ndarray, vdate: dt.date):
 def _credit(r, spec: Any, field: str, vdate: dt.date, fx: dict, curves: dict):
     keys = {"currency", "recovery", "spread", "spreads", "hazard_rates", "bootstrapped_from"}
     if not isinstance(spec, dict):
-        r.bad(field, f"expected a table, got {spec!r}")
+        r.bad(field, f"expected a table, got {brief(spec)}")
         return None
     unknown = sorted(set(spec) - keys)
     if unknown:
@@ -361,12 +363,12 @@ def _credit(r, spec: Any, field: str, vdate: dt.date, fx: dict, curves: dict):
         return None
     ccy = spec.get("currency")
     if not isinstance(ccy, str) or ccy not in curves or ccy not in fx:
-        r.bad(f"{field}.currency", f"{ccy!r} has no curve and FX rate in this market")
+        r.bad(f"{field}.currency", f"{brief(ccy)} has no curve and FX rate in this market")
         return None
     rec = r.number(spec.get("recovery", 0.4), f"{field}.recovery")
     if rec is None or not 0.0 <= rec < 1.0:
         if rec is not None:
-            r.bad(f"{field}.recovery", f"must be in [0, 1), got {rec!r}")
+            r.bad(f"{field}.recovery", f"must be in [0, 1), got {brief(rec)}")
         return None
     forms = [k for k in ("spread", "spreads", "hazard_rates") if k in spec]
     if len(forms) != 1:
@@ -430,11 +432,11 @@ def _credit(r, spec: Any, field: str, vdate: dt.date, fx: dict, curves: dict):
 def _commodity(r, spec: Any, field: str, fx: dict):
     keys = {"currency", "futures", "vol"}
     if not isinstance(spec, dict) or set(spec) != keys:
-        r.bad(field, f"expected a table with exactly {sorted(keys)}, got {spec!r}")
+        r.bad(field, f"expected a table with exactly {sorted(keys)}, got {brief(spec)}")
         return None
     ccy = spec["currency"]
     if not isinstance(ccy, str) or ccy not in fx:
-        r.bad(f"{field}.currency", f"{ccy!r} has no FX rate in this market")
+        r.bad(f"{field}.currency", f"{brief(ccy)} has no FX rate in this market")
         return None
     got = r.pillars(spec["futures"], f"{field}.futures", "expiries", "prices", positive_y=True)
     vol = r.vol(spec["vol"], f"{field}.vol")
@@ -466,7 +468,7 @@ def read_extra_sections(r, doc: dict, vdate: dt.date, fx: dict, curves: dict) ->
         f = f"rate_vols.{ccy}"
         kind = spec.get("type") if isinstance(spec, dict) else None
         if kind not in RATE_VOL_KINDS:
-            r.bad(f"{f}.type", f"expected one of {list(RATE_VOL_KINDS)}, got {kind!r}")
+            r.bad(f"{f}.type", f"expected one of {list(RATE_VOL_KINDS)}, got {brief(kind)}")
             continue
         g = _grid(r, spec, f, "tenors")
         if g is not None:

@@ -1,0 +1,59 @@
+"""Text input files (job files, CSV tables, market data): UTF-8, read whole, every failure a
+:class:`~xiphpc.config.errors.JobError` naming the file and, for bad bytes, the line."""
+
+from __future__ import annotations
+
+import reprlib
+from pathlib import Path
+
+from xiphpc.config.errors import JobError, Problem
+
+__all__ = ["brief", "decode_utf8", "read_text"]
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel = 3
+_BRIEF.maxstring = 60
+_BRIEF.maxother = 60
+_BRIEF.maxlist = _BRIEF.maxtuple = _BRIEF.maxdict = _BRIEF.maxset = 6
+
+
+def brief(value: object) -> str:
+    """``repr(value)`` cut to a line: a value quoted in a message may be a whole nested
+    document (and a deep one would exhaust the recursion of the plain ``repr``)."""
+    return _BRIEF.repr(value)
+
+
+def decode_utf8(data: bytes, source: str) -> str:
+    """``data`` as UTF-8 text (a leading byte-order mark dropped).
+
+    Raises
+    ------
+    JobError
+        Naming the first byte that is not UTF-8, its line and column.
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise JobError(
+            [
+                Problem(
+                    source,
+                    f"line {line}",
+                    f"not UTF-8 text: byte 0x{data[exc.start]:02x} at column {column} (save the "
+                    "file as UTF-8)",
+                )
+            ]
+        ) from None
+
+
+def read_text(path: str | Path, what: str = "") -> str:
+    """The UTF-8 text of file ``path``; ``what`` ("job file") qualifies the read error."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        label = f"cannot read {what}" if what else "cannot read"
+        raise JobError([Problem(str(path), "", f"{label}: {exc.strerror}")]) from exc
+    return decode_utf8(data, str(path))
