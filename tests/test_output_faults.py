@@ -154,7 +154,7 @@ def test_killed_run_leftovers_are_cleaned_by_the_next_run(tmp_path: Path) -> Non
 
 def test_failure_while_writing_removes_the_temporary_file(tmp_path: Path, monkeypatch) -> None:
     """A full disk in the write stage: one line, exit 1, and nothing left beside the target."""
-    import xiphpc.engine.run as engine
+    import xiphpc.output.writer as writer
 
     job = _job(tmp_path)
     created = []
@@ -164,9 +164,9 @@ def test_failure_while_writing_removes_the_temporary_file(tmp_path: Path, monkey
         created.append(Path(path))
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    engine_create = engine.create_result
-    monkeypatch.setattr(engine, "create_result", full_disk)
-    res = CliRunner().invoke(main, ["run", str(job)], catch_exceptions=False)
+    engine_create = writer.create_result
+    monkeypatch.setattr(writer, "create_result", full_disk)
+    res = CliRunner().invoke(main, ["run", str(job), "--quiet"], catch_exceptions=False)
     assert res.exit_code == 1, res.output
     assert re.fullmatch(
         rf"xiphpc: {re.escape(str(job))}: \[Errno 28\] No space left on device: "

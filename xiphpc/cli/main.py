@@ -80,11 +80,11 @@ def run(job: Path, out: Path | None, quiet: bool, resume: bool, verbose: bool) -
             unwinding.append(signum)
             raise Terminated(signum)
 
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
-        signal.signal(sig, on_signal)
     listeners = [] if quiet else [ProgressDisplay()]
     if verbose:
         listeners.append(StageLog(comm.Get_rank()))
+    signals = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1)
+    saved = {sig: signal.signal(sig, on_signal) for sig in signals}
     with abort_on_error(comm):
         try:
             spec = agreed(comm, lambda: load_job(job))
@@ -106,6 +106,9 @@ def run(job: Path, out: Path | None, quiet: bool, resume: bool, verbose: bool) -
             # The environment failed (a full disk, a vanished file), not the input.
             click.echo(f"xiphpc: {job}: {exc}; no result written", err=True)
             sys.exit(1)
+        finally:
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
         if summary is not None:
             click.echo(str(summary.path) if quiet else summarize(summary.path))
 
