@@ -150,8 +150,13 @@ def test_measures_summed_by_node_and_reduced_along_the_tree(staged) -> None:
                 assert cube.of(p)[node, 0] == expect
                 assert cube.of(p)[node, 1] == trades.priced[mine].sum()
                 assert cube.of(p)[node, 2] == (~trades.priced[mine]).sum()
+    blocks = np.array([cube.of(p).copy() for p in share.partitions])
+    for p in share.partitions:
+        cube.fold(p)
+    # Nine partitions fold into the nodes of 8 and 1 partitions.
+    assert [(k, w) for k, w, _ in cube.forest] == [(0, 8), (8, 1)]
     reduced = reduce_cube(cube, share, trades.status)
-    np.testing.assert_array_equal(reduced.sums, tree_reference(cube.data))
+    np.testing.assert_array_equal(reduced.sums, tree_reference(blocks))
     assert reduced.excluded.sum() == len(book)
     assert reduced.excluded[0] == trades.priced.sum()
 
@@ -245,8 +250,16 @@ def test_tree_sum_on_one_rank_follows_the_fixed_tree(n: int) -> None:
     # Magnitudes over 30 decades: any other order of additions would show in the last bits.
     blocks = rng.normal(size=(n, 4, 3)) * 10.0 ** rng.integers(-15, 15, size=(n, 4, 3))
     share = WorkShare(self_comm(), _plan(list(range(n + 1)), [0, n]))
-    got = share.tree_sum(blocks)
+    singles = [(p, 1, b) for p, b in enumerate(blocks)]
+    got = share.tree_sum(singles, (4, 3))
     np.testing.assert_array_equal(got, tree_reference(blocks))
+    # Folded as partitions finish: at most one node per bit of n, and the same sum.
+    cube = PartialCube(range(n), Nodes(("total",), {"total": ["all"] * 4}), ColumnLayout(("pv",)))
+    for p in range(n):
+        cube.of(p)[...] = blocks[p]
+        cube.fold(p)
+    assert len(cube.forest) == bin(n).count("1")
+    np.testing.assert_array_equal(share.tree_sum(cube.forest, (4, 3)), got)
     # Up to three partitions the tree adds in partition order; from four on it does not.
     if n >= 4:
         sequential = np.zeros((4, 3))

@@ -111,6 +111,7 @@ def test_world_run_equals_serial_run(mpi_tmp_path: Path) -> None:
 def test_tree_sum_equals_the_one_rank_tree(n_partitions: int) -> None:
     from test_engine_stages import tree_reference
 
+    from xiphpc.engine.cube import ColumnLayout, Nodes, PartialCube
     from xiphpc.engine.partition import PartitionPlan
     from xiphpc.parallel.workshare import WorkShare
 
@@ -125,7 +126,17 @@ def test_tree_sum_equals_the_one_rank_tree(n_partitions: int) -> None:
     rank_bounds = np.concatenate(([0], cuts, [n_partitions])).astype(np.int64)
     bounds = np.arange(n_partitions + 1, dtype=np.int64)
     share = WorkShare(comm, PartitionPlan(bounds, np.ones(n_partitions), rank_bounds))
-    got = share.tree_sum(blocks[share.partitions.start : share.partitions.stop])
+    # Some ranks hand over single partitions, others the nodes their partitions fold into.
+    mine = [(p, 1, blocks[p]) for p in share.partitions]
+    if comm.Get_rank() % 2:
+        cube = PartialCube(
+            share.partitions, Nodes(("total",), {"total": ["all"] * 5}), ColumnLayout(())
+        )
+        for p in share.partitions:
+            cube.of(p)[...] = blocks[p]
+            cube.fold(p)
+        mine = cube.forest
+    got = share.tree_sum(mine, (5, 2))
     if comm.Get_rank() == 0:
         np.testing.assert_array_equal(got, tree_reference(blocks))
     else:

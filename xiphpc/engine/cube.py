@@ -130,7 +130,15 @@ class Nodes:
 
 @dataclass
 class PartialCube:
-    """Partial sums of the partitions a rank owns.
+    """Partial sums of the partitions a rank owns, folded as partitions finish.
+
+    The sums of a partition being priced are a ``(G, C)`` block of their own
+    (:meth:`of`); once it is done (:meth:`fold`), it joins the rank's *forest*: the nodes of
+    the fixed reduction tree (:meth:`~xiphpc.parallel.workshare.WorkShare.tree_sum`) that the
+    rank's finished partitions make whole. A node ``(k, w)`` covers partitions ``k .. k+w-1``
+    (``k`` a multiple of ``w``, ``w`` a power of two) and is its left half plus its right half:
+    two sibling nodes are added as soon as both are there. A rank finishing its partitions in
+    order therefore holds at most about ``log2(P)`` blocks, whatever the number of partitions.
 
     Attributes
     ----------
@@ -138,17 +146,34 @@ class PartialCube:
         Owned partitions, in order.
     nodes : Nodes
     layout : ColumnLayout
-    data : ndarray of float64, shape ``(len(partitions), nodes.n, layout.width)``
+    forest : list of (int, int, ndarray)
+        ``(k, w, sums)`` of the whole tree nodes held, in partition order.
     """
 
     partitions: range
     nodes: Nodes
     layout: ColumnLayout
-    data: np.ndarray = field(init=False, repr=False)
+    forest: list[tuple[int, int, np.ndarray]] = field(default_factory=list, repr=False)
+    _open: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
-    def __post_init__(self) -> None:
-        self.data = np.zeros((len(self.partitions), self.nodes.n, self.layout.width))
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(G, C)``: nodes × columns of one block."""
+        return (self.nodes.n, self.layout.width)
 
     def of(self, partition: int) -> np.ndarray:
-        """The ``(G, C)`` sums of one owned partition (a view)."""
-        return self.data[partition - self.partitions.start]
+        """The ``(G, C)`` sums of an owned partition not yet folded (zeros at first)."""
+        if partition not in self._open:
+            self._open[partition] = np.zeros(self.shape)
+        return self._open[partition]
+
+    def fold(self, partition: int) -> None:
+        """Add a finished partition to the forest, adding sibling nodes as they complete."""
+        self.forest.append((partition, 1, self._open.pop(partition, None)))
+        if self.forest[-1][2] is None:
+            self.forest[-1] = (partition, 1, np.zeros(self.shape))
+        while len(self.forest) >= 2:
+            (k1, w1, left), (k2, w2, right) = self.forest[-2:]
+            if not (w1 == w2 and k1 % (2 * w1) == 0 and k2 == k1 + w1):
+                break
+            self.forest[-2:] = [(k1, 2 * w1, left + right)]

@@ -35,14 +35,15 @@ def reduce_cube(cube: PartialCube, share: WorkShare, status: np.ndarray) -> Redu
     :meth:`~xiphpc.parallel.workshare.WorkShare.tree_sum`, to rank 0.
 
     The additions are the same, in the same order, whatever the number of ranks: the
-    aggregates are bitwise independent of it. No rank holds more than its own partitions'
-    sums and one block per tree level received from a neighbour.
+    aggregates are bitwise independent of it. Each rank starts from the forest its finished
+    partitions were folded into (:meth:`PartialCube.fold`) and receives at most one block
+    per tree level.
 
     Parameters
     ----------
     status : ndarray of int8, shape ``(n,)``
         Status of this rank's trades, counted per code.
     """
-    sums = share.tree_sum(cube.data)
+    sums = share.tree_sum(cube.forest, cube.shape)
     excluded = share.sum_on_root(np.bincount(status, minlength=len(Status)).astype(np.float64))
     return Reduced(sums, excluded)

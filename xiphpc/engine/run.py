@@ -151,6 +151,7 @@ def run_job(
                 price_and_aggregate(run, run_of, members)
             for p in partitions:
                 notify(listeners, "partition_done", run, p)
+                run.cube.fold(p)
         _pricing.clear()
         if share.max(int(_stop.is_set())):
             raise RunInterrupted(

@@ -127,32 +127,41 @@ class WorkShare:
         """Every rank's float64 ``block`` stacked along axis 0 on rank 0, in rank order."""
         return gather_blocks(self.comm, block)
 
-    def tree_sum(self, blocks: np.ndarray) -> np.ndarray | None:
+    def tree_sum(
+        self, forest: list[tuple[int, int, np.ndarray]], shape: tuple[int, ...]
+    ) -> np.ndarray | None:
         """Sum of every partition's block over the whole run, on rank 0 (None elsewhere).
 
-        The sum follows one fixed binary tree over the partition numbers: at level ``L`` node
-        ``k`` covers partitions ``k 2^L .. (k + 1) 2^L - 1`` and is its left child plus its
-        right child. The additions, and their order, depend only on the number of
-        partitions, never on the number of ranks, so the result is bitwise the same on any
-        rank count. A node is built by the rank owning its first partition; a right child
-        owned by another rank is sent to it (one buffer message per boundary and level).
-        Rank 0 holds its own blocks and one incoming block at a time: no rank holds all
-        the partitions' blocks.
+        The sum follows one fixed binary tree over the partition numbers: node ``(k, w)``
+        covers partitions ``k .. k+w-1`` (``w`` a power of two, ``k`` a multiple of ``w``)
+        and is its left half ``(k, w/2)`` plus its right half ``(k+w/2, w/2)``, or its left
+        half alone when the right one starts past the last partition. The additions, and
+        their order, depend only on the number of partitions, never on the number of ranks,
+        so the result is bitwise the same on any rank count. A node is built by the rank
+        owning its first partition; a right half owned by another rank comes to it as one
+        buffer message. No rank ever holds the blocks of all partitions.
 
         Parameters
         ----------
-        blocks : ndarray of float64, shape ``(len(partitions), ...)``
-            This rank's owned partitions' blocks, in partition order; trailing shapes agree
-            across ranks.
+        forest : list of (int, int, ndarray)
+            Whole nodes ``(k, w, block)`` this rank built from its own partitions (at least
+            the single partitions ``(p, 1, block)``), every owned partition in exactly one.
+        shape : tuple of int
+            Shape of one block (the same on every rank).
         """
         plan, me = self.plan, self.rank
         n = plan.n_partitions
         owner = np.repeat(np.arange(self.size), np.diff(plan.rank_bounds))
-        first = self.partitions.start
-        # Nodes this rank holds at the current level, by their first partition.
-        nodes = {first + j: np.array(b, dtype=np.float64) for j, b in enumerate(blocks)}
+        waiting = sorted(forest, key=lambda node: (node[1], node[0]))
+        # Nodes held at the current width, by their first partition.
+        nodes: dict[int, np.ndarray] = {}
         width, level = 1, 0
-        while width < n:
+        while True:
+            while waiting and waiting[0][1] == width:
+                k, _, block = waiting.pop(0)
+                nodes[k] = np.asarray(block, dtype=np.float64)
+            if width >= n:
+                break
             tag = _TREE_TAG + level
             sends = []
             for k in [k for k in nodes if k % (2 * width) == width]:
@@ -163,10 +172,10 @@ class WorkShare:
                 right = k + width
                 if right >= n:
                     parents[k] = nodes[k]
-                elif owner[right] == me:
+                elif right in nodes:
                     parents[k] = nodes[k] + nodes[right]
                 else:
-                    got = np.empty_like(nodes[k])
+                    got = np.empty(shape)
                     self.comm.Recv(got, source=int(owner[right]), tag=tag)
                     parents[k] = nodes[k] + got
             for req in sends:
@@ -181,7 +190,7 @@ class WorkShare:
             self.comm.Send(nodes[0], dest=0, tag=_TREE_TAG + level)
             return None
         if me == 0:
-            got = np.empty(np.shape(blocks)[1:])
+            got = np.empty(shape)
             self.comm.Recv(got, source=root, tag=_TREE_TAG + level)
             return got
         return None
