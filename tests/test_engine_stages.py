@@ -11,7 +11,6 @@ import pytest
 from conftest import assert_same_results, write_job
 
 from xiphpc.config.job import load_job
-from xiphpc.engine import run as run_module
 from xiphpc.engine.aggregate import sum_measures
 from xiphpc.engine.book import read_local_book
 from xiphpc.engine.cube import ColumnLayout, Nodes, PartialCube
@@ -180,24 +179,26 @@ class _Recorder(RunListener):
         self.events.append(("end", reduced.sums is not None))
 
 
-def test_chunked_risk_run_equals_one_pass_and_tells_listeners(tmp_path: Path, monkeypatch) -> None:
+def test_chunked_risk_run_equals_one_pass_and_tells_listeners(tmp_path: Path) -> None:
     job = write_job(
         tmp_path,
         portfolio="generate = { trades = 1200, seed = 8, bad_fraction = 0.02 }",
         aggregation='levels = ["desk", "currency"]',
-        run="partitions = 7",
+        run="partitions = 7\ntrades_per_pass = 1",
         risk=RISK,
     )
     spec = load_job(job)
     recorder = _Recorder()
     progress = io.StringIO()
-    # By default every partition is a pass of its own.
+    # Every partition a pass of its own.
     many = run_job(
         spec, self_comm(), tmp_path / "many.h5", [recorder, ProgressDisplay(progress, 0.0)]
     )
     # One pass over all partitions: pricing, sums and risk chunks all cut differently.
-    monkeypatch.setattr(run_module, "CHUNK_ROWS", 1 << 20)
-    one = run_job(spec, self_comm(), tmp_path / "one.h5")
+    one_pass = spec.model_copy(
+        update={"run": spec.run.model_copy(update={"trades_per_pass": 10**6})}
+    )
+    one = run_job(one_pass, self_comm(), tmp_path / "one.h5")
     assert_same_results(one.path, many.path)
     lines = progress.getvalue().splitlines()
     assert len(lines) == 8  # one per partition, then the final line
@@ -210,6 +211,11 @@ def test_chunked_risk_run_equals_one_pass_and_tells_listeners(tmp_path: Path, mo
         times = {k: f["diagnostics/partitions"][k][()] for k in ("partition", "start_s", "end_s")}
     assert times["partition"].tolist() == list(range(7))
     assert (np.diff(times["start_s"]) > 0).all() and (times["end_s"] > times["start_s"]).all()
+    # One pass for all: every partition shares its interval.
+    with h5py.File(one.path) as f:
+        starts = f["diagnostics/partitions/start_s"][()]
+        ends = f["diagnostics/partitions/end_s"][()]
+    assert (starts == starts[0]).all() and (ends == ends[0]).all() and ends[0] > starts[0]
     assert one.n_partitions == 7 and one.n_trades == 1200
     assert one.n_priced + failed == 1200
     stages = [e[1] for e in recorder.events if e[0] == "stage"]

@@ -188,11 +188,28 @@ def test_spots_and_par_buckets_are_the_sensitivity_tables(reports) -> None:
         assert len(p["zero"]) == len(p["par"])
 
 
-def test_rank_timeline_and_balance_are_the_diagnostics(reports) -> None:
+def test_rank_timeline_and_balance_are_the_diagnostics(reports, tmp_path: Path) -> None:
     path, rep = reports["risk"]
     with h5py.File(path) as f:
         d = {k: v[()] for k, v in f["diagnostics/ranks"].items()}
-    p = rep.figures["timeline"].data["panels"][0]
+        parts = {k: v[()] for k, v in f["diagnostics/partitions"].items()}
+    # The engine records every partition's pass: that is the timeline.
+    segs = rep.figures["timeline"].data["panels"][0]["segments"]
+    assert segs == [
+        [int(r), float(a), float(b), str(p)]
+        for r, p, a, b in zip(
+            parts["rank"], parts["partition"], parts["start_s"], parts["end_s"], strict=True
+        )
+    ]
+    # A file without per-partition times (an older one) gets the per-rank stage times.
+    copy = tmp_path / "without-partitions.h5"
+    copy.write_bytes(path.read_bytes())
+    with h5py.File(copy, "r+") as f:
+        del f["diagnostics/partitions"]
+    with open_result(copy) as r:
+        run = next(s for s in build_sections(r) if s.id == "run")
+    fig = next(b for b in run.blocks if getattr(b, "key", "") == "timeline")
+    p = fig.data["panels"][0]
     assert p["rows"] == [f"rank {r}" for r in d["rank"]]
     for i in range(d["rank"].size):
         mine = [s for s in p["segments"] if s[0] == i]
@@ -214,6 +231,7 @@ def test_partition_times_when_present_are_the_timeline(reports, tmp_path: Path) 
     copy.write_bytes(path.read_bytes())
     with h5py.File(copy, "r+") as f:
         n = int(f.attrs["n_partitions"])
+        del f["diagnostics/partitions"]
         g = f.create_group("diagnostics/partitions")
         g["rank"] = np.zeros(n, dtype=np.int64)
         g["partition"] = np.arange(n)

@@ -128,7 +128,10 @@ def test_rank_times_of_a_run_and_of_a_merged_file(risk: Path, merged: Path) -> N
         assert (df["part"] == -1).all()
         for name, ds in f["diagnostics/ranks"].items():
             np.testing.assert_array_equal(df[name].to_numpy(), ds[()])
-        assert not r.has_diagnostics("partitions")
+        times = r.partition_times()
+        for name, ds in f["diagnostics/partitions"].items():
+            np.testing.assert_array_equal(times[name].to_numpy(), ds[()])
+        assert times["partition"].tolist() == list(range(int(f.attrs["n_partitions"])))
     with open_result(merged) as r, h5py.File(merged) as f:
         df = r.rank_times()
         assert df["part"].tolist() == [0, 1]
@@ -136,6 +139,9 @@ def test_rank_times_of_a_run_and_of_a_merged_file(risk: Path, merged: Path) -> N
             df["trades"].to_numpy(),
             [f[f"diagnostics/part{i:03d}_ranks/trades"][0] for i in range(2)],
         )
+        # Each part's partitions, told apart by the part column.
+        times = r.partition_times()
+        assert sorted(set(times["part"])) == [0, 1]
 
 
 def test_context_manager_closes_the_file(risk: Path) -> None:
@@ -164,10 +170,19 @@ def test_absent_risk_and_trades_are_clear_errors(plain: Path, tmp_path: Path) ->
             (lambda: r.scenario_pnl("total"), "holds no historical scenarios"),
             (lambda: r.scenario_pnl("total", "stress"), "holds no stress scenarios"),
             (lambda: r.var_es("total"), "holds no historical scenarios"),
-            (lambda: r.partition_times(), "diagnostics/partitions: not in the file"),
         ):
             with pytest.raises(ResultError, match=what):
                 call()
+    # A file from before per-partition times.
+    older = tmp_path / "older.h5"
+    older.write_bytes(plain.read_bytes())
+    with h5py.File(older, "r+") as f:
+        del f["diagnostics/partitions"]
+    with (
+        open_result(older) as r,
+        pytest.raises(ResultError, match="diagnostics/partitions: not in the file"),
+    ):
+        r.partition_times()
     # A run that did not keep per-trade results.
     copy = tmp_path / "no-trades.h5"
     with h5py.File(plain) as src, h5py.File(copy, "w") as dst:

@@ -31,7 +31,7 @@ def reference(tmp_path_factory) -> tuple[Path, Path]:
         folder,
         portfolio="generate = { trades = 2500, seed = 5, bad_fraction = 0.02 }",
         aggregation='levels = ["desk", "currency"]',
-        run="partitions = 12",
+        run="partitions = 12\ntrades_per_pass = 1",
         risk=RISK,
     )
     out = folder / "reference.h5"

@@ -115,6 +115,10 @@ class AggregationSpec(_Strict):
 class RunSpec(_Strict):
     partitions: Annotated[int, Field(gt=0, le=1_000_000)] = 64
     threads_per_rank: Annotated[int, Field(gt=0, le=1024)] = 1
+    #: Consecutive partitions are priced together up to this many trades per pass; a
+    #: partition is kept for ``--resume`` and reported when its pass ends. Results do not
+    #: depend on it.
+    trades_per_pass: Annotated[int, Field(gt=0, le=100_000_000)] = 4096
 
 
 class HistoryGenerateSpec(_Strict):

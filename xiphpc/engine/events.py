@@ -57,6 +57,8 @@ class RunState:
         Seconds spent per :data:`TIMERS` column so far.
     restored : list of int
         Owned partitions restored from a checkpoint instead of priced.
+    pass_started, pass_ended : float
+        ``time.perf_counter()`` when the current pass over partitions began and ended.
     """
 
     inputs: JobInputs
@@ -69,6 +71,8 @@ class RunState:
     started: dt.datetime
     timers: dict[str, float] = field(default_factory=lambda: RunState.new_timers())
     restored: list[int] = field(default_factory=list)
+    pass_started: float = 0.0
+    pass_ended: float = 0.0
 
     @staticmethod
     def new_timers() -> dict[str, float]:

@@ -37,7 +37,6 @@ from xiphpc.pricing.products import MEASURES, PricingContext
 from xiphpc.pricing.status import Status
 
 __all__ = [
-    "CHUNK_ROWS",
     "EXIT_INTERRUPTED",
     "RunInterrupted",
     "RunSummary",
@@ -68,11 +67,6 @@ def request_stop() -> bool:
 
 class RunInterrupted(RuntimeError):
     """The run stopped before its last partition; its checkpoint is kept for ``--resume``."""
-
-
-#: Trades priced per pass over a rank's partitions; a partition larger than this is a pass of
-#: its own. 1 makes every partition its own pass: listeners hear of each as it finishes.
-CHUNK_ROWS = 1
 
 
 @dataclass(frozen=True)
@@ -140,15 +134,17 @@ def run_job(
         inject_fault(comm, "compute")
         members = run.cube.nodes.membership(book.levels)
         _pricing.set()
-        for partitions in share.chunks(CHUNK_ROWS):
+        for partitions in share.chunks(spec.run.trades_per_pass):
             if _stop.is_set():
                 break
             inject_delay(comm)
+            run.pass_started = time.perf_counter()
             todo = [p for p in partitions if not checkpoint.restore(run, p)]
             run.restored += [p for p in partitions if p not in todo]
             for run_of in _consecutive(todo):
                 inject_fault(comm, f"partition-{run_of.start}")
                 price_and_aggregate(run, run_of, members)
+            run.pass_ended = time.perf_counter()
             for p in partitions:
                 notify(listeners, "partition_done", run, p)
                 run.cube.fold(p)

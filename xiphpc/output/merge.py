@@ -17,6 +17,7 @@ from .schema import (
     FACTORS,
     HISTORICAL,
     PAR_SENSITIVITIES,
+    PARTITION_DIAGNOSTICS,
     RANK_DIAGNOSTICS,
     SENSITIVITIES,
     STRESS,
@@ -112,6 +113,8 @@ def merge_results(parts: list[Path], out: Path) -> Path:
             dg = g.create_group(DIAGNOSTICS)
             for i, f in enumerate(files):
                 f.copy(f[RANK_DIAGNOSTICS], dg, name=f"part{i:03d}_ranks")
+                if PARTITION_DIAGNOSTICS in f:
+                    f.copy(f[PARTITION_DIAGNOSTICS], dg, name=f"part{i:03d}_partitions")
             g.attrs.update({k: v for k, v in first.attrs.items() if k != "complete"})
             g.attrs["n_trades"] = ids.size
             g.attrs["merged_from"] = [str(p) for p in parts]

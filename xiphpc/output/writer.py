@@ -61,13 +61,13 @@ class ResultWriter(RunListener):
         self.partition_times: list[tuple[int, int, float, float]] = []
 
     def begin(self, run: RunState) -> None:
-        self.t0 = self.last = time.perf_counter()
+        self.t0 = time.perf_counter()
 
     def partition_done(self, run: RunState, partition: int) -> None:
-        # A pass starts where the previous one ended: seconds since this rank's begin.
-        now = time.perf_counter()
-        self.partition_times.append((run.share.rank, partition, self.last - self.t0, now - self.t0))
-        self.last = now
+        # Partitions priced in one pass share its start and end: seconds since this rank's
+        # begin.
+        start, end = run.pass_started - self.t0, run.pass_ended - self.t0
+        self.partition_times.append((run.share.rank, partition, start, end))
 
     def end(self, run: RunState, reduced: Reduced) -> None:
         t0 = time.perf_counter()
