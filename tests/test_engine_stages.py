@@ -46,6 +46,7 @@ def test_work_share_rows_and_chunks() -> None:
     assert share.chunks(5) == [range(0, 2), range(2, 4)]
     assert share.chunks(4) == [range(0, 1), range(1, 2), range(2, 3), range(3, 4)]
     assert share.chunks(100) == [range(0, 4)]
+    assert share.chunks(100, 3) == [range(0, 3), range(3, 4)]
     assert sum(1 for _ in share.in_turn()) == 1
 
 

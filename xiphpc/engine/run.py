@@ -48,6 +48,9 @@ __all__ = [
 #: ``EX_TEMPFAIL``, "try again", with ``--resume``.
 EXIT_INTERRUPTED = 75
 
+#: Memory for the partial sums of the partitions of one pass (``(G, C)`` float64 each).
+PASS_BLOCK_BYTES = 64 << 20
+
 _stop = threading.Event()
 _pricing = threading.Event()
 
@@ -134,7 +137,9 @@ def run_job(
         inject_fault(comm, "compute")
         members = run.cube.nodes.membership(book.levels)
         _pricing.set()
-        for partitions in share.chunks(spec.run.trades_per_pass):
+        # Each partition of a pass has a block of sums open until the pass ends: bound them.
+        open_blocks = max(1, PASS_BLOCK_BYTES // (8 * run.cube.nodes.n * run.cube.layout.width))
+        for partitions in share.chunks(spec.run.trades_per_pass, open_blocks):
             if _stop.is_set():
                 break
             inject_delay(comm)

@@ -98,14 +98,16 @@ class WorkShare:
             int(self.plan.bounds[partition + 1]) - self.lo,
         )
 
-    def chunks(self, max_rows: int) -> list[range]:
+    def chunks(self, max_rows: int, max_partitions: int | None = None) -> list[range]:
         """The owned partitions in runs of consecutive partitions of at most ``max_rows``
-        trades each (a larger partition makes a run of its own)."""
+        trades and ``max_partitions`` partitions each (a larger partition makes a run of its
+        own)."""
+        limit = max_partitions or len(self.partitions) or 1
         runs: list[range] = []
         start, rows = self.partitions.start, 0
         for p in self.partitions:
             n = int(self.plan.bounds[p + 1] - self.plan.bounds[p])
-            if p > start and rows + n > max_rows:
+            if p > start and (rows + n > max_rows or p - start >= limit):
                 runs.append(range(start, p))
                 start, rows = p, 0
             rows += n
