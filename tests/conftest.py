@@ -11,10 +11,14 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from markets import VDATE, qdate
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 sys.path.insert(0, str(Path(__file__).parent))
+
+#: float64 machine epsilon, 2**-52: the unit of the rounding bounds of the tests' tolerances.
+EPS = float(np.finfo(np.float64).eps)
 
 
 def result_datasets(path: Path, skip: tuple[str, ...] = ("diagnostics",)) -> dict[str, np.ndarray]:
@@ -80,9 +84,27 @@ def run_mpi(
 
 
 @pytest.fixture
+def quantlib_today():
+    """QuantLib's evaluation date set to the tests' valuation date, :data:`markets.VDATE`."""
+    ql = pytest.importorskip("QuantLib")
+    ql.Settings.instance().evaluationDate = qdate(VDATE)
+    yield
+
+
+@pytest.fixture
 def market_file(tmp_path: Path) -> Path:
     from xiphpc.synth.generate import generate_market
 
     path = tmp_path / "market.json"
     path.write_text(json.dumps(generate_market(3).to_dict()))
     return path
+
+
+def dense_sensitivities(fidx: np.ndarray, sens: np.ndarray, n_factors: int) -> np.ndarray:
+    """The bucketed sensitivities ``(fidx, sens)`` of :func:`xiphpc.risk.revalue.sensitivities`
+    (shape ``(n, K)``, factor -1 for padding) as a dense array, shape ``(n, n_factors)``."""
+    dense = np.zeros((fidx.shape[0], n_factors))
+    for i in range(fidx.shape[0]):
+        live = fidx[i] >= 0
+        dense[i, fidx[i][live]] = sens[i][live]
+    return dense
