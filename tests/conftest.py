@@ -21,6 +21,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 EPS = float(np.finfo(np.float64).eps)
 
 
+def sum_rounding(n_terms, size):
+    """How far two implementations of a sum of ``n_terms`` terms of at most ``size`` each
+    may differ when every term is off by at most 10 eps of ``size``: discount exps at
+    4 ulp, a forward as a ratio of discount factors less 1, products. 20 n size eps."""
+    return 20 * n_terms * size * EPS
+
+
 def result_datasets(path: Path, skip: tuple[str, ...] = ("diagnostics",)) -> dict[str, np.ndarray]:
     """Every dataset of a result file except those under ``skip`` (timings differ per run)."""
     found: dict[str, np.ndarray] = {}

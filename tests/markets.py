@@ -150,3 +150,54 @@ def acme_credit(tenors: tuple[str, ...]) -> dict:
         "recovery": 0.4,
         "spreads": {"tenors": list(tenors), "spreads": [ACME_SPREADS[t] for t in tenors]},
     }
+
+
+#: The day counts of the products, in the order the tests draw them.
+DAY_COUNTS = ("ACT/360", "ACT/365F", "30/360", "ACT/ACT ISDA")
+
+
+def ql_day_count(name: str):
+    """The QuantLib day counter of a day-count name of the products."""
+    import QuantLib as ql
+
+    return {
+        "ACT/360": ql.Actual360,
+        "ACT/365F": ql.Actual365Fixed,
+        "30/360": lambda: ql.Thirty360(ql.Thirty360.BondBasis),
+        "ACT/ACT ISDA": lambda: ql.ActualActual(ql.ActualActual.ISDA),
+    }[name]()
+
+
+def ql_ibor_index(projection, months: int = 3, day_count: str = "ACT/360"):
+    """A QuantLib Ibor index projected on ``projection`` (a handle): no fixing days, the
+    products' calendar and convention, so that each coupon's forward spans its accrual."""
+    import QuantLib as ql
+
+    return ql.IborIndex(
+        "USD-LIBOR",
+        ql.Period(months, ql.Months),
+        0,
+        ql.USDCurrency(),
+        ql.WeekendsOnly(),
+        ql.ModifiedFollowing,
+        False,
+        ql_day_count(day_count),
+        projection,
+    )
+
+
+def ql_schedule(start, end, months: int):
+    """The products' schedule in QuantLib: backward, modified following, termination
+    adjusted, no end-of-month rule."""
+    import QuantLib as ql
+
+    return ql.Schedule(
+        qdate(start),
+        qdate(end),
+        ql.Period(int(months), ql.Months),
+        ql.WeekendsOnly(),
+        ql.ModifiedFollowing,
+        ql.ModifiedFollowing,
+        ql.DateGeneration.Backward,
+        False,
+    )
