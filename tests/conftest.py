@@ -107,6 +107,52 @@ def market_file(tmp_path: Path) -> Path:
     return path
 
 
+def bs_rounding_bounds(spot, strike, tau, rate, div, vol, cp, quantlib=False) -> np.ndarray:
+    """How far a float64 evaluation of the Black-Scholes closed form may be from the exact
+    one, per measure: shape ``(n, 6)``: pv, delta, gamma, vega, theta (per year), rho.
+
+    d is rounded to dd = eps (1 + 4 |log(S/K)| + 4 |(r - q + v^2/2) t|) / (v sqrt(t)) (S/K to
+    eps/2 of 1 before the log, then the log and the sum at 4 ulp); that moves
+    N(d) by (1 + |d|) dd relative in the lower tail (Mills' ratio) and n(d) by |d| dd. Each
+    term adds 8 eps (exps and CDFs at 4 ulp, products). A measure is then within that
+    relative rounding of the sum of its terms' magnitudes. With ``quantlib``, QuantLib's
+    normal CDF, accurate to eps absolute only in the tails.
+    """
+    import mpmath as mp
+
+    sd = vol * np.sqrt(tau)
+    mu = (rate - div + 0.5 * vol * vol) * tau
+    d1 = (np.log(spot / strike) + mu) / sd
+    d2 = d1 - sd
+    dd = EPS * (1 + 4 * np.abs(np.log(spot / strike)) + 4 * np.abs(mu)) / sd
+    rel = 8 * EPS + (1 + np.maximum(np.abs(d1), np.abs(d2))) * dd
+    fwd = spot * np.exp(-div * tau)
+    disc = strike * np.exp(-rate * tau)
+    n1 = np.array([float(mp.ncdf(float(x))) for x in cp * d1])
+    n2 = np.array([float(mp.ncdf(float(x))) for x in cp * d2])
+    pdf = np.exp(-0.5 * d1 * d1) / np.sqrt(2 * np.pi)
+
+    def terms(n1, n2, pdf):
+        decay = fwd * pdf * vol / (2 * np.sqrt(tau))
+        return np.column_stack(
+            [
+                fwd * n1 + disc * n2,
+                fwd / spot * n1,
+                fwd / spot * pdf / (spot * sd),
+                fwd * pdf * np.sqrt(tau),
+                decay + np.abs(rate) * disc * n2 + np.abs(div) * fwd * n1,
+                disc * tau * n2,
+            ]
+        )
+
+    # Below the normal range a CDF or density is rounded to the subnormal spacing 2^-1074:
+    # 8 of them times the terms' coefficients; QuantLib's tail CDF, 0.5 erfc-like but only
+    # accurate to eps absolute, is allowed eps times them.
+    one = np.ones_like(spot)
+    floor = (quantlib * EPS + 8 * 2.0**-1074) * terms(one, one, one)
+    return rel[:, None] * terms(n1, n2, pdf) + floor
+
+
 def dense_sensitivities(fidx: np.ndarray, sens: np.ndarray, n_factors: int) -> np.ndarray:
     """The bucketed sensitivities ``(fidx, sens)`` of :func:`xiphpc.risk.revalue.sensitivities`
     (shape ``(n, K)``, factor -1 for padding) as a dense array, shape ``(n, n_factors)``."""
