@@ -161,3 +161,116 @@ def dense_sensitivities(fidx: np.ndarray, sens: np.ndarray, n_factors: int) -> n
         live = fidx[i] >= 0
         dense[i, fidx[i][live]] = sens[i][live]
     return dense
+
+
+#: Most coupons of a generated curve product: a 30-year swap's semi-annual fixed and
+#: quarterly float coupons.
+COUPONS = 180
+_CURVE_PRODUCTS = (
+    "interest_rate_swap",
+    "forward_rate_agreement",
+    "fixed_rate_bond",
+    "cap_floor",
+    "swaption",
+    "credit_default_swap",
+)
+
+
+def pv_terms(product: str, table) -> int:
+    """Most terms summed in one PV of ``product``: coupons of a curve product, Monte Carlo
+    paths of an Asian option, otherwise the terms of a closed form (six at most,
+    Bjerksund-Stensland and Reiner-Rubinstein)."""
+    if product in _CURVE_PRODUCTS:
+        return COUPONS
+    if product == "asian_option":
+        return int(np.max(table["paths"]))
+    return 6
+
+
+def trade_sizes(table, market) -> np.ndarray:
+    """Bound of each trade's PV terms in base currency, shape ``(n,)``: the quantity times
+    1 + spot + strike (options and forwards on an equity, FX pair or commodity), or the
+    notional (coupons and legs are at most 1 per unit of it)."""
+    per_unit = np.ones(len(table))
+    if "strike" in table.columns:
+        per_unit += np.abs(table["strike"])
+    if "underlying" in table.columns:
+
+        def spot(u: str) -> float:
+            if u in market.equities:
+                return market.equities[u].spot
+            if u in market.commodities:
+                return float(np.max(market.commodities[u].futures.prices))
+            if len(u) == 6 and u[:3] in market.fx and u[3:] in market.fx:
+                return market.fx[u[:3]] / market.fx[u[3:]]
+            return 0.0
+
+        per_unit += np.array([spot(u) for u in table["underlying"]])
+    return np.abs(table["quantity"] * market.fx_to_base(table["currency"])) * per_unit
+
+
+def pv_rounding(product: str, table, market) -> float:
+    """How far two code paths (kernels, shifted inputs or whole shifted markets) may put
+    the same PVs of ``table``: :func:`sum_rounding` of :func:`pv_terms` terms of the
+    largest :func:`trade_sizes`."""
+    return sum_rounding(pv_terms(product, table), float(trade_sizes(table, market).max()))
+
+
+def bs_fd_bounds(product: str, table, market, factors, h: float) -> dict[str, np.ndarray]:
+    """Relative truncation of a central difference of step ``h`` (spot moved by h of
+    itself, rates and vols by h) against the analytic delta, rho and vega of an option or
+    forward of the Black-Scholes family, per trade: ``{"delta", "rho", "vega"}``, each of
+    shape ``(n,)``.
+
+    Truncation is h^2/6 of a third derivative. A spot derivative of a normal density
+    brings (1 + |d|) / (spot sd) (Mills' ratio bounds the CDF's), a rate derivative
+    t (1 + (1 + |d2|) / sd), a vol derivative (1 + |d1|)(1 + |d2|) / vol, sd = vol sqrt(t);
+    a forward is linear in its spot.
+    """
+    from xiphpc.pricing.inputs import no_shift
+    from xiphpc.pricing.products import REGISTRY
+
+    pr = REGISTRY[product]
+    inputs = pr.market_inputs(table, market, factors)
+    rows = np.arange(len(table))
+    s, r, q = (inputs[k].value(rows, no_shift) for k in ("spot", "rate", "carry"))
+    t = pr.static(table, market)["tau"]
+    if "vol" not in inputs:
+        zero = np.zeros(len(table))
+        return {"delta": zero, "rho": h**2 * t**2 / 6, "vega": zero}
+    vol = inputs["vol"].value(rows, no_shift)
+    k = pr.static(table, market)["strike"]
+    sd = vol * np.sqrt(t)
+    d1 = (np.log(s / k) + (r - q) * t) / sd + 0.5 * sd
+    d2 = d1 - sd
+    a1, a2 = 1 + np.abs(d1), 1 + np.abs(d2)
+    return {
+        "delta": h**2 * (a1 / sd) ** 2 / 6,
+        "rho": h**2 * (t * (1 + a2 / sd)) ** 2 / 6,
+        "vega": h**2 * (a1 * a2 / vol) ** 2 / 6,
+    }
+
+
+def bucket_rounding(product: str, table, market, n_buckets, unit: float, h: float):
+    """Rounding of the sum of ``n_buckets`` (shape ``(n,)``) central-difference buckets of
+    step ``h`` reported per ``unit``: each is two PVs' rounding (:func:`pv_rounding`'s
+    terms, one implementation: half of it) over 2 h, times the unit. Shape ``(n,)``."""
+    one_pv = sum_rounding(pv_terms(product, table), trade_sizes(table, market)) / 2
+    return n_buckets * 2 * one_pv / (2 * h) * unit
+
+
+def assert_within(actual, desired, bound, what: str = "") -> None:
+    """``|actual - desired| <= bound`` element by element (``bound`` broadcasts), naming
+    the worst element and its share of the bound on failure."""
+    actual, desired = np.asarray(actual, dtype=np.float64), np.asarray(desired, dtype=np.float64)
+    err = np.abs(actual - desired)
+    bound = np.broadcast_to(bound, err.shape)
+    bad = ~(err <= bound)
+    if bad.any():
+        i = np.unravel_index(
+            np.argmax(np.where(bad, err / np.maximum(bound, 1e-300), 0)), err.shape
+        )
+        raise AssertionError(
+            f"{what}: {bad.sum()} of {err.size} beyond the bound; worst at {i}: "
+            f"|{actual[i]!r} - {desired[i]!r}| = {err[i]:.3g} > {bound[i]:.3g}"
+        )

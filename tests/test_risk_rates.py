@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import EPS, dense_sensitivities, sum_rounding, valid_trades
+from conftest import EPS, dense_sensitivities, pv_rounding, sum_rounding, valid_trades
 from markets import (
     PILLAR_DAYS,
     TODAY,
@@ -162,10 +162,6 @@ def test_cds_cs01_buckets_sum_to_a_parallel_hazard_shift():
     assert np.all(total * long_protection > 0)
 
 
-#: Most coupons of a generated curve product: a 30-year swap's semi-annual fixed and
-#: quarterly float coupons.
-COUPONS = 180
-
 CURVE_PRODUCTS = [
     "interest_rate_swap",
     "forward_rate_agreement",
@@ -198,9 +194,8 @@ def test_curve_states_equal_whole_shifted_markets(product: str) -> None:
     got = scenario_pnl(pr, table, m, fs, shifts, CTX)
     ref = scenario_pnl(other, table, m, fs, shifts, CTX)
     # The same kernel on the same shifted pillars, one summed in states and one per market:
-    # the rounding of sums of at most COUPONS coupons of the notional (base currency).
-    size = np.abs(table["quantity"] * m.fx_to_base(table["currency"])).max()
-    pnl = sum_rounding(COUPONS, size)
+    # two PVs per P&L, each within pv_rounding (180 coupons of the notional) on either path.
+    pnl = 2 * pv_rounding(product, table, m)
     np.testing.assert_allclose(got, ref, rtol=0, atol=pnl)
     bumps = bump_sizes(fs, 1e-4, 1e-3, 1e-3, 1e-3)
     dense = []
