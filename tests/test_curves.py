@@ -12,6 +12,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from conftest import EPS
+from markets import VDATE, acme_credit, qdate, sofr_3m_quotes, usd_ois_quotes
 
 from xiphpc.market.curves import (
     WEEKENDS_ONLY,
@@ -41,18 +43,18 @@ from xiphpc.pricing.kernels.rates import discount_factors, fra_serial, moves, sw
 
 ql = pytest.importorskip("QuantLib")
 
-VDATE = dt.date(2026, 11, 24)
+pytestmark = pytest.mark.usefixtures("quantlib_today")
+#: Relative error of a library exp or log (numpy's SIMD loops, libm, QuantLib's): 4 ulp
+#: bounds them on any x86-64 target.
+LIB = 4 * EPS
+#: bootstrap_curve's solver stops at |par rate - quote| <= 1e-15, or where rounding stalls it.
+SOLVER = 1e-15
 
 
-def qdate(d) -> ql.Date:
-    y, m, day = str(np.datetime64(d, "D")).split("-")
-    return ql.Date(int(day), int(m), int(y))
-
-
-@pytest.fixture(autouse=True)
-def _evaluation_date():
-    ql.Settings.instance().evaluationDate = qdate(VDATE)
-    yield
+def _par_rounding(tau):
+    """Rounding of a par rate ``(P(s)/P(e) - 1) / tau`` (or a swap's, over its annuity
+    ``tau``) of discount factors near 1, each exp off by ``LIB``: 5 eps / tau."""
+    return 5 * EPS / tau
 
 
 def _random_dates(rng, n, start="1999-01-01", span=12000):
@@ -77,14 +79,17 @@ def test_day_counts_match_quantlib(name):
     b[250:750] = (b[250:750].astype("datetime64[M]") + 1).astype("datetime64[D]") - 1
     dc = QL_DAY_COUNTS[name]()
     ref = np.array([dc.yearFraction(qdate(x), qdate(y)) for x, y in zip(a, b, strict=True)])
-    assert np.max(np.abs(year_fraction(a, b, name) - ref)) <= 1e-15
+    # One correctly rounded division each (ACT/ACT: two fractions and whole years added):
+    # within 2 eps of the result and of each fraction on either side.
+    assert np.all(np.abs(year_fraction(a, b, name) - ref) <= 2 * EPS * (np.abs(ref) + 1))
 
 
 def test_day_count_per_element_and_unknown_name():
     a = np.array(["2025-01-31", "2025-01-31"], dtype="datetime64[D]")
     b = np.array(["2025-03-31", "2025-03-31"], dtype="datetime64[D]")
     got = year_fraction(a, b, np.array(["30/360", "ACT/360"]))
-    assert got[0] == pytest.approx(60 / 360) and got[1] == pytest.approx(59 / 360)
+    # One correctly rounded division of whole days: exact.
+    assert got.tolist() == [60 / 360, 59 / 360]
     with pytest.raises(ValueError, match="accepted"):
         year_fraction(a, b, "ACT/366")
 
@@ -160,7 +165,9 @@ def test_linear_zero_curve_matches_quantlib_zero_curve():
     )
     q = np.arange(1, 10957, 7)
     want = np.array([ref.discount(today + int(d)) for d in q])
-    assert np.max(np.abs(mine.discount(q / 365.0) - want)) <= 1e-14
+    # Per side: the interpolated exponent z t to 5 roundings, exp to LIB: a discount factor
+    # P off by P (5 eps z t + LIB) <= (5/e + 4) eps; 12 eps for the pair.
+    assert np.max(np.abs(mine.discount(q / 365.0) - want)) <= 12 * EPS
 
 
 def test_loglinear_discount_curve_matches_quantlib_discount_curve():
@@ -175,8 +182,11 @@ def test_loglinear_discount_curve_matches_quantlib_discount_curve():
     q = np.arange(1, 14000, 5)
     want = np.array([ref.discount(today + int(d)) for d in q])
     # Inside the pillars and beyond the last one (both extrapolate the last forward flat).
-    assert np.max(np.abs(mine.discount(q / 365.0) - want)) <= 1e-14
-    assert np.allclose(mine.discount(t), dfs, rtol=0, atol=1e-15)
+    # Per side: log P to 10 eps |log P| (the pillars' log, the interpolation), exp to LIB:
+    # P off by (10/e + 4) eps; 16 eps for the pair.
+    assert np.max(np.abs(mine.discount(q / 365.0) - want)) <= 16 * EPS
+    # On the pillars exp(-(-log(P)/t) t): (5/e + 4) eps.
+    assert np.max(np.abs(mine.discount(t) - dfs)) <= 6 * EPS
 
 
 def test_extrapolation_is_flat():
@@ -185,8 +195,11 @@ def test_extrapolation_is_flat():
     assert lin.zero_rate(np.array([0.1, 30.0])).tolist() == [0.01, 0.03]
     log = Curve(t, np.array([0.01, 0.02, 0.03]), "loglinear_discount")
     f_last = (0.03 * 5.0 - 0.02 * 2.0) / 3.0
-    assert log.discount(np.array([7.0]))[0] == pytest.approx(np.exp(-0.15 - 2 * f_last), 1e-15)
-    assert log.zero_rate(np.array([0.5]))[0] == pytest.approx(0.01, 1e-15)
+    # Exponents within 4 roundings of 0.21, then exp twice: 4 * 0.21 eps + 2 LIB relative.
+    want = np.exp(-0.15 - 2 * f_last)
+    assert log.discount(np.array([7.0]))[0] == pytest.approx(want, rel=10 * EPS, abs=0)
+    # z0 t0 (t / t0) / t: 4 roundings.
+    assert log.zero_rate(np.array([0.5]))[0] == pytest.approx(0.01, rel=2 * EPS, abs=0)
 
 
 @pytest.mark.parametrize("interp", ["linear_zero", "loglinear_discount"])
@@ -199,7 +212,9 @@ def test_kernel_interpolation_equals_curve(interp):
     out = np.empty(q.size)
     discount_factors(*cs.arrays(), which, q, out)
     want = np.array([curves[c].discount(q[i : i + 1])[0] for i, c in enumerate(which)])
-    assert np.max(np.abs(out - want)) <= 2e-16 * 4
+    # The kernel's exp and numpy's, LIB each, on exponents that agree to 5 eps |log P|:
+    # (8 + 5/e) eps.
+    assert np.max(np.abs(out - want)) <= 10 * EPS
 
 
 OIS = [Deposit("1D", 0.0430)] + [
@@ -317,12 +332,17 @@ def _reprice_with_kernels(inst_list, proj: Curve, disc: Curve) -> float:
 
 @pytest.mark.parametrize("interp", ["loglinear_discount", "linear_zero"])
 def test_bootstrapped_curves_reprice_their_instruments(interp):
+    # The solver's stop, then two pricers' rounding (the bootstrap's and the kernels'), over
+    # the shortest accrual: one day (ACT/360) for the OIS set, 89 days for the 3M set.
     disc = bootstrap_curve(VDATE, OIS, interpolation=interp)
-    assert _reprice_with_kernels(OIS, disc, disc) <= 1e-10
+    assert _reprice_with_kernels(OIS, disc, disc) <= SOLVER + 2 * _par_rounding(1 / 360)
     inst = _projection_instruments()
     proj = bootstrap_curve(VDATE, inst, interpolation=interp, discount=disc)
-    assert _reprice_with_kernels(inst, proj, disc) <= 1e-10
-    assert max(abs(par_rate(i, proj, VDATE, discount=disc) - _quote(i)) for i in inst) <= 1e-12
+    three_months = 89 / 360
+    assert _reprice_with_kernels(inst, proj, disc) <= SOLVER + 2 * _par_rounding(three_months)
+    # The solver's own pricer: its stop, or the rounding where it stalled.
+    worst = max(abs(par_rate(i, proj, VDATE, discount=disc) - _quote(i)) for i in inst)
+    assert worst <= SOLVER + _par_rounding(three_months)
 
 
 def test_bootstrap_matches_quantlib_piecewise_curves():
@@ -381,8 +401,11 @@ def test_bootstrap_matches_quantlib_piecewise_curves():
         assert np.array_equal(np.round(mine.times * 365).astype(int), pillar_days)
         days = np.arange(1, int(pillar_days[-1]), 3)
         want = np.array([ref.discount(today + int(d)) for d in days])
-        # QuantLib bootstraps to 1e-12 on its own; both curves agree well inside that.
-        assert np.max(np.abs(mine.discount(days / 365.0) - want)) <= 1e-11
+        # QuantLib's solver stops within its accuracy, 1e-12 on each pillar's discount
+        # factor; a swap pillar inherits K T (rate times maturity, <= 0.0455 * 30) of the
+        # errors of the pillars before it; log-linear interpolation stays within the
+        # pillars' errors. Ours are within 1e-15.
+        assert np.max(np.abs(mine.discount(days / 365.0) - want)) <= 1e-12 * (1 + 0.0455 * 30)
 
 
 def test_bootstrap_rejects_duplicate_maturities():
@@ -394,21 +417,27 @@ def test_grid_vol_interpolation_rules():
     e = np.array([0.5, 1.0, 2.0])
     x = np.array([0.8, 1.0, 1.2])
     v = np.array([[0.30, 0.25, 0.28], [0.28, 0.22, 0.25], [0.26, 0.21, 0.23]])
-    # Pillars exactly, flat in x outside, flat vol in t outside.
-    assert grid_vol(e, x, v, np.array([1.0]), np.array([1.2]))[0] == pytest.approx(0.25, 1e-15)
-    assert grid_vol(e, x, v, np.array([1.0]), np.array([2.0]))[0] == pytest.approx(0.25, 1e-15)
-    assert grid_vol(e, x, v, np.array([0.1]), np.array([0.9]))[0] == pytest.approx(0.275, 1e-15)
-    assert grid_vol(e, x, v, np.array([9.0]), np.array([1.0]))[0] == pytest.approx(0.21, 1e-15)
-    # Linear in total variance between expiries.
+    # Pillars exactly, flat in x outside, flat vol in t outside: an interpolation in x and
+    # sqrt(v^2 t / t), 4 roundings at most.
+    near = {"rel": 4 * EPS, "abs": 0}
+    assert grid_vol(e, x, v, np.array([1.0]), np.array([1.2]))[0] == pytest.approx(0.25, **near)
+    assert grid_vol(e, x, v, np.array([1.0]), np.array([2.0]))[0] == pytest.approx(0.25, **near)
+    assert grid_vol(e, x, v, np.array([0.1]), np.array([0.9]))[0] == pytest.approx(0.275, **near)
+    assert grid_vol(e, x, v, np.array([9.0]), np.array([1.0]))[0] == pytest.approx(0.21, **near)
+    # Linear in total variance between expiries: a weighted sum of two positive terms (5
+    # roundings), the square root and its square (3 more), and the reference's own 4.
     got = grid_vol(e, x, v, np.array([1.5]), np.array([1.0]))[0]
-    assert got**2 * 1.5 == pytest.approx(0.5 * (0.22**2 * 1.0 + 0.21**2 * 2.0), 1e-14)
+    want = 0.5 * (0.22**2 * 1.0 + 0.21**2 * 2.0)
+    assert got**2 * 1.5 == pytest.approx(want, rel=12 * EPS, abs=0)
     s = MoneynessSurface(e, x, v)
-    assert s.vol(np.array([1.0]))[0] == pytest.approx(0.22, 1e-15)
-    assert s.vol_at(np.array([1.0]), np.array([120.0]), np.array([100.0]))[0] == pytest.approx(
-        0.25, 1e-15
-    )
+    assert s.vol(np.array([1.0]))[0] == pytest.approx(0.22, **near)
+    at = s.vol_at(np.array([1.0]), np.array([120.0]), np.array([100.0]))[0]
+    assert at == pytest.approx(0.25, **near)
     r = RateVolSurface("normal", e, np.array([1.0, 5.0, 10.0]), v / 30)
-    assert r.vol(np.array([2.0]), np.array([5.0]))[0] == pytest.approx(0.21 / 30, 1e-15)
+    # One more rounding on either side: v / 30.
+    assert r.vol(np.array([2.0]), np.array([5.0]))[0] == pytest.approx(
+        0.21 / 30, rel=6 * EPS, abs=0
+    )
     with pytest.raises(ValueError, match="kind"):
         RateVolSurface("sabr", e, x, v)
 
@@ -428,7 +457,9 @@ def test_delta_surface_vol_is_a_fixed_point():
         d1 = log(f[i] / k[i]) / (vol[i] * sqrt(t[i])) + 0.5 * vol[i] * sqrt(t[i])
         delta = 0.5 * erfc(-d1 / sqrt(2))
         again = grid_vol(e, d, v, t[i : i + 1], np.array([delta]))[0]
-        assert abs(again - vol[i]) <= 1e-11
+        # vol_at stops when a step is within its tol (1e-12); the fixed point contracts, so
+        # one more step is shorter still, plus the rounding of delta (erfc here, 4 ulp).
+        assert abs(again - vol[i]) <= 1e-12 + 4 * EPS
 
 
 def _json_market() -> dict:
@@ -437,24 +468,12 @@ def _json_market() -> dict:
         "base_currency": "USD",
         "fx": {"USD": 1.0, "EUR": 1.08},
         "curves": {
-            "USD": {
-                "quotes": [
-                    {"type": "deposit", "tenor": "1D", "rate": 0.043},
-                    {"type": "ois", "tenor": "1Y", "rate": 0.041},
-                    {"type": "ois", "tenor": "5Y", "rate": 0.038},
-                    {"type": "ois", "tenor": "10Y", "rate": 0.039},
-                ]
-            },
+            "USD": {"quotes": usd_ois_quotes(("1D", "1Y", "5Y", "10Y"))},
             "EUR": {"tenors": [1, 5, 10], "discount_factors": [0.98, 0.89, 0.78]},
         },
         "index_curves": {
             "USD-TERMSOFR-3M": {
-                "quotes": [
-                    {"type": "deposit", "tenor": "3M", "rate": 0.045},
-                    {"type": "fra", "start_months": 3, "end_months": 6, "rate": 0.044},
-                    {"type": "future", "start": "2027-06-16", "price": 95.7},
-                    {"type": "swap", "tenor": "5Y", "rate": 0.040, "fixed_day_count": "ACT/360"},
-                ],
+                "quotes": sofr_3m_quotes(("5Y",), fixed_day_count="ACT/360"),
                 "interpolation": "linear_zero",
             },
         },
@@ -482,13 +501,7 @@ def _json_market() -> dict:
                 "vols": [[0.085, 0.08, 0.09], [0.09, 0.085, 0.095]],
             }
         },
-        "credit_curves": {
-            "ACME-SNR": {
-                "currency": "USD",
-                "recovery": 0.4,
-                "spreads": {"tenors": ["1Y", "5Y"], "spreads": [0.008, 0.012]},
-            }
-        },
+        "credit_curves": {"ACME-SNR": acme_credit(("1Y", "5Y"))},
         "commodities": {
             "WTI": {
                 "currency": "USD",
@@ -507,22 +520,29 @@ def test_market_json_sections_load_and_round_trip():
     m = market_from_dict(_json_market(), "m.json")
     usd, eur = m.curves["USD"], m.curves["EUR"]
     assert usd.interpolation == "loglinear_discount" and eur.interpolation == "loglinear_discount"
-    assert eur.discount(np.array([5.0]))[0] == pytest.approx(0.89, rel=1e-15)
+    # exp(-(-log(0.89) / 5) * 5): log and exp at LIB, 2 roundings.
+    assert eur.discount(np.array([5.0]))[0] == pytest.approx(0.89, rel=2 * LIB + EPS, abs=0)
     ois = [OisSwap("1Y", 0.041), OisSwap("5Y", 0.038)]
-    assert max(abs(par_rate(i, usd, VDATE) - i.rate) for i in ois) <= 1e-12
+    # The solver's stop or its rounding (annuities of a year or more).
+    assert max(abs(par_rate(i, usd, VDATE) - i.rate) for i in ois) <= SOLVER + _par_rounding(1)
     sofr = m.index_curves["USD-TERMSOFR-3M"]
     assert sofr.interpolation == "linear_zero"
     # Multi-curve: the index swap is at par projected on the index, discounted on OIS.
     swap = Swap("5Y", 0.040, fixed_day_count="ACT/360")
-    assert par_rate(swap, sofr, VDATE, discount=usd) == pytest.approx(0.040, abs=1e-12)
+    par = par_rate(swap, sofr, VDATE, discount=usd)
+    assert par == pytest.approx(0.040, rel=0, abs=SOLVER + _par_rounding(1))
     assert m.vol_surfaces["ACME"].reference == 100.0
-    assert m.fx_vol_surfaces["EURUSD"].reference_spot == pytest.approx(1.08)
+    assert m.fx_vol_surfaces["EURUSD"].reference_spot == 1.08  # EUR per USD 1.08 / 1.0
     assert m.credit_curves["ACME-SNR"].hazard.times.size == 2
-    assert m.commodities["WTI"].futures.price(np.array([0.55]))[0] == pytest.approx(70.5)
+    # Halfway between 71.2 and 69.8: a product and a sum, 2 eps.
+    wti = m.commodities["WTI"].futures.price(np.array([0.55]))[0]
+    assert wti == pytest.approx(70.5, rel=2 * EPS, abs=0)
     again = market_from_dict(json.loads(json.dumps(m.to_dict())), "again.json")
     t = np.linspace(0.01, 12.0, 97)
+    # Written as exp(-z t), read as -log(P)/t: log P moves by LIB + 5 eps |log P|, and each
+    # side's exp adds LIB: P within (12 + 5/e) eps.
     for a, b in ((usd, again.curves["USD"]), (sofr, again.index_curves["USD-TERMSOFR-3M"])):
-        assert np.max(np.abs(a.discount(t) - b.discount(t))) <= 1e-15
+        assert np.max(np.abs(a.discount(t) - b.discount(t))) <= 14 * EPS
     k = np.array([90.0, 120.0])
     assert np.array_equal(
         m.vol_surfaces["ACME"].smile_offset(np.ones(2), k),
@@ -576,7 +596,9 @@ def test_generated_market_round_trips():
     assert set(again.index_curves) == set(m.index_curves)
     assert set(again.credit_curves) == set(m.credit_curves)
     t = np.linspace(0.1, 9.0, 11)
+    # Hazard rates are written as they are (repr reads back the same double): the survival
+    # is the same computation on the same numbers.
     for name, c in m.credit_curves.items():
-        assert np.allclose(
-            again.credit_curves[name].hazard.survival(t), c.hazard.survival(t), rtol=1e-15, atol=0
+        np.testing.assert_array_equal(
+            again.credit_curves[name].hazard.survival(t), c.hazard.survival(t)
         )

@@ -9,6 +9,7 @@ import llvmlite.binding as llvm
 import numba as nb
 import numpy as np
 import pytest
+from conftest import EPS, sum_rounding
 
 from xiphpc.pricing.kernels import black_scholes as bs
 from xiphpc.pricing.kernels import montecarlo as mc
@@ -16,7 +17,10 @@ from xiphpc.pricing.kernels import montecarlo as mc
 ql = pytest.importorskip("QuantLib")
 
 SEED = np.uint64(20240611)
-N_SIGMA = 3.0
+#: A correct estimator misses its reference by more than 4 standard errors with probability
+#: 6.3e-5 (two-sided normal tail): under 2e-3 for the 24 comparisons of this module, where
+#: 3 would fail one correct run in 15.
+N_SIGMA = 4.0
 
 
 def _book(n: int, seed: int = 1) -> dict[str, np.ndarray]:
@@ -59,6 +63,9 @@ def test_gbm_european_against_black_scholes():
     bs.bs_fused_serial(*(book[f] for f in GBM_FIELDS), *out)
     z = (price - out[0]) / stderr
     assert np.all(np.abs(z) < N_SIGMA), z
+    # Not a tolerance but the estimator's spread: 40,000 paths keep the standard error
+    # under 2% of the price (payoff deviations below 4 prices) or 1e-3 for far
+    # out-of-the-money options.
     assert np.all(stderr < 0.02 * out[0] + 1e-3)
 
 
@@ -112,7 +119,8 @@ def test_geometric_asian_closed_form_matches_quantlib():
         tau = days * n / 365.0
         ours = mc.geometric_asian_price(spot, strike, tau, rate, carry_yield, vol, cp, n)
         ref = _ql_asian(today, case, ql.Average.Geometric)
-        assert ours == pytest.approx(ref, rel=1e-10, abs=1e-12 * spot)
+        # The same two-term closed form on either side.
+        assert ours == pytest.approx(ref, rel=0, abs=sum_rounding(2, spot + strike))
 
 
 # QuantLib's ChoiAsianEngine with its default settings is fast and, against two
@@ -143,8 +151,8 @@ def test_arithmetic_asian_with_control_variate_against_quantlib():
     )
     z = (price - refs) / stderr
     assert np.all(np.abs(z) < N_SIGMA), z
-    # The control variate must pay: plain Monte Carlo would have a standard
-    # error near price / sqrt(n_paths); with it, a small fraction of that.
+    # Not a tolerance: the control variate must pay. Plain Monte Carlo would have a
+    # standard error near price / sqrt(n_paths); with it, a small fraction of that.
     assert np.all(stderr < 0.1 * refs / math.sqrt(20_000))
 
 
@@ -273,7 +281,9 @@ def test_barrier_against_quadrature_and_parity():
         european,
         stderr.copy(),
     )
-    np.testing.assert_allclose(price + price_flip, european, rtol=1e-12)
+    # Every path pays into exactly one of in and out: the three averages of the same
+    # payoffs differ by their summation, n_paths eps of each at most.
+    np.testing.assert_allclose(price + price_flip, european, rtol=3 * n_paths * EPS, atol=0)
 
 
 # ---------------------------------------------------------------------------
@@ -458,6 +468,8 @@ def test_results_do_not_depend_on_batching_order_or_threads():
 
 
 def test_gbm_kernel_is_vectorized():
+    if nb.config.CPU_NAME and nb.config.CPU_NAME != "host":
+        pytest.skip(f"numba compiles for {nb.config.CPU_NAME}, not the host CPU")
     features = llvm.get_host_cpu_features()
     if features.get("avx512f", False):
         registers = "[zy]mm"

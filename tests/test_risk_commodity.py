@@ -11,7 +11,15 @@ import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import write_job
+from conftest import (
+    EPS,
+    assert_within,
+    bs_fd_bounds,
+    bucket_rounding,
+    pv_rounding,
+    trade_sizes,
+    write_job,
+)
 
 from xiphpc.cli.main import main
 from xiphpc.config.errors import JobError
@@ -121,13 +129,15 @@ def test_price_input_is_the_futures_curve_to_the_last_bit_on_pillars() -> None:
     value = got.value(np.arange(t.size), no_shift)
     exact = np.concatenate([curves["ONE"].price(t[:3]), curves["TWO"].price(t[3:])])
     np.testing.assert_array_equal(value[:8], exact[:8])  # flat outside, on pillars
-    np.testing.assert_allclose(value[8:], exact[8:], rtol=1e-15)
+    # Between pillars a weight, a product and a sum, in either order: 2 eps.
+    np.testing.assert_allclose(value[8:], exact[8:], rtol=2 * EPS, atol=0)
     # A relative shift of every pillar moves every price by that relative amount.
     shifts = np.zeros((2, len(fs)))
     shifts[1, got.factors()[0].min() : got.factors()[1].max() + 1] = 0.1
     dense = got.dense(0, t.size, shifts).reshape(t.size, 2)
     np.testing.assert_array_equal(dense[:, 0], value)
-    np.testing.assert_allclose(dense[:, 1], value * 1.1, rtol=1e-15)
+    # One product by 1.1 either way, after the interpolation's 2 eps.
+    np.testing.assert_allclose(dense[:, 1], value * 1.1, rtol=3 * EPS, atol=0)
     rows = np.repeat(np.arange(t.size), 2)
     again = got.value(rows, dense_shifts(shifts, np.tile([0, 1], t.size)))
     np.testing.assert_array_equal(again, dense.ravel())
@@ -158,20 +168,29 @@ def test_commodity_buckets_sum_to_analytic_delta_and_vega() -> None:
     """Without a smile and with flat vols, moving every futures pillar by +1% moves the
     futures price by +1% and moving every vol pillar by h moves the vol by h, so the pillar
     buckets sum to the pricer's analytic cash delta (per +1%) and vega (per vol point). The
-    buckets are central differences with h = 1e-5: agreement to 1e-6 relative."""
+    buckets are central differences with h = 1e-5: they agree to their truncation and the
+    rounding of their PVs over the step (conftest.bs_fd_bounds, bucket_rounding)."""
     m = _without_commodity_smiles(generate_market(4), flat=True)
     fs = factor_set(m)
-    bumps = bump_sizes(fs, 1e-5, 1e-5, 1e-5, 1e-5)
+    h = 1e-5
+    bumps = bump_sizes(fs, h, h, h, h)
     for product in ("commodity_option", "digital_option"):
         table = _on_commodities(m)[product]
         fidx, sens = sensitivities(REGISTRY[product], table, m, fs, bumps, CTX)
         meas = REGISTRY[product].price(table, m, CTX)
         fx = m.fx_to_base(table["currency"])
-        scale = np.abs(meas["pv"] * fx).max()
+        truncation = bs_fd_bounds(product, table, m, fs, h)
+        kinds = np.where(fidx >= 0, fs.kind[np.maximum(fidx, 0)], "")
+        for kind, greek, analytic in (
+            ("cmd", "delta", meas["delta"] * fx * 0.01),
+            ("cmdvol", "vega", meas["vega"] * fx),
+        ):
+            fd = _bucket_sum(fs, fidx, sens, kind)
+            n_buckets = (kinds == kind).sum(axis=1)
+            rounding = bucket_rounding(product, table, m, n_buckets, 0.01, h)
+            bound = truncation[greek] * np.abs(analytic) + rounding
+            assert_within(fd, analytic, bound, f"{product} {greek}")
         delta = _bucket_sum(fs, fidx, sens, "cmd")
-        vega = _bucket_sum(fs, fidx, sens, "cmdvol")
-        np.testing.assert_allclose(delta, meas["delta"] * fx * 0.01, rtol=1e-6, atol=1e-9 * scale)
-        np.testing.assert_allclose(vega, meas["vega"] * fx, rtol=1e-6, atol=1e-9 * scale)
         # A trade depends on at most two futures pillars and two vol pillars.
         assert ((fidx >= 0) & np.isin(fs.kind[np.maximum(fidx, 0)], ["cmd"])).sum(1).max() <= 2
         assert np.all(np.abs(delta) > 0) and np.all(_bucket_sum(fs, fidx, sens, "eq") == 0)
@@ -191,6 +210,7 @@ def test_smile_delta_is_sticky_moneyness() -> None:
         REGISTRY["commodity_option"], table, m, fs, bump_sizes(fs, h, h, h, h), CTX
     )
     delta = _bucket_sum(fs, fidx, sens, "cmd")
+    kinds = np.where(fidx >= 0, fs.kind[np.maximum(fidx, 0)], "")
     full = np.zeros(len(table))
     for name in m.commodities:
         rows = table["underlying"] == name
@@ -199,7 +219,11 @@ def test_smile_delta_is_sticky_moneyness() -> None:
             shift = np.where((fs.kind == "cmd") & (fs.name == name), sign * h, 0.0)
             pv.append(_pv_base("commodity_option", table, shifted_market(m, fs, shift)))
         full[rows] = ((pv[0] - pv[1]) / (2 * h) * 0.01)[rows]
-    np.testing.assert_allclose(delta, full, rtol=1e-6, atol=1e-9 * np.abs(full).max())
+    # First order in h near a smile node (see above), and each side's buckets' rounding
+    # (all pillars' for the parallel move) over the step.
+    n_buckets = (kinds == "cmd").sum(axis=1) + 1
+    rounding = bucket_rounding("commodity_option", table, m, n_buckets, 0.01, h)
+    assert_within(delta, full, h * np.abs(full) + rounding, "delta")
     analytic = REGISTRY["commodity_option"].price(table, m, CTX)["delta"] * 0.01
     # The smile's slope is in the delta: it is not the fixed-vol analytic one.
     assert np.abs(delta - analytic).max() > 1e-4 * np.abs(analytic).max()
@@ -217,9 +241,9 @@ def test_commodity_stress_equals_revaluation_on_the_shifted_market(smile: bool) 
         pnl = scenario_pnl(REGISTRY[product], table, m, fs, shift[None, :], CTX)[:, 0]
         base = _pv_base(product, table, m)
         full = _pv_base(product, table, moved) - base
-        np.testing.assert_allclose(
-            pnl, full, rtol=1e-9, atol=1e-9 * np.abs(base).max(), err_msg=product
-        )
+        # Two PVs on either path.
+        bound = 2 * pv_rounding(product, table, m)
+        np.testing.assert_allclose(pnl, full, rtol=0, atol=bound, err_msg=product)
         assert np.abs(full).max() > 1e-3 * np.abs(base).max(), product
 
 
@@ -232,17 +256,17 @@ def test_historical_commodity_pnl_equals_revaluation_on_shifted_markets() -> Non
     # Futures move relatively, vols absolutely.
     j, k = np.flatnonzero(cmd)[0], np.flatnonzero(fs.kind == "cmdvol")[0]
     lv = history.levels[:, [history.labels.index(fs.labels[i]) for i in (j, k)]]
-    assert shifts[2, j] == pytest.approx(lv[3, 0] / lv[2, 0] - 1.0, rel=1e-14)
+    # A ratio less one, either way: eps/2 of a number near 1, twice.
+    assert shifts[2, j] == pytest.approx(lv[3, 0] / lv[2, 0] - 1.0, rel=0, abs=EPS)
     assert shifts[2, k] == lv[3, 1] - lv[2, 1]
     assert np.abs(shifts[:, cmd]).max() > 1e-3
     for product, table in _on_commodities(m).items():
         pnl = scenario_pnl(REGISTRY[product], table, m, fs, shifts, CTX)
         base = _pv_base(product, table, m)
+        bound = 2 * pv_rounding(product, table, m)  # two PVs on either path
         for s in range(shifts.shape[0]):
             full = _pv_base(product, table, shifted_market(m, fs, shifts[s])) - base
-            np.testing.assert_allclose(
-                pnl[:, s], full, rtol=1e-9, atol=1e-9 * np.abs(base).max(), err_msg=product
-            )
+            np.testing.assert_allclose(pnl[:, s], full, rtol=0, atol=bound, err_msg=product)
 
 
 def test_history_without_commodity_factors_is_reported() -> None:
@@ -299,10 +323,14 @@ def test_job_with_a_commodity_stress_matches_a_job_on_the_shifted_market(tmp_pat
     moved = write_job(tmp_path, name="moved", **(sections | {"market": 'path = "shifted.json"'}))
     res = CliRunner().invoke(main, ["run", str(moved)])
     assert res.exit_code == 0, res.output
+    # Per trade two PVs on either path, then sums over at most all trades.
+    tables = generate_portfolio(1500, seed=5, market=m)
+    bound = sum(2 * pv_rounding(p, t, m) * len(t) for p, t in tables.items())
+    bound += 1500 * EPS * sum(trade_sizes(t, m).sum() for t in tables.values())
     with h5py.File(tmp_path / "job.h5") as a, h5py.File(tmp_path / "moved.h5") as b:
         stress = a["scenarios/stress/desk/pnl"][:, 0]
         full = b["aggregates/desk/pv"][()] - a["aggregates/desk/pv"][()]
-        np.testing.assert_allclose(stress, full, rtol=1e-9, atol=1e-6)
+        np.testing.assert_allclose(stress, full, rtol=0, atol=bound)
         desks = [d.decode() for d in a["scenarios/stress/desk/key"][()]]
         assert stress[desks.index("COMMODITIES")] != 0.0
         labels = {x.decode() for x in a["sensitivities/total/factor"][()]}

@@ -2,9 +2,12 @@
 
 On a grid that is flat across expiries a parallel move of every node moves each trade's vol
 by exactly as much (linear in tenor, linear in total variance across expiries), so the sum
-of a trade's node buckets is its analytic vega. Central differences of 0.1bp on normal vols
-of 40-100bp leave third-order terms of about (0.1 / 40)^2 relative, more for far
-out-of-the-money caplets: the tolerance is 1e-5 relative or 1e-6 of the largest vega.
+of a trade's node buckets is its analytic vega. Central differences of h = 0.1bp on normal
+vols of at least 40bp leave third-order terms of h^2/6 (1 + d^2)^2 / vol^2 relative (each
+vol derivative of the normal density brings (1 + d^2) / vol): 1.04e-6 (1 + d^2)^2, within
+1e-5 up to |d| = 1.4. Beyond, a caplet's vega falls as e^(-d^2/2) of its at-the-money vega,
+so the error stays below 1.04e-6 * 16 e^(-1.5) = 3.7e-6 of that, which the largest vega of
+the table bounds (its trades have notionals of one size): 4e-6 of it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from conftest import valid_trades
+from conftest import pv_rounding, valid_trades
 
 from xiphpc.market.factors import factor_levels, factor_set, shifted_market
 from xiphpc.pricing.products import REGISTRY, PricingContext
@@ -55,7 +58,7 @@ def test_vega_buckets_sum_to_the_analytic_vega(product: str) -> None:
     # The vega measure is per 1bp of normal vol for normal vols; buckets are in base currency.
     vega = pr.price(table, m, CTX)["vega"] * m.fx_to_base(table["currency"])
     assert np.count_nonzero(np.abs(vega) > 1.0) > len(table) // 2
-    np.testing.assert_allclose(bucketed, vega, rtol=1e-5, atol=1e-6 * np.abs(vega).max())
+    np.testing.assert_allclose(bucketed, vega, rtol=1e-5, atol=4e-6 * np.abs(vega).max())
 
 
 def test_rate_vol_stress_equals_revaluation_and_levels_are_the_nodes() -> None:
@@ -68,7 +71,8 @@ def test_rate_vol_stress_equals_revaluation_and_levels_are_the_nodes() -> None:
     moved = shifted_market(m, fs, shift)
     fx = m.fx_to_base(table["currency"])
     full = (pr.price(table, moved, CTX)["pv"] - pr.price(table, m, CTX)["pv"]) * fx
-    np.testing.assert_allclose(pnl, full, rtol=1e-12, atol=1e-12 * np.abs(full).max())
+    # Two PVs on either path.
+    np.testing.assert_allclose(pnl, full, rtol=0, atol=2 * pv_rounding("swaption", table, m))
     usd = table["currency"] == "USD"
     # Long vol gains when USD vols rise 10bp and loses when the others fall 5bp.
     long_vol = np.sign(table["quantity"]) > 0
