@@ -17,7 +17,7 @@ from xiphpc.config.errors import JobError
 from xiphpc.io.history import generate_history, historical_shifts
 from xiphpc.market.data import TermStructure
 from xiphpc.market.factors import factor_set, shifted_market
-from xiphpc.pricing.products import REGISTRY, PricingContext, Product
+from xiphpc.pricing.products import REGISTRY, PricingContext, Revaluation, check_revaluation
 from xiphpc.risk.revalue import bump_sizes, scenario_pnl, sensitivities
 from xiphpc.risk.var import tail_count, var_es
 from xiphpc.synth.generate import generate_market, generate_portfolio
@@ -312,17 +312,13 @@ def test_bad_risk_sections_exit_2(tmp_path: Path, risk: str, expected: str) -> N
 class _RowsPath(type(REGISTRY["equity_option"])):
     """Equity options without the fused scenario kernel: (trade, scenario) rows + value()."""
 
-    value_scenarios = Product.value_scenarios
+    revaluation = Revaluation.MARKET_INPUTS
 
 
 class _MarketPath(type(REGISTRY["equity_option"])):
     """Equity options priced only through price(): whole shifted markets per scenario."""
 
-    market_inputs = Product.market_inputs
-    value_scenarios = Product.value_scenarios
-
-    def price(self, table, market, ctx):
-        return REGISTRY["equity_option"].price(table, market, ctx)
+    revaluation = Revaluation.SHIFTED_MARKETS
 
 
 def test_three_scenario_paths_agree() -> None:
@@ -331,8 +327,7 @@ def test_three_scenario_paths_agree() -> None:
     table = generate_portfolio(400, seed=8, market=m)["equity_option"]
     shifts = np.random.default_rng(3).normal(0.0, 0.02, size=(4, len(fs)))
     fused = scenario_pnl(REGISTRY["equity_option"], table, m, fs, shifts, CTX)
-    assert REGISTRY["equity_option"].has_fused_scenarios
-    assert not _RowsPath().has_fused_scenarios and not _MarketPath().has_inputs
+    assert REGISTRY["equity_option"].revaluation is Revaluation.FUSED_SCENARIOS
     for other in (_RowsPath(), _MarketPath()):
         got = scenario_pnl(other, table, m, fs, shifts, CTX)
         np.testing.assert_allclose(got, fused, rtol=1e-9, atol=1e-9 * np.abs(fused).max())
@@ -345,6 +340,23 @@ def test_three_scenario_paths_agree() -> None:
         dense[i, fi[i][fi[i] >= 0]] = sv[i][fi[i] >= 0]
         dense2[i, fi2[i][fi2[i] >= 0]] = sv2[i][fi2[i] >= 0]
     np.testing.assert_allclose(dense2, dense, rtol=1e-6, atol=1e-7 * np.abs(dense).max())
+
+
+def test_declared_revaluation_path_is_checked() -> None:
+    """A product declaring a path whose methods it lacks is refused by name."""
+    for product in REGISTRY.values():
+        check_revaluation(product)
+
+    class CurvesClaimed(type(REGISTRY["equity_option"])):
+        revaluation = Revaluation.CURVE_STATES
+
+    class FusedClaimed(type(REGISTRY["american_option"])):
+        revaluation = Revaluation.FUSED_SCENARIOS
+
+    with pytest.raises(TypeError, match="'equity_option'.*CURVE_STATES.*value_states"):
+        check_revaluation(CurvesClaimed())
+    with pytest.raises(TypeError, match="FUSED_SCENARIOS.*value_scenarios"):
+        check_revaluation(FusedClaimed())
 
 
 def test_merge_sums_risk_and_recomputes_var(tmp_path: Path) -> None:
@@ -412,10 +424,10 @@ def test_fused_monte_carlo_scenarios_equal_the_row_path(product: str) -> None:
     fs = factor_set(m)
     table = valid_trades(product, m, 3000, 8, 12)
     pr = REGISTRY[product]
-    assert pr.has_fused_scenarios
+    assert pr.revaluation is Revaluation.FUSED_SCENARIOS
 
     class Rows(type(pr)):
-        value_scenarios = Product.value_scenarios
+        revaluation = Revaluation.MARKET_INPUTS
 
     shifts = np.random.default_rng(4).normal(0.0, 0.02, size=(7, len(fs)))
     fused = scenario_pnl(pr, table, m, fs, shifts, CTX)

@@ -1,15 +1,24 @@
 """The product registry: table name -> :class:`~xiphpc.pricing.products.base.Product`.
 
 Adding a product means a kernel in ``xiphpc/pricing/kernels/``, a :class:`Product` subclass (its
-table schema
-and pricer) and one line in :data:`REGISTRY` below. Registry order is the order in which product
-tables are concatenated into the global trade index, so it is part of the output layout:
-append, do not reorder.
+table schema, pricer and :class:`Revaluation` path) and one line in :data:`REGISTRY` below; each
+product is checked against its declared path here, at import. Registry order is the order in
+which product tables are concatenated into the global trade index, so it is part of the output
+layout: append, do not reorder.
 """
 
 from __future__ import annotations
 
-from .base import COMMON_COLUMNS, MEASURES, Column, PricingContext, Product, Table
+from .base import (
+    COMMON_COLUMNS,
+    MEASURES,
+    Column,
+    PricingContext,
+    Product,
+    Revaluation,
+    Table,
+    check_revaluation,
+)
 from .commodity import CommodityOption
 from .credit import CreditDefaultSwap
 from .equity import EquityForward, EquityOption
@@ -24,7 +33,9 @@ __all__ = [
     "Column",
     "PricingContext",
     "Product",
+    "Revaluation",
     "Table",
+    "check_revaluation",
 ]
 
 REGISTRY: dict[str, Product] = {
@@ -47,3 +58,7 @@ REGISTRY: dict[str, Product] = {
         CommodityOption(),
     )
 }
+
+for _product in REGISTRY.values():
+    # A product declaring a path whose methods it lacks fails here, not mid-job.
+    check_revaluation(_product)

@@ -27,7 +27,7 @@ from xiphpc.pricing.kernels.scenario_bs import (
     bs_scenarios_serial,
 )
 
-from .base import Column, PricingContext, Product, Table
+from .base import Column, PricingContext, Product, Revaluation, Table
 from .scaling import cash_measures
 
 __all__ = [
@@ -146,6 +146,8 @@ class BlackScholesOption(Product):
     """European call or put on a table with ``strike``, ``option_type``, ``expiry`` and
     ``quantity``; inputs ``spot``, ``rate``, ``carry`` and ``vol``."""
 
+    revaluation = Revaluation.FUSED_SCENARIOS
+
     def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
         return option_static(table, market)
 
@@ -159,6 +161,8 @@ class BlackScholesOption(Product):
 class BlackScholesForward(Product):
     """Forward at ``strike`` on a table with ``expiry`` and ``quantity``; inputs ``spot``,
     ``rate`` and ``carry``."""
+
+    revaluation = Revaluation.FUSED_SCENARIOS
 
     def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
         return {

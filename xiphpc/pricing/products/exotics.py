@@ -38,7 +38,7 @@ from xiphpc.pricing.kernels.black_scholes import allocate_greeks
 from xiphpc.pricing.kernels.digital import digital_parallel, digital_serial
 from xiphpc.pricing.status import Status
 
-from .base import Column, PricingContext, Product, Table, trade_keys
+from .base import Column, PricingContext, Product, Revaluation, Table, trade_keys
 from .black_scholes_family import OPTION_TYPE, VOL_OVERRIDE, option_static, price_with_kernel
 from .commodity import underlying_checks, underlying_inputs, underlying_market_inputs
 from .scaling import cash_measures
@@ -61,6 +61,8 @@ _VOL = VOL_OVERRIDE
 
 class _OptionOnUnderlying(Product):
     """What the options of this module share: inputs from the underlying, static arrays."""
+
+    revaluation = Revaluation.MARKET_INPUTS
 
     def check(self, table: Table, market: Market):
         return underlying_checks(table, market)
@@ -296,6 +298,7 @@ class AsianOption(_OptionOnUnderlying):
         _VOL,
     )
     cost_columns = ("fixings", "paths")
+    revaluation = Revaluation.FUSED_SCENARIOS
 
     def cost(self, table: Table) -> np.ndarray:
         fixings, paths = _counts(table)

@@ -58,7 +58,7 @@ from xiphpc.pricing.kernels.rates import (
 )
 from xiphpc.pricing.status import Status
 
-from .base import Column, PricingContext, Product, Table
+from .base import Column, PricingContext, Product, Revaluation, Table
 
 __all__ = [
     "FREQUENCIES",
@@ -220,6 +220,7 @@ class CurveProduct(Product):
     """
 
     factor_kinds = ("ir", "fx", "cs")
+    revaluation = Revaluation.CURVE_STATES
 
     def unit_values(
         self,
