@@ -15,6 +15,7 @@ import pytest
 from conftest import EPS
 from markets import VDATE, acme_credit, qdate, sofr_3m_quotes, usd_ois_quotes
 
+from xiphpc.market.curve_states import YieldCurves
 from xiphpc.market.curves import (
     WEEKENDS_ONLY,
     Curve,
@@ -39,7 +40,18 @@ from xiphpc.market.curves import (
     year_fraction,
 )
 from xiphpc.market.curves.bootstrap import _d, _reduce
-from xiphpc.pricing.kernels.rates import discount_factors, fra_serial, moves, swap_serial
+from xiphpc.pricing.kernels.rates import (
+    FixedPeriods,
+    FloatPeriods,
+    FraOutputs,
+    FraTerms,
+    SwapOutputs,
+    SwapTerms,
+    discount_factors,
+    fra_serial,
+    moves,
+    swap_serial,
+)
 
 ql = pytest.importorskip("QuantLib")
 
@@ -268,7 +280,8 @@ def test_imm_dates_are_third_wednesdays():
 def _reprice_with_kernels(inst_list, proj: Curve, disc: Curve) -> float:
     """Largest |par rate - quote| of the instruments, priced by the production kernels."""
     cs = pack_curves([disc, proj])
-    ct, cz, ck, co = cs.times, cs.zero_rates[:, None].copy(), cs.kinds, cs.offsets
+    curves = YieldCurves(cs.times, cs.zero_rates[:, None].copy(), cs.kinds, cs.offsets)
+    ids = (np.zeros(1, np.int64), np.ones(1, np.int64))
     worst = 0.0
     for inst in inst_list:
         if isinstance(inst, Swap | OisSwap):
@@ -282,28 +295,12 @@ def _reprice_with_kernels(inst_list, proj: Curve, disc: Curve) -> float:
                 fl = float_leg(VDATE, spot, end, inst.months, inst.day_count)
             value, annuity, par = np.empty((1, 1, 1)), np.empty(1), np.empty(1)
             swap_serial(
-                ct,
-                cz,
-                ck,
-                co,
-                np.zeros(1, np.int64),
-                np.ones(1, np.int64),
-                np.array([inst.rate]),
-                np.zeros(1),
-                np.ones(1),
-                fx.offsets,
-                fx.pay,
-                fx.accrual,
-                fl.offsets,
-                fl.start,
-                fl.end,
-                fl.tau,
-                fl.accrual,
-                fl.pay,
-                *moves(),
-                value,
-                annuity,
-                par,
+                curves,
+                SwapTerms(*ids, np.array([inst.rate]), np.zeros(1), np.ones(1)),
+                FixedPeriods.of(fx),
+                FloatPeriods.of(fl),
+                moves(),
+                SwapOutputs(value, annuity, par),
             )
             worst = max(worst, abs(par[0] - inst.rate), abs(value[0, 0, 0]))
         else:
@@ -311,20 +308,17 @@ def _reprice_with_kernels(inst_list, proj: Curve, disc: Curve) -> float:
             p = _reduce(inst, VDATE, _d(VDATE), WEEKENDS_ONLY, "modified_following")
             value, fwd = np.empty((1, 1, 1)), np.empty(1)
             fra_serial(
-                ct,
-                cz,
-                ck,
-                co,
-                np.zeros(1, np.int64),
-                np.ones(1, np.int64),
-                np.array([_quote(inst)]),
-                np.ones(1),
-                np.array([p.start]),
-                np.array([p.end]),
-                np.array([p.tau]),
-                *moves(),
-                value,
-                fwd,
+                curves,
+                FraTerms(
+                    *ids,
+                    np.array([_quote(inst)]),
+                    np.ones(1),
+                    np.array([p.start]),
+                    np.array([p.end]),
+                    np.array([p.tau]),
+                ),
+                moves(),
+                FraOutputs(value, fwd),
             )
             worst = max(worst, abs(fwd[0] - _quote(inst)), abs(value[0, 0, 0]))
     return worst

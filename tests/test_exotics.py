@@ -21,9 +21,10 @@ from xiphpc.market.curves import Curve, MoneynessSurface
 from xiphpc.market.curves.loader import Commodity, FuturesCurve
 from xiphpc.market.data import Equity, Market, TermStructure
 from xiphpc.pricing.kernels.american import american_serial
-from xiphpc.pricing.kernels.asian import asian_serial, geometric_asian_value
-from xiphpc.pricing.kernels.barrier import KINDS, barrier_serial
-from xiphpc.pricing.kernels.digital import digital_serial
+from xiphpc.pricing.kernels.asian import Draws, Fixings, asian_serial, geometric_asian_value
+from xiphpc.pricing.kernels.barrier import KINDS, BarrierTerms, barrier_serial
+from xiphpc.pricing.kernels.black_scholes import Greeks, OptionInputs
+from xiphpc.pricing.kernels.digital import DigitalPayoff, digital_serial
 from xiphpc.pricing.products.base import PricingContext
 from xiphpc.pricing.products.commodity import CommodityOption
 from xiphpc.pricing.products.exotics import (
@@ -206,17 +207,9 @@ def test_barriers_match_quantlib_analytic_engine():
     rate = np.abs(s["rate"])
     out = [np.empty(n) for _ in range(6)]
     barrier_serial(
-        s["spot"],
-        s["strike"],
-        barrier,
-        rebate,
-        s["tau"],
-        rate,
-        s["carry"],
-        s["vol"],
-        s["cp"],
-        kind,
-        *out,
+        OptionInputs(s["spot"], s["strike"], s["tau"], rate, s["carry"], s["vol"], s["cp"]),
+        BarrierTerms(barrier, rebate, kind),
+        Greeks(*out),
     )
     qkind = {
         "down_in": ql.Barrier.DownIn,
@@ -260,45 +253,17 @@ def test_barrier_already_reached():
     one = lambda x: np.array([x], dtype=float)  # noqa: E731
     for kind, expect_rebate in (("down_out", True), ("down_in", False)):
         out = [np.empty(1) for _ in range(6)]
+        option = OptionInputs(
+            one(90.0), one(100.0), one(0.5), one(0.03), one(0.01), one(0.2), one(1.0)
+        )
         barrier_serial(
-            one(90.0),
-            one(100.0),
-            one(95.0),
-            one(2.5),
-            one(0.5),
-            one(0.03),
-            one(0.01),
-            one(0.2),
-            one(1.0),
-            np.array([KINDS[kind]]),
-            *out,
+            option, BarrierTerms(one(95.0), one(2.5), np.array([KINDS[kind]])), Greeks(*out)
         )
         vanilla = [np.empty(1) for _ in range(6)]
-        digital_serial(
-            one(90.0),
-            one(100.0),
-            one(0.5),
-            one(0.03),
-            one(0.01),
-            one(0.2),
-            one(1.0),
-            one(0.0),
-            np.array([1]),
-            *vanilla,
-        )  # asset leg of the call
+        # The asset leg of the call.
+        digital_serial(option, DigitalPayoff(one(0.0), np.array([1])), Greeks(*vanilla))
         cash = [np.empty(1) for _ in range(6)]
-        digital_serial(
-            one(90.0),
-            one(100.0),
-            one(0.5),
-            one(0.03),
-            one(0.01),
-            one(0.2),
-            one(1.0),
-            one(100.0),
-            np.array([0]),
-            *cash,
-        )
+        digital_serial(option, DigitalPayoff(one(100.0), np.array([0])), Greeks(*cash))
         want = 2.5 if expect_rebate else vanilla[0][0] - cash[0][0]
         # The vanilla's two terms either way.
         assert out[0][0] == pytest.approx(want, rel=0, abs=sum_rounding(2, 90.0 + 100.0))
@@ -312,16 +277,9 @@ def test_digitals_match_quantlib():
     asset = rng.integers(0, 2, n)
     out = [np.empty(n) for _ in range(6)]
     digital_serial(
-        s["spot"],
-        s["strike"],
-        s["tau"],
-        s["rate"],
-        s["carry"],
-        s["vol"],
-        s["cp"],
-        cash,
-        asset,
-        *out,
+        OptionInputs(*(s[k] for k in ("spot", "strike", "tau", "rate", "carry", "vol", "cp"))),
+        DigitalPayoff(cash, asset),
+        Greeks(*out),
     )
     today = ql.Settings.instance().evaluationDate
     for i in range(n):
@@ -393,21 +351,12 @@ def test_arithmetic_asian_matches_quantlib_monte_carlo():
     tau = days / 365.0
     out = [np.empty(m) for _ in range(7)]
     asian_serial(
-        arr[:, 0],
-        arr[:, 1],
-        arr[:, 2],
-        arr[:, 3],
-        arr[:, 4],
-        arr[:, 5],
-        tau / n_fix,
-        tau,
-        n_fix,
-        tau,
-        np.full(m, 40_000, np.int64),
-        np.uint64(7),
-        np.arange(m, dtype=np.uint64),
+        OptionInputs(arr[:, 0], arr[:, 1], tau, arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5]),
+        Fixings(tau / n_fix, tau, n_fix),
+        Draws(np.full(m, 40_000, np.int64), np.uint64(7), np.arange(m, dtype=np.uint64)),
         1,
-        *out,
+        Greeks(*out[:6]),
+        out[6],
     )
     for i, (s0, k, r, q, v, cp, d, nf) in enumerate(cases):
         exact = d * (np.arange(nf) + 1) / nf
@@ -625,7 +574,8 @@ def test_far_tail_against_mpmath():
     tau, rate, carry, vol = np.full(3, 0.5), np.full(3, 0.03), np.full(3, 0.01), np.full(3, 0.2)
     cp = np.array([1.0, -1.0, 1.0])
     out = [np.empty(3) for _ in range(6)]
-    digital_serial(spot, strike, tau, rate, carry, vol, cp, np.ones(3), np.array([0, 0, 1]), *out)
+    option = OptionInputs(spot, strike, tau, rate, carry, vol, cp)
+    digital_serial(option, DigitalPayoff(np.ones(3), np.array([0, 0, 1])), Greeks(*out))
     for i in range(3):
         s, k, t = mp.mpf(spot[i]), mp.mpf(strike[i]), mp.mpf(tau[i])
         r, q, v = mp.mpf(rate[i]), mp.mpf(carry[i]), mp.mpf(vol[i])

@@ -30,10 +30,10 @@ import numpy as np
 import pytest
 
 from xiphpc.pricing.kernels.american import american_serial
-from xiphpc.pricing.kernels.asian import asian_serial, geometric_asian_value
-from xiphpc.pricing.kernels.barrier import KINDS, barrier_serial
-from xiphpc.pricing.kernels.black_scholes import allocate_greeks, bs_fused_serial
-from xiphpc.pricing.kernels.digital import digital_serial
+from xiphpc.pricing.kernels.asian import Draws, Fixings, asian_serial, geometric_asian_value
+from xiphpc.pricing.kernels.barrier import KINDS, BarrierTerms, barrier_serial
+from xiphpc.pricing.kernels.black_scholes import OptionInputs, allocate_greeks, bs_fused_serial
+from xiphpc.pricing.kernels.digital import DigitalPayoff, digital_serial
 
 
 def _haug(scale):
@@ -244,17 +244,11 @@ def _barrier(rows, spot, q, r, t):
     kind = np.array([KINDS[row[0]] for row in rows], dtype=np.int64)
     out = allocate_greeks(n)
     barrier_serial(
-        np.full(n, spot),
-        k,
-        h,
-        reb,
-        np.full(n, t),
-        np.full(n, r),
-        np.full(n, q),
-        v,
-        _cp(rows, 3),
-        kind,
-        *out,
+        OptionInputs(
+            np.full(n, spot), k, np.full(n, t), np.full(n, r), np.full(n, q), v, _cp(rows, 3)
+        ),
+        BarrierTerms(h, reb, kind),
+        out,
     )
     return out[0]
 
@@ -302,30 +296,16 @@ def test_digitals_haug_1998():
     out = allocate_greeks(1)
     # Cash-or-nothing put, K = 80, S = 100, q = r = 0.06, t = 0.75, vol = 0.35, cash 10 (p. 88).
     digital_serial(
-        one(100),
-        one(80),
-        one(0.75),
-        one(0.06),
-        one(0.06),
-        one(0.35),
-        one(-1),
-        one(10),
-        np.array([0]),
-        *out,
+        OptionInputs(one(100), one(80), one(0.75), one(0.06), one(0.06), one(0.35), one(-1)),
+        DigitalPayoff(one(10), np.array([0])),
+        out,
     )
     assert out[0][0] == pytest.approx(2.6710, rel=0, abs=_haug(10.0))  # cash 10 on one CDF
     # Asset-or-nothing put, K = 65, S = 70, q = 0.05, r = 0.07, t = 0.5, vol = 0.27 (p. 90).
     digital_serial(
-        one(70),
-        one(65),
-        one(0.5),
-        one(0.07),
-        one(0.05),
-        one(0.27),
-        one(-1),
-        one(0),
-        np.array([1]),
-        *out,
+        OptionInputs(one(70), one(65), one(0.5), one(0.07), one(0.05), one(0.27), one(-1)),
+        DigitalPayoff(one(0), np.array([1])),
+        out,
     )
     assert out[0][0] == pytest.approx(20.2069, rel=0, abs=_haug(70.0))  # spot 70 on one CDF
 
@@ -356,21 +336,13 @@ def test_arithmetic_asian_levy_1997():
     out = allocate_greeks(n)
     stderr = np.empty(n)
     asian_serial(
-        full(90),
-        full(87),
-        full(0.025),
-        full(0.06),
-        full(0.13),
-        full(-1),
-        full(0.0),
-        full(11 / 12),
-        fix,
-        full(11 / 12),
-        np.full(n, 20_000, np.int64),
-        np.uint64(42),
-        np.arange(n, dtype=np.uint64),
+        OptionInputs(
+            full(90), full(87), full(11 / 12), full(0.025), full(0.06), full(0.13), full(-1)
+        ),
+        Fixings(full(0.0), full(11 / 12), fix),
+        Draws(np.full(n, 20_000, np.int64), np.uint64(42), np.arange(n, dtype=np.uint64)),
         0,
-        *out,
+        out,
         stderr,
     )
     want = np.array([v for _, v in LEVY])

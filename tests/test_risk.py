@@ -27,7 +27,7 @@ from xiphpc.config.errors import JobError
 from xiphpc.io.history import generate_history, historical_shifts
 from xiphpc.market.data import TermStructure
 from xiphpc.market.factors import factor_set, shifted_market
-from xiphpc.pricing.products import REGISTRY, PricingContext, Product
+from xiphpc.pricing.products import REGISTRY, PricingContext, Revaluation, check_revaluation
 from xiphpc.risk.revalue import bump_sizes, scenario_pnl, sensitivities
 from xiphpc.risk.var import tail_count, var_es
 from xiphpc.synth.generate import generate_market, generate_portfolio
@@ -344,17 +344,13 @@ def test_bad_risk_sections_exit_2(tmp_path: Path, risk: str, expected: str) -> N
 class _RowsPath(type(REGISTRY["equity_option"])):
     """Equity options without the fused scenario kernel: (trade, scenario) rows + value()."""
 
-    value_scenarios = Product.value_scenarios
+    revaluation = Revaluation.MARKET_INPUTS
 
 
 class _MarketPath(type(REGISTRY["equity_option"])):
     """Equity options priced only through price(): whole shifted markets per scenario."""
 
-    market_inputs = Product.market_inputs
-    value_scenarios = Product.value_scenarios
-
-    def price(self, table, market, ctx):
-        return REGISTRY["equity_option"].price(table, market, ctx)
+    revaluation = Revaluation.SHIFTED_MARKETS
 
 
 def test_three_scenario_paths_agree() -> None:
@@ -363,8 +359,7 @@ def test_three_scenario_paths_agree() -> None:
     table = generate_portfolio(400, seed=8, market=m)["equity_option"]
     shifts = np.random.default_rng(3).normal(0.0, 0.02, size=(4, len(fs)))
     fused = scenario_pnl(REGISTRY["equity_option"], table, m, fs, shifts, CTX)
-    assert REGISTRY["equity_option"].has_fused_scenarios
-    assert not _RowsPath().has_fused_scenarios and not _MarketPath().has_inputs
+    assert REGISTRY["equity_option"].revaluation is Revaluation.FUSED_SCENARIOS
     # Two PVs per P&L on either path.
     pnl = 2 * pv_rounding("equity_option", table, m)
     for other in (_RowsPath(), _MarketPath()):
@@ -380,6 +375,23 @@ def test_three_scenario_paths_agree() -> None:
     # path, over 2 h, per unit (0.01 at most).
     rounding = bucket_rounding("equity_option", table, m, 2, 0.01, h)
     assert np.all(np.abs(dense2 - dense) <= rounding[:, None])
+
+
+def test_declared_revaluation_path_is_checked() -> None:
+    """A product declaring a path whose methods it lacks is refused by name."""
+    for product in REGISTRY.values():
+        check_revaluation(product)
+
+    class CurvesClaimed(type(REGISTRY["equity_option"])):
+        revaluation = Revaluation.CURVE_STATES
+
+    class FusedClaimed(type(REGISTRY["american_option"])):
+        revaluation = Revaluation.FUSED_SCENARIOS
+
+    with pytest.raises(TypeError, match="'equity_option'.*CURVE_STATES.*value_states"):
+        check_revaluation(CurvesClaimed())
+    with pytest.raises(TypeError, match="FUSED_SCENARIOS.*value_scenarios"):
+        check_revaluation(FusedClaimed())
 
 
 def test_merge_sums_risk_and_recomputes_var(tmp_path: Path) -> None:
@@ -457,10 +469,10 @@ def test_fused_monte_carlo_scenarios_equal_the_row_path(product: str) -> None:
     fs = factor_set(m)
     table = valid_trades(product, m, 3000, 8, 12)
     pr = REGISTRY[product]
-    assert pr.has_fused_scenarios
+    assert pr.revaluation is Revaluation.FUSED_SCENARIOS
 
     class Rows(type(pr)):
-        value_scenarios = Product.value_scenarios
+        revaluation = Revaluation.MARKET_INPUTS
 
     shifts = np.random.default_rng(4).normal(0.0, 0.02, size=(7, len(fs)))
     fused = scenario_pnl(pr, table, m, fs, shifts, CTX)

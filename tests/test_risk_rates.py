@@ -176,20 +176,19 @@ CURVE_PRODUCTS = [
 def test_curve_states_equal_whole_shifted_markets(product: str) -> None:
     """Scenario P&L and bucketed sensitivities computed as curve states of one kernel call
     equal those of the same product revalued on one whole shifted market per scenario."""
-    from xiphpc.pricing.products import Product
+    from xiphpc.pricing.products import Revaluation
     from xiphpc.risk.revalue import scenario_pnl
 
     m = generate_market(9)
     fs = factor_set(m)
     table = valid_trades(product, m, 4000, 9, 40)
     pr = REGISTRY[product]
-    assert pr.has_states
+    assert pr.revaluation is Revaluation.CURVE_STATES
 
     class MarketPath(type(pr)):
-        value_states = Product.value_states
+        revaluation = Revaluation.SHIFTED_MARKETS
 
     other = MarketPath()
-    assert not other.has_states and not other.has_inputs
     shifts = np.random.default_rng(2).normal(0.0, 0.002, size=(6, len(fs)))
     got = scenario_pnl(pr, table, m, fs, shifts, CTX)
     ref = scenario_pnl(other, table, m, fs, shifts, CTX)

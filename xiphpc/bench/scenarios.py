@@ -3,8 +3,9 @@ the same product revalued on one whole shifted market per scenario.
 
 Both paths run :func:`xiphpc.risk.revalue.scenario_pnl` on the same valid trades of a generated
 portfolio under the same historical scenarios (a generated history of today's market), one
-thread, side by side in one run; the whole-market path is the product with its market
-inputs and curve states switched off, so that only ``Product.price`` is left. Figures are
+thread, side by side in one run; the whole-market path is the product declaring
+:attr:`~xiphpc.pricing.products.Revaluation.SHIFTED_MARKETS`, so that only ``Product.price`` is
+used. Figures are
 (trade, scenario) valuations per second, medians of ``--repeat`` timed runs after one
 warm-up, and the ratio of the two medians; the P&L of the two paths is also compared.
 """
@@ -48,17 +49,12 @@ class PathFigures:
 
 
 def _whole_market_path(product):
-    """``product`` priced only through ``Product.price``: risk then revalues it on one
-    shifted market per scenario."""
-    from xiphpc.pricing.products import Product
+    """``product`` revalued through ``Product.price`` alone, on one shifted market per
+    scenario."""
+    from xiphpc.pricing.products import Revaluation
 
     class WholeMarket(type(product)):
-        market_inputs = Product.market_inputs
-        value_scenarios = Product.value_scenarios
-        value_states = Product.value_states
-
-        def price(self, table, market, ctx):
-            return product.price(table, market, ctx)
+        revaluation = Revaluation.SHIFTED_MARKETS
 
     return WholeMarket()
 

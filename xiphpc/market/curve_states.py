@@ -12,6 +12,7 @@ values to rounding.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,7 +20,50 @@ from .curves.credit import HazardCurve
 from .curves.curve import as_curve, pack_curves
 from .factors import FactorSet
 
-__all__ = ["CurveStates"]
+__all__ = ["CurveStates", "HazardCurves", "YieldCurves"]
+
+
+class YieldCurves(NamedTuple):
+    """Packed yield curves in every curve state, as the kernels of
+    :mod:`xiphpc.pricing.kernels.rates` take them.
+
+    Attributes
+    ----------
+    times : ndarray, shape ``(P,)``
+        ``ct``: pillar times (years), curve after curve.
+    zeros : ndarray, shape ``(P, V)``
+        ``cz``: zero rates at the pillars in each state (states contiguous: kernels loop over
+        them innermost).
+    kinds : ndarray of int64, shape ``(c,)``
+        ``ck``: interpolation code of each curve.
+    offsets : ndarray of int64, shape ``(c + 1,)``
+        ``co``: first pillar of each curve.
+    """
+
+    times: np.ndarray
+    zeros: np.ndarray
+    kinds: np.ndarray
+    offsets: np.ndarray
+
+
+class HazardCurves(NamedTuple):
+    """Packed hazard curves in every curve state, as :mod:`xiphpc.pricing.kernels.credit`
+    takes them.
+
+    Attributes
+    ----------
+    times : ndarray, shape ``(H,)``
+        ``ht``: pillar times (years), curve after curve.
+    hazards, integrated : ndarray, shape ``(H, V)``
+        ``hh``, ``hc``: hazard rates and integrated hazard at each pillar, per state.
+    offsets : ndarray of int64, shape ``(c + 1,)``
+        ``ho``: first pillar of each curve.
+    """
+
+    times: np.ndarray
+    hazards: np.ndarray
+    integrated: np.ndarray
+    offsets: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -53,33 +97,25 @@ class CurveStates:
             return np.zeros((len(self), k))
         return self.shifts[:, first : first + k]
 
-    def yield_curves(self, names: list[str], curves: list) -> tuple[np.ndarray, ...]:
-        """Packed curves in every state, in the order kernels take them.
+    def yield_curves(self, names: list[str], curves: list) -> YieldCurves:
+        """Packed curves in every state.
 
         Parameters
         ----------
         names : list of str
             Factor name of each curve (a currency or an index).
         curves : list of Curve or ZeroCurve
-
-        Returns
-        -------
-        ct : ndarray, shape ``(P,)``
-        cz : ndarray, shape ``(P, V)``
-            Zero rates of each state (states contiguous: kernels loop over them innermost).
-        ck : ndarray of int64, shape ``(c,)``
-        co : ndarray of int64, shape ``(c + 1,)``
         """
         packed = pack_curves(curves)
         if not curves:
-            return packed.times, np.zeros((0, len(self))), packed.kinds, packed.offsets
+            return YieldCurves(packed.times, np.zeros((0, len(self))), packed.kinds, packed.offsets)
         zeros = [as_curve(c).zero_rates for c in curves]
         rows = [
             z[None, :] + self._pillar_shifts("ir", n, z.size)
             for n, z in zip(names, zeros, strict=True)
         ]
         cz = np.ascontiguousarray(np.concatenate(rows, axis=1).T)
-        return packed.times, cz, packed.kinds, packed.offsets
+        return YieldCurves(packed.times, cz, packed.kinds, packed.offsets)
 
     def grid_vols(self, surface, kind: str, name: str, t: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Vols of a grid surface in every state, shape ``(n, V)``.
@@ -126,22 +162,13 @@ class CurveStates:
         var = (1.0 - w) * row(lo) ** 2 * expiries[lo] + w * row(hi) ** 2 * expiries[hi]
         return np.ascontiguousarray(np.sqrt(var / tc).T)
 
-    def hazard_curves(self, names: list[str], curves: list[HazardCurve]) -> tuple[np.ndarray, ...]:
+    def hazard_curves(self, names: list[str], curves: list[HazardCurve]) -> HazardCurves:
         """Packed hazard curves in every state (:func:`~xiphpc.market.curves.credit.pack_hazards`
-        with 2-D rates).
-
-        Returns
-        -------
-        ht : ndarray, shape ``(H,)``
-            Pillar times (years).
-        hh, hc : ndarray, shape ``(H, V)``
-            Hazard rates and integrated hazard at each pillar, per state.
-        ho : ndarray of int64, shape ``(c + 1,)``
-        """
+        with 2-D rates)."""
         v = len(self)
         if not curves:
             z = np.zeros((0, v))
-            return np.zeros(0), z, z.copy(), np.zeros(1, np.int64)
+            return HazardCurves(np.zeros(0), z, z.copy(), np.zeros(1, np.int64))
         hh_rows, hc_rows = [], []
         for name, c in zip(names, curves, strict=True):
             hh = np.maximum(c.hazards[None, :] + self._pillar_shifts("cs", name, c.times.size), 0.0)
@@ -153,7 +180,7 @@ class CurveStates:
             hc_rows.append(cum[:, :-1] + hh * (c.times - edges[:-1])[None, :])
         ht = np.concatenate([c.times for c in curves]).astype(np.float64)
         ho = np.concatenate(([0], np.cumsum([c.times.size for c in curves]))).astype(np.int64)
-        return (
+        return HazardCurves(
             ht,
             np.ascontiguousarray(np.concatenate(hh_rows, axis=1).T),
             np.ascontiguousarray(np.concatenate(hc_rows, axis=1).T),

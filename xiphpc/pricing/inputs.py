@@ -13,7 +13,7 @@ that factor in each row's scenario (shape ``(m,)``; 0 for ``-1``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -83,10 +83,7 @@ class SpotInput:
     def dense(self, a: int, b: int, shifts: np.ndarray, parallel: bool = False) -> np.ndarray:
         """Trades ``a:b`` under every scenario of ``shifts`` (``(S, F)``): shape
         ``((b - a) * S,)``, trade-major."""
-        out = np.empty((b - a) * shifts.shape[0])
-        kernel = _k.spot_dense_parallel if parallel else _k.spot_dense_serial
-        kernel(self.base, self.num, self.den, shifts, a, b, out)
-        return out
+        return _dense(self, _k.spot_dense_serial, _k.spot_dense_parallel, a, b, shifts, parallel)
 
 
 @dataclass(frozen=True)
@@ -108,10 +105,7 @@ class RateInput:
 
     def dense(self, a: int, b: int, shifts: np.ndarray, parallel: bool = False) -> np.ndarray:
         """As :meth:`SpotInput.dense`."""
-        out = np.empty((b - a) * shifts.shape[0])
-        kernel = _k.rate_dense_parallel if parallel else _k.rate_dense_serial
-        kernel(self.base, self.lo, self.hi, self.w, shifts, a, b, out)
-        return out
+        return _dense(self, _k.rate_dense_serial, _k.rate_dense_parallel, a, b, shifts, parallel)
 
 
 @dataclass(frozen=True)
@@ -140,10 +134,7 @@ class PriceInput:
 
     def dense(self, a: int, b: int, shifts: np.ndarray, parallel: bool = False) -> np.ndarray:
         """As :meth:`SpotInput.dense`."""
-        out = np.empty((b - a) * shifts.shape[0])
-        kernel = _k.price_dense_parallel if parallel else _k.price_dense_serial
-        kernel(self.p_lo, self.p_hi, self.w, self.lo, self.hi, shifts, a, b, out)
-        return out
+        return _dense(self, _k.price_dense_serial, _k.price_dense_parallel, a, b, shifts, parallel)
 
 
 @dataclass(frozen=True)
@@ -175,24 +166,7 @@ class VolInput:
 
     def dense(self, a: int, b: int, shifts: np.ndarray, parallel: bool = False) -> np.ndarray:
         """As :meth:`SpotInput.dense`."""
-        out = np.empty((b - a) * shifts.shape[0])
-        kernel = _k.vol_dense_parallel if parallel else _k.vol_dense_serial
-        kernel(
-            self.fixed,
-            self.v_lo,
-            self.v_hi,
-            self.t_lo,
-            self.t_hi,
-            self.t,
-            self.w,
-            self.lo,
-            self.hi,
-            shifts,
-            a,
-            b,
-            out,
-        )
-        return out
+        return _dense(self, _k.vol_dense_serial, _k.vol_dense_parallel, a, b, shifts, parallel)
 
 
 @dataclass(frozen=True)
@@ -294,6 +268,15 @@ class SmileVolInput:
             out,
         )
         return out
+
+
+def _dense(inp, serial, parallel, a: int, b: int, shifts: np.ndarray, par: bool) -> np.ndarray:
+    """``inp.dense``: the kernel of :mod:`~xiphpc.pricing.kernels.scenario_inputs` on the
+    tuple of the input's arrays, its fields in order."""
+    out = np.empty((b - a) * shifts.shape[0])
+    kernel = parallel if par else serial
+    kernel(tuple(getattr(inp, f.name) for f in fields(inp)), shifts, a, b, out)
+    return out
 
 
 def _bracket(pillars: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

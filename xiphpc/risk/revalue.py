@@ -8,13 +8,14 @@ Both are revaluations under shifted risk factors:
 - scenario P&L is ``PV(scenario) - PV(base)`` for every scenario of a set (historical days,
   named stresses).
 
-For products with market inputs (:mod:`xiphpc.pricing.inputs`) every (trade, scenario) pair becomes
-one
-row of one kernel call, in chunks of at most :data:`MAX_ROWS` rows. Products whose market is
-curves only (rates, CDS) value every trade under every curve state — each scenario, or each
-bump of the factors a trade names — in one kernel call as well
-(:class:`~xiphpc.market.curve_states.CurveStates`). Other products are revalued on a whole shifted
-market per scenario.
+Each product declares how it is revalued (:class:`~xiphpc.pricing.products.Revaluation`), and
+the functions here dispatch on that declaration: with market inputs
+(:mod:`xiphpc.pricing.inputs`) every (trade, scenario) pair becomes one row of one kernel call, in
+chunks of at most :data:`MAX_ROWS` rows, or every scenario of a trade one column of a fused
+scenario kernel; products whose market is curves only (rates, CDS) value every trade under
+every curve state — each scenario, or each bump of the factors a trade names — in one kernel
+call as well (:class:`~xiphpc.market.curve_states.CurveStates`); the others are revalued on a
+whole shifted market per scenario and per bump.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from xiphpc.market.curve_states import CurveStates
 from xiphpc.market.data import Market
 from xiphpc.market.factors import FactorSet, factor_set, shifted_market
 from xiphpc.pricing.inputs import bump_shifts, fx_to_base_input, no_shift
-from xiphpc.pricing.products import PricingContext, Product, Table
+from xiphpc.pricing.products import PricingContext, Product, Revaluation, Table
 
 __all__ = [
     "FACTOR_UNITS",
@@ -145,11 +146,22 @@ def sensitivities(
     value : ndarray of float64, shape ``(n, K)``
         PV change per reporting unit (:data:`FACTOR_UNITS`), 0 for padding.
     """
+    match product.revaluation:
+        case Revaluation.CURVE_STATES:
+            by = _state_sensitivities
+        case Revaluation.SHIFTED_MARKETS:
+            by = _sensitivities_by_market
+        case Revaluation.MARKET_INPUTS | Revaluation.FUSED_SCENARIOS:
+            by = _input_sensitivities
+        case path:
+            raise TypeError(f"product {product.name!r}: unknown revaluation {path!r}")
+    return by(product, table, market, factors, bumps, ctx)
+
+
+def _input_sensitivities(product, table, market, factors, bumps, ctx):
+    """Sensitivities through market inputs: every (trade, factor it depends on) pair one
+    row of a kernel call, at +h and at -h."""
     n = len(table)
-    if product.has_states:
-        return _state_sensitivities(product, table, market, factors, bumps, ctx)
-    if not product.has_inputs:
-        return _sensitivities_by_market(product, table, market, factors, bumps, ctx)
     static = product.static(table, market)
     inputs = product.market_inputs(table, market, factors)
     fx_in = fx_to_base_input(market, factors, table["currency"])
@@ -322,31 +334,56 @@ def scenario_pnl(
     -------
     ndarray of float64, shape ``(n, S)``
     """
-    n, s = len(table), shifts.shape[0]
-    if product.has_states:
-        return _state_pnl(product, table, market, factors, shifts, ctx)
-    out = np.empty((n, s))
-    if not product.has_inputs:
-        base = _market_pv_base(product, table, market, ctx)
-        for j in range(s):
-            moved = shifted_market(market, factors, shifts[j])
-            out[:, j] = _market_pv_base(product, table, moved, ctx) - base
-        return out
+    match product.revaluation:
+        case Revaluation.CURVE_STATES:
+            by = _state_pnl
+        case Revaluation.SHIFTED_MARKETS:
+            by = _market_pnl
+        case Revaluation.FUSED_SCENARIOS:
+            by = _fused_pnl
+        case Revaluation.MARKET_INPUTS:
+            by = _input_pnl
+        case path:
+            raise TypeError(f"product {product.name!r}: unknown revaluation {path!r}")
+    return by(product, table, market, factors, shifts, ctx)
+
+
+def _market_pnl(product, table, market, factors, shifts, ctx):
+    """Scenario P&L on one whole shifted market per scenario."""
+    out = np.empty((len(table), shifts.shape[0]))
+    base = _market_pv_base(product, table, market, ctx)
+    for j in range(shifts.shape[0]):
+        moved = shifted_market(market, factors, shifts[j])
+        out[:, j] = _market_pv_base(product, table, moved, ctx) - base
+    return out
+
+
+def _fused_pnl(product, table, market, factors, shifts, ctx):
+    """Scenario P&L with every scenario of a trade in one kernel call
+    (:meth:`~xiphpc.pricing.products.Product.value_scenarios`)."""
     static = product.static(table, market)
     inputs = product.market_inputs(table, market, factors)
     fx_in = fx_to_base_input(market, factors, table["currency"])
-    if product.has_fused_scenarios:
-        return _pnl_from_zero_scenario(
-            n,
-            shifts,
-            lambda a, b, both: product.value_scenarios(
-                {k: v[a:b] for k, v in static.items()},
-                _slice_inputs(inputs, a, b),
-                _slice_inputs({"fx": fx_in}, a, b)["fx"],
-                both,
-                ctx,
-            ),
-        )
+    return _pnl_from_zero_scenario(
+        len(table),
+        shifts,
+        lambda a, b, both: product.value_scenarios(
+            {k: v[a:b] for k, v in static.items()},
+            _slice_inputs(inputs, a, b),
+            _slice_inputs({"fx": fx_in}, a, b)["fx"],
+            both,
+            ctx,
+        ),
+    )
+
+
+def _input_pnl(product, table, market, factors, shifts, ctx):
+    """Scenario P&L with every (trade, scenario) pair one row of a kernel call."""
+    n, s = len(table), shifts.shape[0]
+    out = np.empty((n, s))
+    static = product.static(table, market)
+    inputs = product.market_inputs(table, market, factors)
+    fx_in = fx_to_base_input(market, factors, table["currency"])
     base = _pv_base(product, static, inputs, fx_in, np.arange(n), no_shift, ctx)
     chunk = max(1, MAX_ROWS // max(1, s))
     shifts = np.ascontiguousarray(shifts, dtype=np.float64)

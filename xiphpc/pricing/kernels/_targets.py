@@ -29,7 +29,12 @@ def serial_and_parallel(func: Callable, **options) -> tuple[Callable, Callable]:
     """Return ``(serial, parallel)`` dispatchers compiled from one loop body.
 
     The body iterates with ``numba.prange``; in the serial target that is a plain
-    ``range``.
+    ``range``. A body may unpack the tuples of arrays it reads (``spot, strike = option``),
+    but writes only into array arguments and into arrays taken from a tuple argument by
+    field or item before the loop (``pv = out.pv``): numba's parallel target does not see
+    that names unpacked from a tuple (``pv, delta = out``), or fields read inside the
+    ``prange`` loop, alias the argument, and drops their stores as dead, silently and in
+    that target only (``numba.core.ir_utils.find_potential_aliases``, numba 0.68).
     """
     opts = {**KERNEL_OPTIONS, **options}
     serial = nb.njit(**opts)(_renamed(func, "_serial"))

@@ -2,9 +2,11 @@
 geometric-average option as control variate.
 
 Model: generalized Black–Scholes–Merton, exact log-normal steps between fixing times.
-Fixings: ``n_fix`` equally spaced times from ``t_first`` to ``t_last`` (both included; one
-fixing at ``t_last`` when ``n_fix == 1``); payoff ``max(cp * (A - K), 0)`` paid at ``expiry``
-where ``A`` is the arithmetic mean of the fixings.
+Fixings (:class:`Fixings`): ``n_fix`` equally spaced times from ``t_first`` to ``t_last``
+(both included; one fixing at ``t_last`` when ``n_fix == 1``); payoff ``max(cp * (A - K), 0)``
+paid at ``expiry`` (the ``tau`` of the
+:class:`~xiphpc.pricing.kernels.black_scholes.OptionInputs`) where ``A`` is the arithmetic
+mean of the fixings.
 
 Estimator per path: ``X = payoff(A) - payoff(G) + E[payoff(G)]`` (control coefficient 1),
 ``G`` the geometric mean of the same fixings, whose expectation is exact (Kemna and Vorst,
@@ -12,9 +14,9 @@ Estimator per path: ``X = payoff(A) - payoff(G) + E[payoff(G)]`` (control coeffi
 the discrete version as QuantLib's ``AnalyticDiscreteGeometricAveragePriceAsianEngine``).
 ``stderr`` is the standard error of the discounted mean of ``X``.
 
-Random numbers: ``philox.normal(seed, trade_key, path, k)`` drives fixing ``k`` of ``path``,
-so a trade's price depends only on the seed, its key and its inputs, never on the rank,
-partition or thread that prices it.
+Random numbers (:class:`Draws`): ``philox.normal(seed, trade_key, path, k)`` drives fixing
+``k`` of ``path``, so a trade's price depends only on the seed, its key and its inputs, never
+on the rank, partition or thread that prices it.
 
 Greeks (``greeks = 1``; with ``0`` only ``pv`` is computed and the greeks are 0): central
 differences with common random numbers (the same normals for every bumped input): spot
@@ -30,6 +32,7 @@ the pricing kernel with the same inputs (same draws), up to the last bits of ``e
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -42,6 +45,24 @@ from .rates import norm_cdf
 
 _INLINE = dict(inline="always", fastmath=False, error_model="numpy")
 _SPOT_STEP = 1e-2
+
+
+class Fixings(NamedTuple):
+    """Per option, shape ``(n,)``: first and last fixing time (years) and the number of
+    fixings (int64)."""
+
+    t_first: np.ndarray
+    t_last: np.ndarray
+    n_fix: np.ndarray
+
+
+class Draws(NamedTuple):
+    """Monte Carlo draws: paths per option (int64, shape ``(n,)``), the job ``seed``
+    (uint64) and each option's ``trade_key`` (uint64, shape ``(n,)``)."""
+
+    n_paths: np.ndarray
+    seed: np.uint64
+    trade_key: np.ndarray
 
 
 @nb.njit(**_INLINE)
@@ -75,30 +96,19 @@ def geometric_asian_value(spot, strike, rate, carry_yield, vol, cp, t_first, t_l
     return df * cp * (math.exp(m + 0.5 * var) * norm_cdf(cp * d1) - strike * norm_cdf(cp * d2))
 
 
-def _asian_loop(
-    spot,
-    strike,
-    rate,
-    carry_yield,
-    vol,
-    cp,
-    t_first,
-    t_last,
-    n_fix,
-    expiry,
-    n_paths,
-    seed,
-    trade_key,
-    greeks,
-    pv,
-    delta,
-    gamma,
-    vega,
-    theta,
-    rho,
-    stderr,
-):
+def _asian_loop(option, fixings, draws, greeks, out, stderr):
+    # option: OptionInputs (tau the expiry); fixings: Fixings; draws: Draws; out: Greeks;
+    # stderr shape (n,).
+    spot, strike, expiry, rate, carry_yield, vol, cp = option
+    t_first, t_last, n_fix = fixings
+    n_paths, seed, trade_key = draws
     n_points = 8 if greeks else 1
+    pv = out.pv
+    delta = out.delta
+    gamma = out.gamma
+    vega = out.vega
+    theta = out.theta
+    rho = out.rho
     for i in nb.prange(spot.shape[0]):
         nf = n_fix[i]
         hs = _SPOT_STEP * spot[i]
@@ -172,23 +182,12 @@ def _asian_loop(
 asian_serial, asian_parallel = serial_and_parallel(_asian_loop)
 
 
-def _asian_scenarios_loop(
-    spot,
-    strike,
-    rate,
-    carry_yield,
-    vol,
-    cp,
-    t_first,
-    t_last,
-    n_fix,
-    expiry,
-    n_paths,
-    seed,
-    trade_key,
-    pv,
-):
-    # spot, rate, carry_yield, vol and pv: shape (n, S), one column per scenario.
+def _asian_scenarios_loop(option, fixings, draws, pv):
+    # option: OptionInputs whose spot, rate, carry_yield and vol, like pv, have shape (n, S),
+    # one column per scenario (tau the expiry, shape (n,)); fixings: Fixings; draws: Draws.
+    spot, strike, expiry, rate, carry_yield, vol, cp = option
+    t_first, t_last, n_fix = fixings
+    n_paths, seed, trade_key = draws
     n_s = spot.shape[1]
     for i in nb.prange(spot.shape[0]):
         nf = n_fix[i]

@@ -9,10 +9,12 @@ pays it at expiry if the barrier was never hit. A barrier already reached at val
 (spot at or beyond it) makes an out option worth its rebate (paid now) and an in option a
 plain European option.
 
-Inputs (float64, shape ``(n,)``): ``spot``, ``strike``, ``barrier``, ``rebate``, ``tau``
-(years, ``> 0``), ``rate``, ``carry_yield`` (dividend yield or foreign rate), ``vol``, ``cp``
-(``+1`` call, ``-1`` put), ``kind`` (int64: 0 down-and-in, 1 up-and-in, 2 down-and-out,
-3 up-and-out). Outputs as the Black–Scholes kernels: ``pv``, ``delta``, ``gamma``, ``vega``
+Inputs (float64, shape ``(n,)``): ``spot``, ``strike``, ``tau`` (years, ``> 0``), ``rate``,
+``carry_yield`` (dividend yield or foreign rate), ``vol``, ``cp`` (``+1`` call, ``-1`` put), as
+:class:`~xiphpc.pricing.kernels.black_scholes.OptionInputs`, and the :class:`BarrierTerms`
+``barrier``, ``rebate`` and ``kind`` (int64: 0 down-and-in, 1 up-and-in, 2 down-and-out, 3
+up-and-out). Outputs as the Black–Scholes kernels
+(:class:`~xiphpc.pricing.kernels.black_scholes.Greeks`): ``pv``, ``delta``, ``gamma``, ``vega``
 (per 1.0), ``theta`` (per year), ``rho`` (per 1.0, carry yield fixed); greeks are central
 finite differences of the analytic value (:func:`fd_point`, :func:`fd_combine`): spot step
 ``1e-4 * spot`` (at most half the distance to the barrier), vol and rate steps ``1e-6``, theta
@@ -22,6 +24,7 @@ from the value one day later.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -34,6 +37,15 @@ _DAY = 1.0 / 365.0
 _H_VOL = 1e-6
 _H_RATE = 1e-6
 DOWN_IN, UP_IN, DOWN_OUT, UP_OUT = 0, 1, 2, 3
+
+
+class BarrierTerms(NamedTuple):
+    """Per option, shape ``(n,)``: ``barrier`` level and cash ``rebate`` (currency units) and
+    ``kind`` (int64, :data:`KINDS`)."""
+
+    barrier: np.ndarray
+    rebate: np.ndarray
+    kind: np.ndarray
 
 
 @nb.njit(**_INLINE)
@@ -205,24 +217,16 @@ def fd_combine(v, hs):
     return v[0], delta, gamma, vega, theta, rho
 
 
-def _barrier_loop(
-    spot,
-    strike,
-    barrier,
-    rebate,
-    tau,
-    rate,
-    carry_yield,
-    vol,
-    cp,
-    kind,
-    pv,
-    delta,
-    gamma,
-    vega,
-    theta,
-    rho,
-):
+def _barrier_loop(option, terms, out):
+    # option: OptionInputs; terms: BarrierTerms; out: Greeks.
+    spot, strike, tau, rate, carry_yield, vol, cp = option
+    barrier, rebate, kind = terms
+    pv = out.pv
+    delta = out.delta
+    gamma = out.gamma
+    vega = out.vega
+    theta = out.theta
+    rho = out.rho
     for i in nb.prange(spot.shape[0]):
         extra = (barrier[i], rebate[i], kind[i])
         hs = fd_spot_step(spot[i], barrier[i])

@@ -13,7 +13,9 @@ parallel (``prange``) target:
 value forwards (``gamma = vega = 0``) with the same signature.
 
 Every output is computed in one pass over structure-of-arrays inputs into
-preallocated 1-D outputs.
+preallocated 1-D outputs (:func:`allocate_greeks`). The kernels of options with terms beyond
+these inputs (barrier, digital, Asian) take them grouped: the inputs as :class:`OptionInputs`,
+the outputs as :class:`Greeks`, their own terms between the two.
 
 Conventions (all arrays float64, shape ``(n,)``):
 
@@ -33,6 +35,7 @@ Outputs per unit of underlying, in the trade currency: ``pv``; ``delta`` (dV/dS)
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -42,6 +45,30 @@ from ._targets import serial_and_parallel
 
 _INV_SQRT2 = 0.7071067811865475244
 _INV_SQRT2PI = 0.3989422804014326779
+
+
+class OptionInputs(NamedTuple):
+    """Inputs of a batch of options, as the conventions above, float64, shape ``(n,)`` each."""
+
+    spot: np.ndarray
+    strike: np.ndarray
+    tau: np.ndarray
+    rate: np.ndarray
+    carry_yield: np.ndarray
+    vol: np.ndarray
+    cp: np.ndarray
+
+
+class Greeks(NamedTuple):
+    """Outputs per unit of underlying, as the conventions above, float64, shape ``(n,)``
+    each."""
+
+    pv: np.ndarray
+    delta: np.ndarray
+    gamma: np.ndarray
+    vega: np.ndarray
+    theta: np.ndarray
+    rho: np.ndarray
 
 
 @nb.njit(inline="always", fastmath=False, error_model="numpy")
@@ -173,6 +200,7 @@ forward_serial, forward_parallel = serial_and_parallel(_forward_loop)
 forward_scalar_serial, forward_scalar_parallel = serial_and_parallel(_forward_scalar_loop)
 
 
-def allocate_greeks(n: int) -> tuple[np.ndarray, ...]:
-    """Allocate the six float64 output arrays ``(pv, delta, gamma, vega, theta, rho)``."""
-    return tuple(np.empty(n, dtype=np.float64) for _ in range(6))
+def allocate_greeks(n: int) -> Greeks:
+    """Allocate the six float64 output arrays ``(pv, delta, gamma, vega, theta, rho)``,
+    shape ``(n,)`` each."""
+    return Greeks(*(np.empty(n, dtype=np.float64) for _ in range(6)))

@@ -1,12 +1,12 @@
 """Credit default swap kernel: premium leg with accrual on default, protection leg, PV and
 par spread, on piecewise-flat hazard curves (conventions in :mod:`xiphpc.market.curves.credit`).
 
-Hazard curves come packed: ``ht`` pillar times, ``ho`` offsets per curve, and per curve
-state ``hh`` hazard rates and ``hc`` integrated hazard at each pillar, both shape
-``(pillars, states)``; trade ``i`` uses hazard curve ``credit[i]`` and discount curve
-``disc[i]`` of the packed yield curves, whose zero rates ``cz`` have the same states (see
-:mod:`xiphpc.pricing.kernels.rates`). Premium periods are CSR as
-:class:`~xiphpc.market.curves.credit.CdsPeriods`.
+The kernel takes its arrays in groups as :mod:`xiphpc.pricing.kernels.rates` does. Hazard
+curves come packed (:class:`~xiphpc.market.curve_states.HazardCurves`): ``ht`` pillar times,
+``ho`` offsets per curve, and per curve state ``hh`` hazard rates and ``hc`` integrated hazard
+at each pillar, both shape ``(pillars, states)``; trade ``i`` (:class:`CdsTerms`) uses hazard
+curve ``credit[i]`` and discount curve ``disc[i]`` of the packed yield curves, whose zero rates
+``cz`` have the same states. Premium periods are CSR (:class:`PremiumPeriods`).
 
 Per unit notional, from the protection buyer's side when ``sign = +1`` (seller ``-1``), the
 value under each move ``(vh[j], vb[j])`` in each state ``s`` into ``values[i, j, s]``, as in
@@ -18,6 +18,8 @@ accrual on default included) are those of move 0 in state 0.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
@@ -26,6 +28,47 @@ from ._targets import serial_and_parallel
 from .rates import log_df, move_weights
 
 _INLINE = dict(inline="always", fastmath=False, error_model="numpy")
+
+
+class CdsTerms(NamedTuple):
+    """Per CDS, shape ``(n,)``: discount curve and hazard curve (int64 indices into the
+    packed curves), ``recovery`` rate, contractual ``spread`` (decimal per year) and
+    ``sign`` (+1 protection buyer, -1 seller)."""
+
+    disc: np.ndarray
+    credit: np.ndarray
+    recovery: np.ndarray
+    spread: np.ndarray
+    sign: np.ndarray
+
+
+class PremiumPeriods(NamedTuple):
+    """Premium periods, CSR: ``offsets`` shape ``(n + 1,)``; ``start``, ``end``, ``pay`` and
+    ``mid`` (default) times in years and the ``accrual`` and ``accrual_mid`` fractions, shape
+    ``(m,)``, as :class:`~xiphpc.market.curves.credit.CdsPeriods`."""
+
+    offsets: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    pay: np.ndarray
+    mid: np.ndarray
+    accrual: np.ndarray
+    accrual_mid: np.ndarray
+
+    @classmethod
+    def of(cls, periods) -> PremiumPeriods:
+        """The arrays of a :class:`~xiphpc.market.curves.credit.CdsPeriods`."""
+        p = periods
+        return cls(p.offsets, p.start, p.end, p.pay, p.mid, p.accrual, p.accrual_mid)
+
+
+class CdsOutputs(NamedTuple):
+    """``values`` (``(n, J, V)``), and the ``par_spread`` and risky ``annuity`` of move 0 in
+    state 0 (``(n,)``); allocated by :func:`~xiphpc.pricing.kernels.rates.allocate_outputs`."""
+
+    values: np.ndarray
+    par_spread: np.ndarray
+    annuity: np.ndarray
 
 
 @nb.njit(**_INLINE)
@@ -53,33 +96,17 @@ def log_survival(hh, hc, jp, j, dt, s):
     return -(prior + hh[j, s] * dt)
 
 
-def _cds_loop(
-    ct,
-    cz,
-    ck,
-    co,
-    ht,
-    hh,
-    hc,
-    ho,
-    disc,
-    credit,
-    recovery,
-    spread,
-    sign,
-    off,
-    start,
-    end,
-    pay,
-    mid,
-    acc,
-    acc_mid,
-    vh,
-    vb,
-    values,
-    par_spread,
-    annuity,
-):
+def _cds_loop(curves, hazards, terms, periods, mv, out):
+    # curves: YieldCurves; hazards: HazardCurves; terms: CdsTerms; periods: PremiumPeriods;
+    # mv: Moves; out: CdsOutputs.
+    ct, cz, ck, co = curves
+    ht, hh, hc, ho = hazards
+    disc, credit, recovery, spread, sign = terms
+    off, start, end, pay, mid, acc, acc_mid = periods
+    vh, vb = mv
+    values = out.values
+    par_spread = out.par_spread
+    annuity = out.annuity
     n_s = cz.shape[1]
     for i in nb.prange(disc.shape[0]):
         prot = np.empty(n_s)

@@ -1,26 +1,39 @@
 """European digital options in the generalized Black–Scholes–Merton model (Haug 2007,
 section 4.19): cash-or-nothing and asset-or-nothing calls and puts, analytic greeks.
 
-Inputs (float64, shape ``(n,)``): ``spot``, ``strike``, ``tau`` (years ACT/365F, ``> 0``),
-``rate`` (domestic zero rate), ``carry_yield`` (dividend yield, foreign rate, or the rate
-itself for a future), ``vol``, ``cp`` (``+1`` call: pays when ``S_T > K``; ``-1`` put),
-``cash`` (amount paid by a cash-or-nothing option; ignored for asset-or-nothing), ``asset``
-(``1`` asset-or-nothing, ``0`` cash-or-nothing).
+Inputs (float64, shape ``(n,)``), as
+:class:`~xiphpc.pricing.kernels.black_scholes.OptionInputs`: ``spot``, ``strike``, ``tau``
+(years ACT/365F, ``> 0``), ``rate`` (domestic zero rate), ``carry_yield`` (dividend yield,
+foreign rate, or the rate itself for a future), ``vol``, ``cp`` (``+1`` call: pays when
+``S_T > K``; ``-1`` put); and the :class:`DigitalPayoff`: ``cash`` (amount paid by a
+cash-or-nothing option; ignored for asset-or-nothing), ``asset`` (int64: ``1``
+asset-or-nothing, ``0`` cash-or-nothing).
 
-Outputs per option: ``pv``; ``delta`` dV/dS; ``gamma`` d2V/dS2; ``vega`` dV/dvol per 1.0;
-``theta`` dV/dt per year (market fixed); ``rho`` dV/drate per 1.0 with the carry yield fixed.
+Outputs per option (:class:`~xiphpc.pricing.kernels.black_scholes.Greeks`): ``pv``; ``delta``
+dV/dS; ``gamma`` d2V/dS2; ``vega`` dV/dvol per 1.0; ``theta`` dV/dt per year (market fixed);
+``rho`` dV/drate per 1.0 with the carry yield fixed.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
+import numpy as np
 
 from . import vmath
 from ._targets import serial_and_parallel
 
 _INLINE = dict(inline="always", fastmath=False, error_model="numpy")
+
+
+class DigitalPayoff(NamedTuple):
+    """Per option, shape ``(n,)``: the ``cash`` amount and whether the option pays the
+    ``asset`` instead (int64 1) or the cash (0)."""
+
+    cash: np.ndarray
+    asset: np.ndarray
 
 
 @nb.njit(**_INLINE)
@@ -53,9 +66,16 @@ def digital_one(spot, strike, tau, rate, carry_yield, vol, cp, cash, asset):
     return pv, delta, gamma, vega, theta, rho
 
 
-def _digital_loop(
-    spot, strike, tau, rate, carry_yield, vol, cp, cash, asset, pv, delta, gamma, vega, theta, rho
-):
+def _digital_loop(option, payoff, out):
+    # option: OptionInputs; payoff: DigitalPayoff; out: Greeks.
+    spot, strike, tau, rate, carry_yield, vol, cp = option
+    cash, asset = payoff
+    pv = out.pv
+    delta = out.delta
+    gamma = out.gamma
+    vega = out.vega
+    theta = out.theta
+    rho = out.rho
     for i in nb.prange(spot.shape[0]):
         p, d, g, v, t, r = digital_one(
             spot[i], strike[i], tau[i], rate[i], carry_yield[i], vol[i], cp[i], cash[i], asset[i]

@@ -1,7 +1,11 @@
 """Interest-rate kernels: curve lookup, swaps, FRAs, cash-flow streams, bond yields,
 caps/floors and European swaptions (Black and Bachelier).
 
-Curves come packed (:func:`xiphpc.market.curves.curve.pack_curves`): ``ct`` pillar times (years),
+Kernels take their arrays in groups, one tuple per meaning: the curves, the trades' terms,
+the schedules, the moves and the outputs (the named tuples below; an input may be any tuple
+of the same fields in the same order, outputs are written by field name). Curves come packed
+(:class:`~xiphpc.market.curve_states.YieldCurves`, from
+:meth:`~xiphpc.market.curve_states.CurveStates.yield_curves`): ``ct`` pillar times (years),
 ``ck`` interpolation code per curve (0 linear on zero rates, flat outside; 1 log-linear on
 discount factors from the node ``(0, 1)``, flat forward after the last pillar), ``co`` pillar
 offsets per curve, and ``cz`` the continuous zero rates at the pillars in every curve *state*,
@@ -15,13 +19,14 @@ at most two pillars, with weights that depend on the time alone
 every state in an inner loop over contiguous memory, which vectorizes
 (:func:`xiphpc.pricing.kernels.vmath.exp`).
 
-Ragged schedules are CSR: period ``k`` of trade ``i`` lies in ``off[i]:off[i + 1]``. All times
-are years ACT/365F from the valuation date; accrual fractions come precomputed in each
-period's own day count.
+Ragged schedules are CSR (:class:`FixedPeriods`, :class:`FloatPeriods`, :class:`Cashflows`):
+period ``k`` of trade ``i`` lies in ``offsets[i]:offsets[i + 1]``. All times are years ACT/365F
+from the valuation date; accrual fractions come precomputed in each period's own day count.
 
 Every pricing kernel values each trade, per unit notional (per 1 of face for cash-flow
-streams), under *moves* ``j`` and states ``s`` into ``values[i, j, s]``: move ``j`` is a
-horizon ``vh[j]`` in years (every time shortens by it; curves and vols held fixed as
+streams), under *moves* ``j`` and states ``s`` into ``values[i, j, s]`` (the first field of
+its outputs, :func:`allocate_outputs`): move ``j`` (:class:`Moves`) is a horizon ``vh[j]`` in
+years (every time shortens by it; curves and vols held fixed as
 functions of time from today, a flow falling due within the horizon counted at its
 undiscounted amount) and a parallel shift ``vb[j]`` added to the zero rates of every curve.
 Today's measures use :data:`STANDARD_MOVES` (PV, +-1bp for rho, one day on for theta) on one
@@ -35,6 +40,7 @@ the quoted vol, lognormal or normal) are those of move 0 in state 0.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple, TypeVar
 
 import numba as nb
 import numpy as np
@@ -48,22 +54,166 @@ _INV_SQRT2 = 0.7071067811865475244
 _INV_SQRT2PI = 0.3989422804014326779
 _INLINE = dict(inline="always", fastmath=False, error_model="numpy")
 
-#: Moves ``(vh, vb)`` of today's measures: PV, +1bp, -1bp and one day on (see
+
+class Moves(NamedTuple):
+    """Moves ``j`` under which the kernels value every trade, each shape ``(J,)``.
+
+    Attributes
+    ----------
+    horizon : ndarray
+        ``vh``: years every time shortens by (curves and vols held as functions of time).
+    shift : ndarray
+        ``vb``: parallel shift added to the zero rates of every curve.
+    """
+
+    horizon: np.ndarray
+    shift: np.ndarray
+
+
+#: Moves of today's measures: PV, +1bp, -1bp and one day on (see
 #: :func:`measures_from_values`).
-STANDARD_MOVES = (
+STANDARD_MOVES = Moves(
     np.array([0.0, 0.0, 0.0, _DAY]),
     np.array([0.0, _BP, -_BP, 0.0]),
 )
 
 
-def moves(standard: bool = False, pv_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Moves ``(vh, vb)``: the standard four (the PV alone when ``pv_only``), or the single
-    unshifted one under which curve states are valued."""
+def moves(standard: bool = False, pv_only: bool = False) -> Moves:
+    """The standard four moves (the PV alone when ``pv_only``), or the single unshifted one
+    under which curve states are valued."""
     if standard:
-        vh, vb = STANDARD_MOVES
         m = 1 if pv_only else 4
-        return vh[:m].copy(), vb[:m].copy()
-    return np.zeros(1), np.zeros(1)
+        return Moves(STANDARD_MOVES.horizon[:m].copy(), STANDARD_MOVES.shift[:m].copy())
+    return Moves(np.zeros(1), np.zeros(1))
+
+
+class FixedPeriods(NamedTuple):
+    """A fixed leg's periods, CSR: ``offsets`` shape ``(n + 1,)``; ``pay`` (payment time,
+    years) and ``accrual`` (year fraction), shape ``(m,)``."""
+
+    offsets: np.ndarray
+    pay: np.ndarray
+    accrual: np.ndarray
+
+    @classmethod
+    def of(cls, leg) -> FixedPeriods:
+        """The arrays of a :class:`~xiphpc.market.curves.legs.FixedLeg`."""
+        return cls(leg.offsets, leg.pay, leg.accrual)
+
+
+class FloatPeriods(NamedTuple):
+    """A floating leg's periods, CSR: ``offsets`` shape ``(n + 1,)``; ``start`` and ``end``
+    of the forward (years), its year fraction ``tau`` in the index's day count, the
+    ``accrual`` fraction and the ``pay`` time, shape ``(m,)``."""
+
+    offsets: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    tau: np.ndarray
+    accrual: np.ndarray
+    pay: np.ndarray
+
+    @classmethod
+    def of(cls, leg) -> FloatPeriods:
+        """The arrays of a :class:`~xiphpc.market.curves.legs.FloatLeg`."""
+        return cls(leg.offsets, leg.start, leg.end, leg.tau, leg.accrual, leg.pay)
+
+
+class Cashflows(NamedTuple):
+    """Known amounts, CSR: ``offsets`` shape ``(n + 1,)``; ``pay`` time (years) and
+    ``amount`` per unit of face, shape ``(m,)``."""
+
+    offsets: np.ndarray
+    pay: np.ndarray
+    amount: np.ndarray
+
+
+class SwapTerms(NamedTuple):
+    """Per swap, shape ``(n,)``: discount and projection curve (int64 indices into the packed
+    curves), ``fixed_rate`` and float-leg ``spread`` (decimal per year), and ``sign`` (+1
+    payer of fixed, -1 receiver)."""
+
+    disc: np.ndarray
+    proj: np.ndarray
+    fixed_rate: np.ndarray
+    spread: np.ndarray
+    sign: np.ndarray
+
+
+class FraTerms(NamedTuple):
+    """Per FRA, shape ``(n,)``: discount and projection curve, contract rate ``strike``,
+    ``sign`` (+1 payer), the rate period's ``start`` and ``end`` (years) and its year
+    fraction ``tau``."""
+
+    disc: np.ndarray
+    proj: np.ndarray
+    strike: np.ndarray
+    sign: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    tau: np.ndarray
+
+
+class RateOptionTerms(NamedTuple):
+    """Per cap/floor or swaption, shape ``(n,)`` but ``vol``: discount and projection curve,
+    ``strike`` (decimal per year), ``omega`` (+1 cap or payer, -1 floor or receiver), the vol
+    in each state ``vol`` (shape ``(n, V)``) and ``normal`` (int64: 1 Bachelier, 0 Black)."""
+
+    disc: np.ndarray
+    proj: np.ndarray
+    strike: np.ndarray
+    omega: np.ndarray
+    vol: np.ndarray
+    normal: np.ndarray
+
+
+class SwapOutputs(NamedTuple):
+    """``values`` (``(n, J, V)``), and the fixed-leg ``annuity`` and ``par_rate`` (``(n,)``)."""
+
+    values: np.ndarray
+    annuity: np.ndarray
+    par_rate: np.ndarray
+
+
+class CashflowOutputs(NamedTuple):
+    """``values`` (``(n, J, V)``)."""
+
+    values: np.ndarray
+
+
+class FraOutputs(NamedTuple):
+    """``values`` (``(n, J, V)``) and the projected ``forward`` (``(n,)``)."""
+
+    values: np.ndarray
+    forward: np.ndarray
+
+
+class CapOutputs(NamedTuple):
+    """``values`` (``(n, J, V)``) and ``vega`` per 1.0 of the quoted vol (``(n,)``)."""
+
+    values: np.ndarray
+    vega: np.ndarray
+
+
+class SwaptionOutputs(NamedTuple):
+    """``values`` (``(n, J, V)``), and ``vega`` per 1.0 of the quoted vol, the ``forward``
+    swap rate and the ``annuity`` (``(n,)``)."""
+
+    values: np.ndarray
+    vega: np.ndarray
+    forward: np.ndarray
+    annuity: np.ndarray
+
+
+_Outputs = TypeVar("_Outputs", bound=tuple)
+
+
+def allocate_outputs(kind: type[_Outputs], n: int, mv: Moves, n_states: int) -> _Outputs:
+    """Uninitialised outputs of a kernel for ``n`` trades: ``values`` of shape
+    ``(n, J, n_states)``, ``J`` the moves of ``mv``, then every other field of ``kind``
+    shape ``(n,)``."""
+    rest = (np.empty(n) for _ in kind._fields[1:])
+    return kind(np.empty((n, mv.horizon.size, n_states)), *rest)
 
 
 def measures_from_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -153,42 +303,22 @@ def _discount_factors(ct, cz, ck, co, curve, t, out):
 
 
 @nb.njit(**_INLINE)
-def _legs(
-    ct,
-    cz,
-    ck,
-    co,
-    dc,
-    pc,
-    spread,
-    f0,
-    f1,
-    fix_pay,
-    fix_acc,
-    l0,
-    l1,
-    flt_start,
-    flt_end,
-    flt_tau,
-    flt_acc,
-    flt_pay,
-    h,
-    b,
-    ann,
-    flt,
-):
-    # Fixed-leg annuity and float-leg PV (forwards plus spread) per unit notional, in every
-    # state, into ann and flt (shape (states,)).
+def _legs(curves, dc, pc, spread, fixed, floating, i, h, b, ann, flt):
+    # Fixed-leg annuity and float-leg PV (forwards plus spread) of trade i per unit notional,
+    # in every state, into ann and flt (shape (states,)).
+    ct, cz, ck, co = curves
+    fix_off, fix_pay, fix_acc = fixed
+    flt_off, flt_start, flt_end, flt_tau, flt_acc, flt_pay = floating
     n_s = ann.shape[0]
     for s in range(n_s):
         ann[s] = 0.0
         flt[s] = 0.0
-    for k in range(f0, f1):
+    for k in range(fix_off[i], fix_off[i + 1]):
         i1, i2, w1, w2, e = move_weights(ct, ck, co, dc, fix_pay[k], h, b)
         acc = fix_acc[k]
         for s in range(n_s):
             ann[s] += acc * vmath.exp(log_df(cz, i1, i2, w1, w2, e, s))
-    for k in range(l0, l1):
+    for k in range(flt_off[i], flt_off[i + 1]):
         a1, a2, u1, u2, e1 = move_weights(ct, ck, co, pc, flt_start[k], h, b)
         b1, b2, v1, v2, e2 = move_weights(ct, ck, co, pc, flt_end[k], h, b)
         d1, d2, x1, x2, ed = move_weights(ct, ck, co, dc, flt_pay[k], h, b)
@@ -202,60 +332,20 @@ def _legs(
             flt[s] += (fwd + spread) * acc * vmath.exp(log_df(cz, d1, d2, x1, x2, ed, s))
 
 
-def _swap_loop(
-    ct,
-    cz,
-    ck,
-    co,
-    disc,
-    proj,
-    fixed_rate,
-    spread,
-    sign,
-    fix_off,
-    fix_pay,
-    fix_acc,
-    flt_off,
-    flt_start,
-    flt_end,
-    flt_tau,
-    flt_acc,
-    flt_pay,
-    vh,
-    vb,
-    values,
-    annuity,
-    par_rate,
-):
-    n_s = cz.shape[1]
+def _swap_loop(curves, terms, fixed, floating, mv, out):
+    # curves: YieldCurves; terms: SwapTerms; fixed, floating: FixedPeriods, FloatPeriods;
+    # mv: Moves; out: SwapOutputs.
+    disc, proj, fixed_rate, spread, sign = terms
+    vh, vb = mv
+    values = out.values
+    annuity = out.annuity
+    par_rate = out.par_rate
+    n_s = curves[1].shape[1]
     for i in nb.prange(disc.shape[0]):
         ann = np.empty(n_s)
         flt = np.empty(n_s)
         for j in range(vh.shape[0]):
-            _legs(
-                ct,
-                cz,
-                ck,
-                co,
-                disc[i],
-                proj[i],
-                spread[i],
-                fix_off[i],
-                fix_off[i + 1],
-                fix_pay,
-                fix_acc,
-                flt_off[i],
-                flt_off[i + 1],
-                flt_start,
-                flt_end,
-                flt_tau,
-                flt_acc,
-                flt_pay,
-                vh[j],
-                vb[j],
-                ann,
-                flt,
-            )
+            _legs(curves, disc[i], proj[i], spread[i], fixed, floating, i, vh[j], vb[j], ann, flt)
             for s in range(n_s):
                 values[i, j, s] = sign[i] * (flt[s] - fixed_rate[i] * ann[s])
             if j == 0:
@@ -264,9 +354,13 @@ def _swap_loop(
                 par_rate[i] = flt[0] / ann[0]
 
 
-def _fra_loop(
-    ct, cz, ck, co, disc, proj, strike, sign, t_start, t_end, tau, vh, vb, values, forward
-):
+def _fra_loop(curves, terms, mv, out):
+    # curves: YieldCurves; terms: FraTerms; mv: Moves; out: FraOutputs.
+    ct, cz, ck, co = curves
+    disc, proj, strike, sign, t_start, t_end, tau = terms
+    vh, vb = mv
+    values = out.values
+    forward = out.forward
     n_s = cz.shape[1]
     for i in nb.prange(disc.shape[0]):
         for j in range(vh.shape[0]):
@@ -285,7 +379,13 @@ def _fra_loop(
                     forward[i] = f
 
 
-def _cashflow_loop(ct, cz, ck, co, disc, off, pay, amount, vh, vb, values):
+def _cashflow_loop(curves, disc, flows, mv, out):
+    # curves: YieldCurves; disc: discount curve per trade; flows: Cashflows; mv: Moves;
+    # out: CashflowOutputs.
+    ct, cz, ck, co = curves
+    off, pay, amount = flows
+    vh, vb = mv
+    values = out.values
     n_s = cz.shape[1]
     for i in nb.prange(disc.shape[0]):
         for j in range(vh.shape[0]):
@@ -359,29 +459,15 @@ def option_value(fwd, strike, sd, omega, normal):
     return value, fwd * norm_pdf(d1)
 
 
-def _cap_loop(
-    ct,
-    cz,
-    ck,
-    co,
-    disc,
-    proj,
-    strike,
-    omega,
-    vol,
-    normal,
-    off,
-    fix_t,
-    start_t,
-    end_t,
-    tau,
-    acc,
-    pay_t,
-    vh,
-    vb,
-    values,
-    vega,
-):
+def _cap_loop(curves, terms, periods, fix_t, mv, out):
+    # curves: YieldCurves; terms: RateOptionTerms; periods: FloatPeriods of the caplets, whose
+    # fixing times are fix_t (shape (m,)); mv: Moves; out: CapOutputs.
+    ct, cz, ck, co = curves
+    disc, proj, strike, omega, vol, normal = terms
+    off, start_t, end_t, tau, acc, pay_t = periods
+    vh, vb = mv
+    values = out.values
+    vega = out.vega
     n_s = cz.shape[1]
     for i in nb.prange(disc.shape[0]):
         fwd = np.empty(n_s)
@@ -413,64 +499,23 @@ def _cap_loop(
                 vega[i] = g
 
 
-def _swaption_loop(
-    ct,
-    cz,
-    ck,
-    co,
-    disc,
-    proj,
-    strike,
-    omega,
-    vol,
-    normal,
-    expiry,
-    fix_off,
-    fix_pay,
-    fix_acc,
-    flt_off,
-    flt_start,
-    flt_end,
-    flt_tau,
-    flt_acc,
-    flt_pay,
-    vh,
-    vb,
-    values,
-    vega,
-    forward,
-    annuity,
-):
-    n_s = cz.shape[1]
+def _swaption_loop(curves, terms, expiry, fixed, floating, mv, out):
+    # curves: YieldCurves; terms: RateOptionTerms; expiry (years, shape (n,)); fixed,
+    # floating: the underlying swap's FixedPeriods and FloatPeriods; mv: Moves;
+    # out: SwaptionOutputs.
+    disc, proj, strike, omega, vol, normal = terms
+    vh, vb = mv
+    values = out.values
+    vega = out.vega
+    forward = out.forward
+    annuity = out.annuity
+    n_s = curves[1].shape[1]
     for i in nb.prange(disc.shape[0]):
         ann = np.empty(n_s)
         flt = np.empty(n_s)
         for j in range(vh.shape[0]):
             h = vh[j]
-            _legs(
-                ct,
-                cz,
-                ck,
-                co,
-                disc[i],
-                proj[i],
-                0.0,
-                fix_off[i],
-                fix_off[i + 1],
-                fix_pay,
-                fix_acc,
-                flt_off[i],
-                flt_off[i + 1],
-                flt_start,
-                flt_end,
-                flt_tau,
-                flt_acc,
-                flt_pay,
-                h,
-                vb[j],
-                ann,
-                flt,
-            )
+            _legs(curves, disc[i], proj[i], 0.0, fixed, floating, i, h, vb[j], ann, flt)
             t_e = expiry[i] - h
             sq = math.sqrt(t_e) if t_e > 0.0 else 0.0
             for s in range(n_s):

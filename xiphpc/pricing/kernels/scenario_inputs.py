@@ -1,8 +1,11 @@
 """Market inputs of many trades under many scenarios, one row per (trade, scenario).
 
 Row ``(i - a) * S + s`` holds trade ``i`` (``a <= i < b``) under scenario ``s`` of the shift
-matrix ``shifts`` (shape ``(S, F)``); a factor index of -1 means "no factor". Formulas are those
-of :mod:`xiphpc.pricing.inputs`, which documents them. ``smile_vol_rows_*`` instead evaluates given
+matrix ``shifts`` (shape ``(S, F)``); a factor index of -1 means "no factor". Each ``*_dense``
+kernel takes the per-trade arrays of one input as a tuple, its fields in order (``spot``:
+:class:`~xiphpc.pricing.inputs.SpotInput`, ``rate``, ``price``, ``vol``), then
+``(shifts, a, b, out)``. Formulas are those of :mod:`xiphpc.pricing.inputs`, which documents
+them. ``smile_vol_rows_*`` instead evaluates given
 trades under given per-row shifts: the single-valuation path of
 :class:`xiphpc.pricing.inputs.SmileVolInput`, sharing its arithmetic with the dense one.
 """
@@ -37,7 +40,8 @@ def _shift(shifts, s, f):
     return shifts[s, f] if f >= 0 else 0.0
 
 
-def _spot_dense(base, num, den, shifts, a, b, out):
+def _spot_dense(spot, shifts, a, b, out):
+    base, num, den = spot
     n_s = shifts.shape[0]
     for i in nb.prange(a, b):
         for s in range(n_s):
@@ -46,7 +50,8 @@ def _spot_dense(base, num, den, shifts, a, b, out):
             )
 
 
-def _rate_dense(base, lo, hi, w, shifts, a, b, out):
+def _rate_dense(rate, shifts, a, b, out):
+    base, lo, hi, w = rate
     n_s = shifts.shape[0]
     for i in nb.prange(a, b):
         for s in range(n_s):
@@ -55,7 +60,8 @@ def _rate_dense(base, lo, hi, w, shifts, a, b, out):
             )
 
 
-def _vol_dense(fixed, v_lo, v_hi, t_lo, t_hi, t, w, lo, hi, shifts, a, b, out):
+def _vol_dense(vol, shifts, a, b, out):
+    fixed, v_lo, v_hi, t_lo, t_hi, t, w, lo, hi = vol
     n_s = shifts.shape[0]
     for i in nb.prange(a, b):
         for s in range(n_s):
@@ -73,7 +79,8 @@ def _price(p_lo, p_hi, w, s_lo, s_hi):
     return (1.0 - w) * p_lo * (1.0 + s_lo) + w * p_hi * (1.0 + s_hi)
 
 
-def _price_dense(p_lo, p_hi, w, lo, hi, shifts, a, b, out):
+def _price_dense(price, shifts, a, b, out):
+    p_lo, p_hi, w, lo, hi = price
     n_s = shifts.shape[0]
     for i in nb.prange(a, b):
         for s in range(n_s):

@@ -1,9 +1,10 @@
 """The product registry: table name -> :class:`~xiphpc.pricing.products.base.Product`.
 
 Adding a product means a kernel in ``xiphpc/pricing/kernels/``, a :class:`Product` subclass (its
-table schema and pricer), one line in :data:`REGISTRY` below and its name at the end of
-:data:`xiphpc.config.names.PRODUCT_NAMES`, which job files are checked against without loading
-this library. Registry order is the order in which product tables are concatenated into the
+table schema, pricer and :class:`Revaluation` path), one line in :data:`REGISTRY` below and
+its name at the end of :data:`xiphpc.config.names.PRODUCT_NAMES`, which job files are checked
+against without loading this library; each product is checked against its declared path here,
+at import. Registry order is the order in which product tables are concatenated into the
 global trade index, so it is part of the output layout: append, do not reorder.
 """
 
@@ -11,7 +12,16 @@ from __future__ import annotations
 
 from xiphpc.config.names import PRODUCT_NAMES
 
-from .base import COMMON_COLUMNS, MEASURES, Column, PricingContext, Product, Table
+from .base import (
+    COMMON_COLUMNS,
+    MEASURES,
+    Column,
+    PricingContext,
+    Product,
+    Revaluation,
+    Table,
+    check_revaluation,
+)
 from .commodity import CommodityOption
 from .credit import CreditDefaultSwap
 from .equity import EquityForward, EquityOption
@@ -26,7 +36,9 @@ __all__ = [
     "Column",
     "PricingContext",
     "Product",
+    "Revaluation",
     "Table",
+    "check_revaluation",
 ]
 
 REGISTRY: dict[str, Product] = {
@@ -55,3 +67,7 @@ if tuple(REGISTRY) != PRODUCT_NAMES:
         "the product registry and xiphpc.config.names.PRODUCT_NAMES disagree: registry "
         f"{list(REGISTRY)}, config {list(PRODUCT_NAMES)}; list the same products in the same order"
     )
+
+for _product in REGISTRY.values():
+    # A product declaring a path whose methods it lacks fails here, not mid-job.
+    check_revaluation(_product)

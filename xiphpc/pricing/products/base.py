@@ -4,24 +4,15 @@ Every product table carries the common columns (:data:`COMMON_COLUMNS`) and its 
 returns every measure of :data:`MEASURES` per trade, in the trade's currency, already scaled by
 the trade's quantity; the engine converts to the base currency, aggregates and writes.
 
-A product prices in one of two ways:
-
-- it implements :meth:`Product.static`, :meth:`Product.market_inputs` and
-  :meth:`Product.value`: the market reaches the kernel only through per-trade inputs
-  (:mod:`xiphpc.pricing.inputs`) that know their risk factors, so bumps and scenarios are evaluated
-  for every (trade, scenario) row in one kernel call (the default :meth:`Product.price` uses
-  this); or
-- its market is curves only (yield, index and hazard curves): it implements
-  :meth:`Product.price` and :meth:`Product.value_states`, which values every trade under
-  every curve state of a :class:`~xiphpc.market.curve_states.CurveStates` (scenarios or bumps) in
-  one kernel call; or
-- it overrides :meth:`Product.price` alone; then bumps and scenarios revalue it on whole
-  shifted markets, one market per scenario (correct, slower).
+Each product declares how bumps and scenarios revalue it, :attr:`Product.revaluation` (a
+:class:`Revaluation`), and implements the methods that path calls; :func:`check_revaluation`
+holds the two together and runs on every registry product at import.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from abc import ABC
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
@@ -38,7 +29,9 @@ __all__ = [
     "Column",
     "PricingContext",
     "Product",
+    "Revaluation",
     "Table",
+    "check_revaluation",
     "trade_keys",
 ]
 
@@ -165,9 +158,56 @@ class PricingContext:
     pv_only: bool = False
 
 
+class Revaluation(enum.Enum):
+    """How risk (:mod:`xiphpc.risk.revalue`) revalues a product's trades under bumps and
+    scenarios, and so which :class:`Product` methods the product implements
+    (:attr:`methods`).
+
+    Attributes
+    ----------
+    MARKET_INPUTS
+        The market reaches the kernel only through per-trade inputs
+        (:mod:`xiphpc.pricing.inputs`) that know their risk factors: every (trade, bump) and
+        (trade, scenario) pair is one row of one :meth:`Product.value` call. Implements
+        :meth:`~Product.static`, :meth:`~Product.market_inputs` and :meth:`~Product.value`
+        (the default :meth:`Product.price` uses them).
+    FUSED_SCENARIOS
+        As ``MARKET_INPUTS``, and scenario P&L values every scenario of a trade in one kernel
+        call, :meth:`Product.value_scenarios`; bumps take the rows of ``MARKET_INPUTS``.
+    CURVE_STATES
+        The market is curves only (yield, index and hazard curves, rate vol grids): every
+        trade is valued under every curve state (each scenario, or each bump of the factors
+        it names) of a :class:`~xiphpc.market.curve_states.CurveStates` in one kernel call,
+        :meth:`Product.value_states`, besides :meth:`Product.price`.
+    SHIFTED_MARKETS
+        :meth:`Product.price` alone, on one whole shifted market per scenario and per bump:
+        correct, slower.
+    """
+
+    MARKET_INPUTS = "market_inputs"
+    FUSED_SCENARIOS = "fused_scenarios"
+    CURVE_STATES = "curve_states"
+    SHIFTED_MARKETS = "shifted_markets"
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """Names of the :class:`Product` methods that this path calls."""
+        return _PATH_METHODS[self]
+
+
+_INPUT_METHODS = ("static", "market_inputs", "value")
+_PATH_METHODS = {
+    Revaluation.MARKET_INPUTS: _INPUT_METHODS,
+    Revaluation.FUSED_SCENARIOS: (*_INPUT_METHODS, "value_scenarios"),
+    Revaluation.CURVE_STATES: ("price", "value_states"),
+    Revaluation.SHIFTED_MARKETS: ("price",),
+}
+
+
 class Product(ABC):
-    """A product type: subclass, set the class attributes, implement :meth:`price`, and
-    register an instance in :mod:`xiphpc.pricing.products`."""
+    """A product type: subclass, set the class attributes (:attr:`revaluation` among them),
+    implement the methods of that path, and register an instance in
+    :mod:`xiphpc.pricing.products`."""
 
     #: Registry name, also the table name in portfolio files (``equity_option.csv``).
     name: ClassVar[str]
@@ -185,6 +225,8 @@ class Product(ABC):
     factor_kinds: ClassVar[tuple[str, ...] | None] = None
     #: Columns :meth:`cost` reads; empty when the cost is :attr:`cost_per_trade` for all.
     cost_columns: ClassVar[tuple[str, ...]] = ()
+    #: How bumps and scenarios revalue the product; it implements the methods of that path.
+    revaluation: ClassVar[Revaluation]
 
     def all_columns(self) -> tuple[Column, ...]:
         """Common columns followed by the product's own."""
@@ -230,31 +272,24 @@ class Product(ABC):
         shifts: np.ndarray,
         ctx: PricingContext,
     ) -> np.ndarray:
-        """Optional fused path: PV in base currency of every trade under every scenario of
-        ``shifts`` (shape ``(S, F)``), shape ``(n, S)``. Without it the engine evaluates
-        inputs for every (trade, scenario) row and calls :meth:`value`."""
+        """PV in base currency of every trade under every scenario of ``shifts`` (shape
+        ``(S, F)``), shape ``(n, S)``, scenarios fused into one kernel call
+        (:attr:`Revaluation.FUSED_SCENARIOS`)."""
         raise NotImplementedError
 
     def value_states(self, table: Table, market: Market, states, ctx: PricingContext) -> np.ndarray:
         """PV of every trade of ``table`` in every state of ``states``
         (:class:`~xiphpc.market.curve_states.CurveStates`), in the trade currency, scaled by
-        quantity: shape ``(n, V)``. For products whose market is curves only."""
+        quantity: shape ``(n, V)`` (:attr:`Revaluation.CURVE_STATES`)."""
         raise NotImplementedError
 
-    @property
-    def has_states(self) -> bool:
-        """Whether :meth:`value_states` is implemented."""
-        return type(self).value_states is not Product.value_states
-
-    @property
-    def has_fused_scenarios(self) -> bool:
-        """Whether :meth:`value_scenarios` is implemented."""
-        return type(self).value_scenarios is not Product.value_scenarios
-
-    @property
-    def has_inputs(self) -> bool:
-        """Whether the product prices through :meth:`market_inputs` and :meth:`value`."""
-        return type(self).market_inputs is not Product.market_inputs
+    def implements(self, method: str) -> bool:
+        """Whether the product has its own ``method``, not the placeholder of
+        :class:`Product`; the default :meth:`price` counts when the market-input methods
+        it calls are implemented."""
+        if getattr(type(self), method) is not getattr(Product, method):
+            return True
+        return method == "price" and all(self.implements(m) for m in _INPUT_METHODS)
 
     def price(self, table: Table, market: Market, ctx: PricingContext) -> dict[str, np.ndarray]:
         """Every measure of :data:`MEASURES` for every trade of ``table``.
@@ -268,3 +303,23 @@ class Product(ABC):
         rows = np.arange(len(table))
         evaluated = {k: v.value(rows, no_shift) for k, v in inputs.items()}
         return self.value(self.static(table, market), evaluated, ctx)
+
+
+def check_revaluation(product: Product) -> None:
+    """Check that ``product`` declares a :class:`Revaluation` and implements every method of
+    that path.
+
+    Raises
+    ------
+    TypeError
+        Naming the product, its declared path and the missing methods.
+    """
+    who = f"product {getattr(product, 'name', type(product).__name__)!r}"
+    path = getattr(product, "revaluation", None)
+    if not isinstance(path, Revaluation):
+        raise TypeError(f"{who}: revaluation is {path!r}, not a Revaluation")
+    missing = [m for m in path.methods if not product.implements(m)]
+    if missing:
+        raise TypeError(
+            f"{who}: declares revaluation {path.name} but does not implement {', '.join(missing)}"
+        )

@@ -14,6 +14,7 @@ import numpy as np
 from xiphpc.market.data import Market
 from xiphpc.pricing.inputs import RateInput, SpotInput, VolInput
 from xiphpc.pricing.kernels.black_scholes import (
+    OptionInputs,
     allocate_greeks,
     bs_fused_parallel,
     bs_fused_serial,
@@ -27,7 +28,7 @@ from xiphpc.pricing.kernels.scenario_bs import (
     bs_scenarios_serial,
 )
 
-from .base import Column, PricingContext, Product, Table
+from .base import Column, PricingContext, Product, Revaluation, Table
 from .scaling import cash_measures
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "BlackScholesForward",
     "BlackScholesOption",
     "bs_scenario_pv",
+    "option_inputs",
     "option_static",
     "price_with_kernel",
 ]
@@ -123,28 +125,34 @@ def option_static(table: Table, market: Market) -> dict[str, np.ndarray]:
     }
 
 
-def price_with_kernel(serial, parallel, static, inputs, ctx: PricingContext) -> dict:
-    """Measures of options priced by a kernel with the fused Black–Scholes signature
-    ``(spot, strike, tau, rate, carry, vol, cp, pv, delta, gamma, vega, theta, rho)``."""
-    spot = inputs["spot"]
-    out = allocate_greeks(spot.size)
-    kernel = parallel if ctx.parallel else serial
-    kernel(
-        spot,
+def option_inputs(static: dict[str, np.ndarray], inputs: dict[str, np.ndarray]) -> OptionInputs:
+    """The kernel inputs of options from their static arrays (``strike``, ``tau``, ``cp``)
+    and evaluated market inputs (``spot``, ``rate``, ``carry``, ``vol``), shape ``(m,)``."""
+    return OptionInputs(
+        inputs["spot"],
         static["strike"],
         static["tau"],
         inputs["rate"],
         inputs["carry"],
         inputs["vol"],
         static["cp"],
-        *out,
     )
-    return cash_measures(out, spot, static["quantity"], ctx.pv_only)
+
+
+def price_with_kernel(serial, parallel, static, inputs, ctx: PricingContext) -> dict:
+    """Measures of options priced by a kernel with the fused Black–Scholes signature
+    ``(spot, strike, tau, rate, carry, vol, cp, pv, delta, gamma, vega, theta, rho)``."""
+    out = allocate_greeks(inputs["spot"].size)
+    kernel = parallel if ctx.parallel else serial
+    kernel(*option_inputs(static, inputs), *out)
+    return cash_measures(out, inputs["spot"], static["quantity"], ctx.pv_only)
 
 
 class BlackScholesOption(Product):
     """European call or put on a table with ``strike``, ``option_type``, ``expiry`` and
     ``quantity``; inputs ``spot``, ``rate``, ``carry`` and ``vol``."""
+
+    revaluation = Revaluation.FUSED_SCENARIOS
 
     def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
         return option_static(table, market)
@@ -159,6 +167,8 @@ class BlackScholesOption(Product):
 class BlackScholesForward(Product):
     """Forward at ``strike`` on a table with ``expiry`` and ``quantity``; inputs ``spot``,
     ``rate`` and ``carry``."""
+
+    revaluation = Revaluation.FUSED_SCENARIOS
 
     def static(self, table: Table, market: Market) -> dict[str, np.ndarray]:
         return {

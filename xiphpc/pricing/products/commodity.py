@@ -40,7 +40,7 @@ from xiphpc.pricing.kernels.black76 import black76_parallel, black76_serial
 from xiphpc.pricing.kernels.black_scholes import allocate_greeks
 from xiphpc.pricing.status import Status
 
-from .base import Column, PricingContext, Product, Table
+from .base import Column, PricingContext, Product, Revaluation, Table
 from .scaling import cash_measures
 
 __all__ = [
@@ -224,6 +224,7 @@ class CommodityOption(Product):
     name = "commodity_option"
     description = "European option on a commodity future (Black-76)"
     cost_per_trade = 5.3
+    revaluation = Revaluation.MARKET_INPUTS
     columns = (
         Column("underlying", "str", "", "commodity name in the market data"),
         Column("option_type", "choice", "", "call or put", choices=("call", "put")),

@@ -18,8 +18,14 @@ import numpy as np
 from xiphpc.market.curve_states import CurveStates
 from xiphpc.market.curves.credit import cds_periods
 from xiphpc.market.data import Market
-from xiphpc.pricing.kernels.credit import cds_parallel, cds_serial
-from xiphpc.pricing.kernels.rates import moves
+from xiphpc.pricing.kernels.credit import (
+    CdsOutputs,
+    CdsTerms,
+    PremiumPeriods,
+    cds_parallel,
+    cds_serial,
+)
+from xiphpc.pricing.kernels.rates import Moves, allocate_outputs, moves
 from xiphpc.pricing.status import Status
 
 from .base import Column, Table
@@ -32,9 +38,9 @@ def _run(
     table: Table,
     market: Market,
     states: CurveStates,
-    mv: tuple[np.ndarray, np.ndarray],
+    mv: Moves,
     parallel: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> CdsOutputs:
     """Values per unit notional under each move in each state (shape ``(n, J, V)``), and
     the par spread and risky annuity of move 0 in state 0 (shape ``(n,)``)."""
     n = len(table)
@@ -52,30 +58,17 @@ def _run(
     )
     recovery = np.array([h.recovery for h in hazards])[credit]
     sign = np.where(table["protection"] == "buy", 1.0, -1.0)
-    values = np.empty((n, mv[0].size, len(states)))
-    par, annuity = np.empty(n), np.empty(n)
+    out = allocate_outputs(CdsOutputs, n, mv, len(states))
     kernel = cds_parallel if parallel else cds_serial
     kernel(
-        *states.yield_curves(ccys, [market.curves[c] for c in ccys]),
-        *states.hazard_curves(names, hazards),
-        disc,
-        credit,
-        recovery,
-        table["spread"],
-        sign,
-        p.offsets,
-        p.start,
-        p.end,
-        p.pay,
-        p.mid,
-        p.accrual,
-        p.accrual_mid,
-        *mv,
-        values,
-        par,
-        annuity,
+        states.yield_curves(ccys, [market.curves[c] for c in ccys]),
+        states.hazard_curves(names, hazards),
+        CdsTerms(disc, credit, recovery, table["spread"], sign),
+        PremiumPeriods.of(p),
+        mv,
+        out,
     )
-    return values, par, annuity
+    return out
 
 
 class CreditDefaultSwap(CurveProduct):
@@ -109,7 +102,7 @@ class CreditDefaultSwap(CurveProduct):
         ]
 
     def unit_values(self, table, market, states, mv, parallel):
-        return _run(table, market, states, mv, parallel)[0], None
+        return _run(table, market, states, mv, parallel).values, None
 
 
 def cds_analytics(table: Table, market: Market) -> dict[str, np.ndarray]:
@@ -123,10 +116,10 @@ def cds_analytics(table: Table, market: Market) -> dict[str, np.ndarray]:
         for the par spread moving +1bp, to first order (risky annuity held):
         ``sign * risky_annuity * 1e-4 * quantity``, ``sign`` +1 for bought protection.
     """
-    _, par, annuity = _run(table, market, CurveStates.today(), moves(), False)
+    out = _run(table, market, CurveStates.today(), moves(), False)
     sign = np.where(table["protection"] == "buy", 1.0, -1.0)
     return {
-        "par_spread": par,
-        "risky_annuity": annuity,
-        "cs01": sign * annuity * 1e-4 * table["quantity"],
+        "par_spread": out.par_spread,
+        "risky_annuity": out.annuity,
+        "cs01": sign * out.annuity * 1e-4 * table["quantity"],
     }

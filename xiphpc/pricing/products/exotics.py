@@ -28,18 +28,26 @@ from xiphpc.market.data import Market
 from xiphpc.market.factors import FactorSet
 from xiphpc.pricing.kernels.american import american_parallel, american_serial
 from xiphpc.pricing.kernels.asian import (
+    Draws,
+    Fixings,
     asian_parallel,
     asian_scenarios_parallel,
     asian_scenarios_serial,
     asian_serial,
 )
-from xiphpc.pricing.kernels.barrier import KINDS, barrier_parallel, barrier_serial
+from xiphpc.pricing.kernels.barrier import KINDS, BarrierTerms, barrier_parallel, barrier_serial
 from xiphpc.pricing.kernels.black_scholes import allocate_greeks
-from xiphpc.pricing.kernels.digital import digital_parallel, digital_serial
+from xiphpc.pricing.kernels.digital import DigitalPayoff, digital_parallel, digital_serial
 from xiphpc.pricing.status import Status
 
-from .base import Column, PricingContext, Product, Table, trade_keys
-from .black_scholes_family import OPTION_TYPE, VOL_OVERRIDE, option_static, price_with_kernel
+from .base import Column, PricingContext, Product, Revaluation, Table, trade_keys
+from .black_scholes_family import (
+    OPTION_TYPE,
+    VOL_OVERRIDE,
+    option_inputs,
+    option_static,
+    price_with_kernel,
+)
 from .commodity import underlying_checks, underlying_inputs, underlying_market_inputs
 from .scaling import cash_measures
 
@@ -61,6 +69,8 @@ _VOL = VOL_OVERRIDE
 
 class _OptionOnUnderlying(Product):
     """What the options of this module share: inputs from the underlying, static arrays."""
+
+    revaluation = Revaluation.MARKET_INPUTS
 
     def check(self, table: Table, market: Market):
         return underlying_checks(table, market)
@@ -128,23 +138,11 @@ class BarrierOption(_OptionOnUnderlying):
         }
 
     def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
-        spot = inputs["spot"]
-        out = allocate_greeks(spot.size)
+        option = option_inputs(static, inputs)
+        out = allocate_greeks(option.spot.size)
         kernel = barrier_parallel if ctx.parallel else barrier_serial
-        kernel(
-            spot,
-            static["strike"],
-            static["barrier"],
-            static["rebate"],
-            static["tau"],
-            inputs["rate"],
-            inputs["carry"],
-            inputs["vol"],
-            static["cp"],
-            static["kind"],
-            *out,
-        )
-        return cash_measures(out, spot, static["quantity"], ctx.pv_only)
+        kernel(option, BarrierTerms(static["barrier"], static["rebate"], static["kind"]), out)
+        return cash_measures(out, option.spot, static["quantity"], ctx.pv_only)
 
 
 class DigitalOption(_OptionOnUnderlying):
@@ -177,22 +175,11 @@ class DigitalOption(_OptionOnUnderlying):
         }
 
     def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:
-        spot = inputs["spot"]
-        out = allocate_greeks(spot.size)
+        option = option_inputs(static, inputs)
+        out = allocate_greeks(option.spot.size)
         kernel = digital_parallel if ctx.parallel else digital_serial
-        kernel(
-            spot,
-            static["strike"],
-            static["tau"],
-            inputs["rate"],
-            inputs["carry"],
-            inputs["vol"],
-            static["cp"],
-            static["cash"],
-            static["asset"],
-            *out,
-        )
-        return cash_measures(out, spot, static["quantity"], ctx.pv_only)
+        kernel(option, DigitalPayoff(static["cash"], static["asset"]), out)
+        return cash_measures(out, option.spot, static["quantity"], ctx.pv_only)
 
 
 _DEFAULT_PATHS = 10_000
@@ -223,30 +210,19 @@ def _asian_static(table: Table, market: Market) -> dict[str, np.ndarray]:
     }
 
 
+def _fixings_and_draws(static, ctx: PricingContext) -> tuple[Fixings, Draws]:
+    # The last fixing is at the expiry.
+    fixings = Fixings(static["t_first"], static["tau"], static["n_fix"])
+    return fixings, Draws(static["paths"], np.uint64(ctx.seed), static["key"])
+
+
 def _asian_kernel(static, inputs, ctx: PricingContext):
-    spot = inputs["spot"]
-    out = allocate_greeks(spot.size)
-    stderr = np.empty(spot.size)
+    option = option_inputs(static, inputs)
+    out = allocate_greeks(option.spot.size)
+    stderr = np.empty(option.spot.size)
     kernel = asian_parallel if ctx.parallel else asian_serial
-    tau = static["tau"]
-    kernel(
-        spot,
-        static["strike"],
-        inputs["rate"],
-        inputs["carry"],
-        inputs["vol"],
-        static["cp"],
-        static["t_first"],
-        tau,
-        static["n_fix"],
-        tau,
-        static["paths"],
-        np.uint64(ctx.seed),
-        static["key"],
-        0 if ctx.pv_only else 1,
-        *out,
-        stderr,
-    )
+    greeks = 0 if ctx.pv_only else 1
+    kernel(option, *_fixings_and_draws(static, ctx), greeks, out, stderr)
     return out, stderr
 
 
@@ -296,6 +272,7 @@ class AsianOption(_OptionOnUnderlying):
         _VOL,
     )
     cost_columns = ("fixings", "paths")
+    revaluation = Revaluation.FUSED_SCENARIOS
 
     def cost(self, table: Table) -> np.ndarray:
         fixings, paths = _counts(table)
@@ -329,23 +306,7 @@ class AsianOption(_OptionOnUnderlying):
         }
         pv = np.empty((n, s))
         kernel = asian_scenarios_parallel if par else asian_scenarios_serial
-        tau = static["tau"]
-        kernel(
-            dense["spot"],
-            static["strike"],
-            dense["rate"],
-            dense["carry"],
-            dense["vol"],
-            static["cp"],
-            static["t_first"],
-            tau,
-            static["n_fix"],
-            tau,
-            static["paths"],
-            np.uint64(ctx.seed),
-            static["key"],
-            pv,
-        )
+        kernel(option_inputs(static, dense), *_fixings_and_draws(static, ctx), pv)
         return pv * static["quantity"][:, None] * fx_in.dense(0, n, shifts, par).reshape(n, s)
 
     def value(self, static, inputs, ctx: PricingContext) -> dict[str, np.ndarray]:

@@ -42,6 +42,19 @@ from xiphpc.market.curves.legs import fixed_leg, float_leg, times_from
 from xiphpc.market.data import Market
 from xiphpc.market.factors import RATE_VOL_FACTOR
 from xiphpc.pricing.kernels.rates import (
+    CapOutputs,
+    CashflowOutputs,
+    Cashflows,
+    FixedPeriods,
+    FloatPeriods,
+    FraOutputs,
+    FraTerms,
+    Moves,
+    RateOptionTerms,
+    SwapOutputs,
+    SwapTerms,
+    SwaptionOutputs,
+    allocate_outputs,
     bond_yield_serial,
     cap_parallel,
     cap_serial,
@@ -58,7 +71,7 @@ from xiphpc.pricing.kernels.rates import (
 )
 from xiphpc.pricing.status import Status
 
-from .base import Column, PricingContext, Product, Table
+from .base import Column, PricingContext, Product, Revaluation, Table
 
 __all__ = [
     "FREQUENCIES",
@@ -156,8 +169,8 @@ def _projection(market: Market, name: str):
 
 
 def _curve_ids(table: Table, market: Market, states: CurveStates) -> tuple:
-    """Packed curves in every state (``ct, cz, ck, co``) and, per trade, the index of its
-    discount and projection curve.
+    """Packed curves in every state (:class:`~xiphpc.market.curve_states.YieldCurves`) and,
+    per trade, the index of its discount and projection curve.
 
     A currency code names its discount curve, which is also its single-curve projection.
     """
@@ -220,16 +233,17 @@ class CurveProduct(Product):
     """
 
     factor_kinds = ("ir", "fx", "cs")
+    revaluation = Revaluation.CURVE_STATES
 
     def unit_values(
         self,
         table: Table,
         market: Market,
         states: CurveStates,
-        mv: tuple[np.ndarray, np.ndarray],
+        mv: Moves,
         parallel: bool,
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Values per unit notional under each move ``(vh, vb)`` in each state, shape
+        """Values per unit notional under each move of ``mv`` in each state, shape
         ``(n, J, V)``, and the vega of move 0 in state 0 per vol point (shape ``(n,)``; None
         for products without a vol)."""
         raise NotImplementedError
@@ -311,31 +325,11 @@ class InterestRateSwap(CurveProduct):
             lambda: _swap_legs(table, market, _start(table, market), table["maturity"]),
         )
         sign = np.where(table["pay_receive"] == "payer", 1.0, -1.0)
-        spread = np.nan_to_num(table["spread"])
-        values = np.empty((n, mv[0].size, len(states)))
+        terms = SwapTerms(disc, proj, table["fixed_rate"], np.nan_to_num(table["spread"]), sign)
+        out = allocate_outputs(SwapOutputs, n, mv, len(states))
         kernel = swap_parallel if parallel else swap_serial
-        kernel(
-            *curves,
-            disc,
-            proj,
-            table["fixed_rate"],
-            spread,
-            sign,
-            fx.offsets,
-            fx.pay,
-            fx.accrual,
-            fl.offsets,
-            fl.start,
-            fl.end,
-            fl.tau,
-            fl.accrual,
-            fl.pay,
-            *mv,
-            values,
-            np.empty(n),
-            np.empty(n),
-        )
-        return values, None
+        kernel(curves, terms, FixedPeriods.of(fx), FloatPeriods.of(fl), mv, out)
+        return out.values, None
 
 
 class ForwardRateAgreement(CurveProduct):
@@ -371,12 +365,11 @@ class ForwardRateAgreement(CurveProduct):
         t0, t1 = times_from(vd, start), times_from(vd, end)
         tau = year_fraction(start, end, _text(table, "day_count", "ACT/360"))
         sign = np.where(table["pay_receive"] == "payer", 1.0, -1.0)
-        values = np.empty((n, mv[0].size, len(states)))
+        terms = FraTerms(disc, proj, table["fixed_rate"], sign, t0, t1, tau)
+        out = allocate_outputs(FraOutputs, n, mv, len(states))
         kernel = fra_parallel if parallel else fra_serial
-        kernel(
-            *curves, disc, proj, table["fixed_rate"], sign, t0, t1, tau, *mv, values, np.empty(n)
-        )
-        return values, None
+        kernel(curves, terms, mv, out)
+        return out.values, None
 
 
 def _bond_cashflows(table: Table, market: Market):
@@ -431,10 +424,10 @@ class FixedRateBond(CurveProduct):
             ("coupon", "maturity", "frequency", "day_count"),
             lambda: _bond_cashflows(table, market),
         )
-        values = np.empty((n, mv[0].size, len(states)))
+        out = allocate_outputs(CashflowOutputs, n, mv, len(states))
         kernel = cashflows_parallel if parallel else cashflows_serial
-        kernel(*curves, disc, leg.offsets, leg.pay, amount, *mv, values)
-        return values, None
+        kernel(curves, disc, Cashflows(leg.offsets, leg.pay, amount), mv, out)
+        return out.values, None
 
 
 def bond_analytics(
@@ -615,29 +608,12 @@ class CapFloor(CurveProduct):
         t_mat = market.year_fraction(table["maturity"])
         vol, normal, point = _vol_inputs(table, market, states, t_mat, months / 12.0)
         omega = np.where(table["cap_floor"] == "cap", 1.0, -1.0)
-        values = np.empty((n, mv[0].size, len(states)))
-        vega = np.empty(n)
+        terms = RateOptionTerms(disc, proj, table["strike"], omega, vol, normal)
+        out = allocate_outputs(CapOutputs, n, mv, len(states))
         kernel = cap_parallel if parallel else cap_serial
-        kernel(
-            *curves,
-            disc,
-            proj,
-            table["strike"],
-            omega,
-            vol,
-            normal,
-            fl.offsets,
-            fl.start,
-            fl.start,
-            fl.end,
-            fl.tau,
-            fl.accrual,
-            fl.pay,
-            *mv,
-            values,
-            vega,
-        )
-        return values, vega * point
+        # Each caplet fixes at the start of its period (no fixing lag).
+        kernel(curves, terms, FloatPeriods.of(fl), fl.start, mv, out)
+        return out.values, out.vega * point
 
 
 class Swaption(CurveProduct):
@@ -696,31 +672,8 @@ class Swaption(CurveProduct):
         t_exp = market.year_fraction(start)
         vol, normal, point = _vol_inputs(table, market, states, t_exp, years.astype(np.float64))
         omega = np.where(table["payer_receiver"] == "payer", 1.0, -1.0)
-        values = np.empty((n, mv[0].size, len(states)))
-        vega = np.empty(n)
+        terms = RateOptionTerms(disc, proj, table["strike"], omega, vol, normal)
+        out = allocate_outputs(SwaptionOutputs, n, mv, len(states))
         kernel = swaption_parallel if parallel else swaption_serial
-        kernel(
-            *curves,
-            disc,
-            proj,
-            table["strike"],
-            omega,
-            vol,
-            normal,
-            t_exp,
-            fx.offsets,
-            fx.pay,
-            fx.accrual,
-            fl.offsets,
-            fl.start,
-            fl.end,
-            fl.tau,
-            fl.accrual,
-            fl.pay,
-            *mv,
-            values,
-            vega,
-            np.empty(n),
-            np.empty(n),
-        )
-        return values, vega * point
+        kernel(curves, terms, t_exp, FixedPeriods.of(fx), FloatPeriods.of(fl), mv, out)
+        return out.values, out.vega * point
