@@ -1,4 +1,7 @@
-"""Shared fixtures: small generated inputs and helpers to compare result files."""
+"""Shared fixtures and helpers: small generated inputs, comparison of result files, and the
+rounding and truncation bounds from which the tests' tolerances are derived (``EPS``,
+:func:`sum_rounding`, :func:`pv_rounding`, :func:`bs_rounding_bounds`, :func:`bs_fd_bounds`).
+Markets and trades several modules price are in :mod:`markets`."""
 
 from __future__ import annotations
 
