@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import h5py
@@ -283,3 +284,20 @@ def test_output_problem_stops_every_rank_alike(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.count(f"{job}: is the job's job file {job}") == 1, proc.stderr
     assert _leftovers(tmp_path) == [] and not (tmp_path / "out").exists()
+
+
+def test_a_zombie_holds_no_lock() -> None:
+    """A rank killed by an aborted job may stay a zombie until reaped: it runs no more."""
+    from xiphpc.output.target import _alive
+
+    proc = subprocess.Popen(["true"])
+    try:
+        end = time.monotonic() + 30
+        while Path(f"/proc/{proc.pid}/stat").read_text().split(") ")[1][0] != "Z":
+            assert time.monotonic() < end
+            time.sleep(0.02)
+        assert not _alive(proc.pid)
+        assert _alive(os.getpid())
+    finally:
+        proc.wait()
+    assert not _alive(proc.pid)

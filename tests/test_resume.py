@@ -15,6 +15,7 @@ import pytest
 from conftest import VENV_BIN, assert_same_results, run_mpi, write_job
 
 from xiphpc.engine.checkpoint import checkpoint_dir
+from xiphpc.output.target import _alive
 
 #: Timings, and which rank owned each partition, differ between runs; nothing else may.
 SKIP = ("diagnostics", "partitions/rank")
@@ -44,12 +45,22 @@ def _kept(out: Path) -> list[Path]:
     return sorted(checkpoint_dir(out).glob("partition-*.npz"))
 
 
+def _wait_for_the_failed_run(out: Path) -> None:
+    """Wait until the ranks of a failed run have ended: an aborted MPI job's ranks may
+    still be dying when ``mpiexec`` returns, and their lock holds the output until then."""
+    lock = out.with_name(f".{out.name}.lock")
+    if lock.exists():
+        pid = int(lock.read_text().split()[1])
+        _wait_for(lambda: not _alive(pid), 60)
+
+
 def _no_leftovers(out: Path) -> None:
     assert not checkpoint_dir(out).exists()
     assert not [p for p in out.parent.iterdir() if p.name.endswith(".tmp")]
 
 
 def _resume(job: Path, out: Path, n: int) -> int:
+    _wait_for_the_failed_run(out)
     proc = run_mpi(
         ["xiphpc", "run", str(job), "--out", str(out), "--resume", "--quiet"], n, timeout=300
     )
@@ -150,6 +161,7 @@ def test_checkpoint_of_another_job_is_refused(reference, tmp_path: Path) -> None
         env={"XIPHPC_INJECT_FAULT": "0:partition-3"},
     )
     assert proc.returncode != 0 and _kept(out)
+    _wait_for_the_failed_run(out)
     other = tmp_path / "other.toml"
     other.write_text(job.read_text().replace("seed = 1", "seed = 2", 1))
     proc = run_mpi(["xiphpc", "run", str(other), "--out", str(out), "--resume"], 1, timeout=300)

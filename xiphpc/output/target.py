@@ -67,7 +67,11 @@ class Terminated(SystemExit):
 
 
 def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host (one we may not signal exists too)."""
+    """Whether process ``pid`` runs on this host (one we may not signal runs too).
+
+    A zombie has ended: a rank killed by an aborted MPI job can stay one until its parent
+    reaps it, and its lock must not hold up the next run.
+    """
     if pid <= 0:
         return False
     try:
@@ -76,7 +80,12 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        # /proc/PID/stat: "pid (comm) state ...", comm may hold blanks and parentheses.
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rfind(")") + 2 : stat.rfind(")") + 3] != "Z"
 
 
 def temporary_path(final: Path) -> Path:
