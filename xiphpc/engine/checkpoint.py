@@ -25,6 +25,7 @@ import numpy as np
 from xiphpc import __version__
 from xiphpc.config.errors import JobError, Problem
 from xiphpc.engine.events import RunListener, RunState
+from xiphpc.output.target import job_inputs
 
 __all__ = ["CheckpointStore", "checkpoint_dir"]
 
@@ -37,15 +38,11 @@ def checkpoint_dir(output: Path) -> Path:
 
 
 def _input_files(run: RunState) -> list[Path]:
-    spec = run.inputs.spec
-    paths = [p for p in (spec.portfolio.path, spec.market.path) if p is not None]
-    h = spec.risk.historical if spec.risk is not None else None
-    if h is not None and h.path is not None:
-        paths.append(h.path)
+    """The files the job reads besides its job file (whose text the manifest holds)."""
     files = []
-    for rel in paths:
-        path = spec.input_path(rel)
-        files += sorted(f for f in path.iterdir() if f.is_file()) if path.is_dir() else [path]
+    for what, path in job_inputs(run.inputs.spec):
+        if what != "job file":
+            files += sorted(f for f in path.iterdir() if f.is_file()) if path.is_dir() else [path]
     return files
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "check_output",
     "claim_output",
     "finalize",
+    "job_inputs",
     "output_problems",
     "releasing_output",
     "same_file",
@@ -118,7 +119,7 @@ def same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _inputs(spec) -> list[tuple[str, Path]]:
+def job_inputs(spec) -> list[tuple[str, Path]]:
     """What the job reads: ``(description, path)``, job file first."""
     found = [("job file", Path(spec.source))]
     for what, part in (
@@ -137,7 +138,7 @@ def output_problems(spec, final: Path) -> list[Problem]:
     that folder, which the next run would read as a table) or an existing folder."""
     final = Path(final)
     problems = []
-    for what, path in _inputs(spec):
+    for what, path in job_inputs(spec):
         csv_table = (
             what == "portfolio"
             and path.is_dir()
