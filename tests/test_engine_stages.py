@@ -12,16 +12,17 @@ from conftest import assert_same_results, write_job
 
 from xiphpc.config.job import load_job
 from xiphpc.engine.aggregate import sum_measures
-from xiphpc.engine.book import read_local_book
+from xiphpc.engine.book import index_book, read_book_rows
 from xiphpc.engine.cube import ColumnLayout, Nodes, PartialCube
 from xiphpc.engine.events import RunListener
 from xiphpc.engine.inputs import read_inputs
 from xiphpc.engine.partition import PartitionPlan
 from xiphpc.engine.plan import agree_plan
-from xiphpc.engine.price import TradeResults, price_rows
+from xiphpc.engine.price import Batch, TradeResults, price_rows
 from xiphpc.engine.progress import ProgressDisplay
 from xiphpc.engine.reduce import reduce_cube
 from xiphpc.engine.run import run_job
+from xiphpc.parallel.dispatch import guided_runs
 from xiphpc.parallel.mpi import self_comm
 from xiphpc.parallel.workshare import WorkShare
 from xiphpc.pricing.products import PricingContext
@@ -37,17 +38,35 @@ def _plan(bounds: list[int], rank_bounds: list[int]) -> PartitionPlan:
     return PartitionPlan(b, np.diff(b).astype(float), np.array(rank_bounds, dtype=np.int64))
 
 
-def test_work_share_rows_and_chunks() -> None:
+def test_plan_rows_and_passes() -> None:
+    plan = _plan([0, 3, 5, 9, 10], [0, 4])
+    assert WorkShare(self_comm(), plan).n_total == 10
+    assert plan.rows(range(1, 3)) == (3, 9)
+    every = range(4)
+    # Passes of consecutive partitions up to 5 rows; the 4-row partition starts one of its own.
+    assert plan.passes(every, 5, 10) == [range(0, 2), range(2, 4)]
+    assert plan.passes(every, 4, 10) == [range(0, 1), range(1, 2), range(2, 3), range(3, 4)]
+    assert plan.passes(every, 100, 10) == [range(0, 4)]
+    assert plan.passes(every, 100, 3) == [range(0, 3), range(3, 4)]
+    assert plan.passes(range(1, 3), 100, 10) == [range(1, 3)]
+
+
+@pytest.mark.parametrize("n_partitions, n_ranks", [(1, 1), (7, 1), (64, 2), (1000, 3), (5, 8)])
+def test_guided_runs_cover_the_partitions_longest_first(n_partitions, n_ranks) -> None:
+    runs = guided_runs(n_partitions, n_ranks)
+    assert [p for r in runs for p in r] == list(range(n_partitions))
+    sizes = [len(r) for r in runs]
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] == 1
+    assert sizes[0] == max(1, n_partitions // (4 * n_ranks))
+
+
+@pytest.mark.parametrize("balance", ["static", "dynamic"])
+def test_one_rank_dispatch_takes_every_partition_in_order(balance) -> None:
     share = WorkShare(self_comm(), _plan([0, 3, 5, 9, 10], [0, 4]))
-    assert (share.lo, share.hi, share.n_local, share.n_total) == (0, 10, 10, 10)
-    assert share.partitions == range(4)
-    assert share.local_rows(2) == slice(5, 9)
-    # Runs of consecutive partitions up to 5 rows; the 4-row partition starts a run of its own.
-    assert share.chunks(5) == [range(0, 2), range(2, 4)]
-    assert share.chunks(4) == [range(0, 1), range(1, 2), range(2, 3), range(3, 4)]
-    assert share.chunks(100) == [range(0, 4)]
-    assert share.chunks(100, 3) == [range(0, 3), range(3, 4)]
-    assert sum(1 for _ in share.in_turn()) == 1
+    dispatch = share.dispatch(balance)
+    runs = list(dispatch)
+    dispatch.close()
+    assert runs == [range(4)]
 
 
 def test_column_layout_slices_tile_the_columns() -> None:
@@ -87,13 +106,15 @@ def staged(tmp_path_factory):
     )
     spec = load_job(job)
     inputs = read_inputs(spec, self_comm())
-    share = agree_plan(inputs.source, self_comm(), spec.run.partitions)
-    book = read_local_book(inputs.source, share, list(spec.aggregation.levels))
-    return spec, inputs, share, book
+    share = agree_plan(inputs.source, self_comm(), spec.run)
+    levels = list(spec.aggregation.levels)
+    index = index_book(inputs.source, share, levels)
+    book = read_book_rows(inputs.source, 0, share.n_total, levels, index)
+    return spec, inputs, share, book, index
 
 
-def test_local_book_holds_every_row_once(staged) -> None:
-    _, inputs, share, book = staged
+def test_book_holds_every_row_once(staged) -> None:
+    _, inputs, share, book, index = staged
     assert len(book) == share.n_total == sum(inputs.source.counts().values())
     starts = [p.start for p in book.pieces]
     assert starts == sorted(starts) and book.pieces[-1].stop == len(book)
@@ -106,10 +127,17 @@ def test_local_book_holds_every_row_once(staged) -> None:
         assert (i in flagged) == (tid != "" and tid in seen)
         seen.add(tid)
     assert flagged
+    assert index.duplicates.tolist() == sorted(flagged)
+    for lv in ("desk", "product"):
+        assert index.keys[lv] == sorted(set(book.levels[lv].tolist()))
+    # A later stretch of rows is the same rows of the whole book.
+    part = read_book_rows(inputs.source, 700, 1100, ["desk", "product"], index)
+    assert part.text["trade_id"].tolist() == book.text["trade_id"][700:1100].tolist()
+    np.testing.assert_array_equal(part.duplicate, book.duplicate[700:1100])
 
 
 def test_pricing_does_not_depend_on_how_rows_are_cut(staged) -> None:
-    spec, inputs, share, book = staged
+    spec, inputs, share, book, _ = staged
     ctx = PricingContext(seed=spec.seed, valuation_date=inputs.market.valuation_date)
     measures = ("pv", "delta", "vega")
     whole = TradeResults.empty(len(book), measures, None)
@@ -126,20 +154,19 @@ def test_pricing_does_not_depend_on_how_rows_are_cut(staged) -> None:
 
 
 def test_measures_summed_by_node_and_reduced_along_the_tree(staged) -> None:
-    spec, inputs, share, book = staged
+    spec, inputs, share, book, index = staged
     ctx = PricingContext(seed=spec.seed, valuation_date=inputs.market.valuation_date)
     trades = TradeResults.empty(len(book), ("pv",), None)
     price_rows(book, 0, len(book), inputs.market, ctx, trades)
-    keys = {"total": ["all"]}
-    for lv in spec.aggregation.levels:
-        keys[lv] = share.union_of_strings(book.levels[lv].tolist())
-    nodes = Nodes(("total", *spec.aggregation.levels), keys)
-    cube = PartialCube(share.partitions, nodes, ColumnLayout(("pv",)))
+    nodes = Nodes(("total", *spec.aggregation.levels), {"total": ["all"], **index.keys})
+    cube = PartialCube(nodes, ColumnLayout(("pv",)))
     members = nodes.membership(book.levels)
-    sum_measures(share.partitions, share, members, trades, cube)
+    every = range(share.plan.n_partitions)
+    batch = Batch(every, 0, book, trades, share.plan.bounds)
+    sum_measures(every, batch, members, cube)
     pv_base = np.where(trades.priced, trades.values[:, 0] * trades.fx_to_base, 0.0)
-    for p in share.partitions:
-        rows = share.local_rows(p)
+    for p in every:
+        rows = batch.rows(p)
         for lv in nodes.levels:
             for node in range(nodes.rows(lv).start, nodes.rows(lv).stop):
                 mine = np.flatnonzero(members[lv][rows] == node) + rows.start
@@ -150,12 +177,13 @@ def test_measures_summed_by_node_and_reduced_along_the_tree(staged) -> None:
                 assert cube.of(p)[node, 0] == expect
                 assert cube.of(p)[node, 1] == trades.priced[mine].sum()
                 assert cube.of(p)[node, 2] == (~trades.priced[mine]).sum()
-    blocks = np.array([cube.of(p).copy() for p in share.partitions])
-    for p in share.partitions:
+    blocks = np.array([cube.of(p).copy() for p in every])
+    for p in every:
         cube.fold(p)
     # Nine partitions fold into the nodes of 8 and 1 partitions.
     assert [(k, w) for k, w, _ in cube.forest] == [(0, 8), (8, 1)]
-    reduced = reduce_cube(cube, share, trades.status)
+    counts = np.bincount(trades.status, minlength=len(Status))
+    reduced = reduce_cube(cube, share, share.owners(list(every)), counts)
     np.testing.assert_array_equal(reduced.sums, tree_reference(blocks))
     assert reduced.excluded.sum() == len(book)
     assert reduced.excluded[0] == trades.priced.sum()
@@ -166,7 +194,7 @@ class _Recorder(RunListener):
         self.events: list[tuple] = []
 
     def begin(self, run) -> None:
-        self.events.append(("begin", len(run.cube.partitions)))
+        self.events.append(("begin", run.share.plan.n_partitions))
 
     def partition_done(self, run, partition: int) -> None:
         assert np.isfinite(run.cube.of(partition)).all()
@@ -223,7 +251,7 @@ def test_chunked_risk_run_equals_one_pass_and_tells_listeners(tmp_path: Path) ->
     assert stages == [
         "read inputs",
         "agree plan",
-        "read local book",
+        "index book",
         "price and aggregate",
         "reduce",
     ]
@@ -258,15 +286,16 @@ def test_tree_sum_on_one_rank_follows_the_fixed_tree(n: int) -> None:
     blocks = rng.normal(size=(n, 4, 3)) * 10.0 ** rng.integers(-15, 15, size=(n, 4, 3))
     share = WorkShare(self_comm(), _plan(list(range(n + 1)), [0, n]))
     singles = [(p, 1, b) for p, b in enumerate(blocks)]
-    got = share.tree_sum(singles, (4, 3))
+    owner = np.zeros(n, dtype=np.int64)
+    got = share.tree_sum(singles, (4, 3), owner)
     np.testing.assert_array_equal(got, tree_reference(blocks))
     # Folded as partitions finish: at most one node per bit of n, and the same sum.
-    cube = PartialCube(range(n), Nodes(("total",), {"total": ["all"] * 4}), ColumnLayout(("pv",)))
+    cube = PartialCube(Nodes(("total",), {"total": ["all"] * 4}), ColumnLayout(("pv",)))
     for p in range(n):
         cube.of(p)[...] = blocks[p]
         cube.fold(p)
     assert len(cube.forest) == bin(n).count("1")
-    np.testing.assert_array_equal(share.tree_sum(cube.forest, (4, 3)), got)
+    np.testing.assert_array_equal(share.tree_sum(cube.forest, (4, 3), owner), got)
     # Up to three partitions the tree adds in partition order; from four on it does not.
     if n >= 4:
         sequential = np.zeros((4, 3))

@@ -19,7 +19,7 @@ def test_partitions_do_not_depend_on_ranks(n_ranks: int, n_trades: int) -> None:
     np.testing.assert_array_equal(plan.bounds, ref.bounds)
     assert plan.rank_bounds[0] == 0 and plan.rank_bounds[-1] == 64
     assert np.all(np.diff(plan.rank_bounds) >= 0)
-    rows = [plan.rows_of(r) for r in range(n_ranks)]
+    rows = [plan.rows(plan.partitions_of(r)) for r in range(n_ranks)]
     assert rows[0][0] == 0 and rows[-1][1] == cost.size
     assert all(a[1] == b[0] for a, b in zip(rows, rows[1:], strict=False))
 

@@ -108,7 +108,8 @@ def test_world_run_equals_serial_run(mpi_tmp_path: Path) -> None:
 
 @pytest.mark.mpi(min_size=2)
 @pytest.mark.parametrize("n_partitions", [1, 2, 7, 64, 257])
-def test_tree_sum_equals_the_one_rank_tree(n_partitions: int) -> None:
+@pytest.mark.parametrize("share_out", ["blocks", "scattered"])
+def test_tree_sum_equals_the_one_rank_tree(n_partitions: int, share_out: str) -> None:
     from test_engine_stages import tree_reference
 
     from xiphpc.engine.cube import ColumnLayout, Nodes, PartialCube
@@ -121,22 +122,28 @@ def test_tree_sum_equals_the_one_rank_tree(n_partitions: int) -> None:
     blocks = rng.normal(size=(n_partitions, 5, 2)) * 10.0 ** rng.integers(
         -15, 15, (n_partitions, 5, 2)
     )
-    # Uneven blocks of partitions per rank; rank 0 and another rank may own none.
-    cuts = np.sort(rng.integers(0, n_partitions + 1, size - 1))
-    rank_bounds = np.concatenate(([0], cuts, [n_partitions])).astype(np.int64)
+    if share_out == "blocks":
+        # Uneven blocks of partitions per rank; rank 0 and another rank may price none.
+        cuts = np.sort(rng.integers(0, n_partitions + 1, size - 1))
+        owner = np.repeat(np.arange(size), np.diff(np.concatenate(([0], cuts, [n_partitions]))))
+    else:
+        # As dynamic balance hands them out: any rank, any partition, stretches and gaps.
+        owner = np.repeat(rng.integers(0, size, n_partitions), rng.integers(1, 4, n_partitions))
+        owner = owner[:n_partitions]
     bounds = np.arange(n_partitions + 1, dtype=np.int64)
-    share = WorkShare(comm, PartitionPlan(bounds, np.ones(n_partitions), rank_bounds))
+    plan = PartitionPlan(bounds, np.ones(n_partitions), np.array([0, n_partitions]))
+    share = WorkShare(comm, plan)
+    mine_parts = np.flatnonzero(owner == comm.Get_rank()).tolist()
+    assert share.owners(mine_parts).tolist() == owner.tolist()
     # Some ranks hand over single partitions, others the nodes their partitions fold into.
-    mine = [(p, 1, blocks[p]) for p in share.partitions]
+    mine = [(p, 1, blocks[p]) for p in mine_parts]
     if comm.Get_rank() % 2:
-        cube = PartialCube(
-            share.partitions, Nodes(("total",), {"total": ["all"] * 5}), ColumnLayout(())
-        )
-        for p in share.partitions:
+        cube = PartialCube(Nodes(("total",), {"total": ["all"] * 5}), ColumnLayout(()))
+        for p in mine_parts:
             cube.of(p)[...] = blocks[p]
             cube.fold(p)
         mine = cube.forest
-    got = share.tree_sum(mine, (5, 2))
+    got = share.tree_sum(mine, (5, 2), owner)
     if comm.Get_rank() == 0:
         np.testing.assert_array_equal(got, tree_reference(blocks))
     else:

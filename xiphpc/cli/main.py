@@ -309,10 +309,12 @@ def _add_optional_groups() -> None:
     from xiphpc.scheduler.slurm import slurm
 
     main.add_command(slurm)
+    from xiphpc.bench.balance import balance
     from xiphpc.bench.kernels import bench
     from xiphpc.bench.risk import risk
     from xiphpc.bench.scenarios import scenarios
 
+    bench.add_command(balance)
     bench.add_command(risk)
     bench.add_command(scenarios)
     main.add_command(bench)

@@ -17,7 +17,8 @@ A job file is TOML::
     levels = ["desk", "book", "currency", "underlying"]
 
     [run]
-    partitions = 64                # fixed: results do not depend on the number of ranks
+    partitions = 64                # default: 64, or one per 16,384 trades when more
+    balance = "dynamic"            # ranks take partitions as they ask; or "static"
     threads_per_rank = 1
 
     [risk]                         # optional
@@ -112,13 +113,29 @@ class AggregationSpec(_Strict):
         return self
 
 
+#: Trades per partition above which the default number of partitions grows past 64.
+TRADES_PER_PARTITION = 16_384
+
+
 class RunSpec(_Strict):
-    partitions: Annotated[int, Field(gt=0, le=1_000_000)] = 64
+    #: Results depend on the number of partitions (the order of additions), never on the
+    #: number of ranks; by default it depends on the number of trades only.
+    partitions: Annotated[int, Field(gt=0, le=1_000_000)] | None = None
+    #: "dynamic": ranks take runs of partitions as they ask for them (a slow rank takes
+    #: fewer); "static": each rank prices a fixed, cost-balanced block. Results are the same.
+    balance: Literal["dynamic", "static"] = "dynamic"
     threads_per_rank: Annotated[int, Field(gt=0, le=1024)] = 1
     #: Consecutive partitions are priced together up to this many trades per pass; a
     #: partition is kept for ``--resume`` and reported when its pass ends. Results do not
     #: depend on it.
     trades_per_pass: Annotated[int, Field(gt=0, le=100_000_000)] = 4096
+
+    def n_partitions(self, n_trades: int) -> int:
+        """The partitions of a portfolio of ``n_trades``: as set, else 64 or one per
+        :data:`TRADES_PER_PARTITION` trades, whichever is more."""
+        if self.partitions is not None:
+            return self.partitions
+        return max(64, -(-n_trades // TRADES_PER_PARTITION))
 
 
 class HistoryGenerateSpec(_Strict):

@@ -11,8 +11,7 @@ import numpy as np
 
 from xiphpc.engine.cube import PartialCube
 from xiphpc.engine.events import RunState
-from xiphpc.engine.price import TradeResults
-from xiphpc.parallel.workshare import WorkShare
+from xiphpc.engine.price import Batch
 from xiphpc.pricing.kernels.aggregate import group_scatter_sum, group_sum
 from xiphpc.pricing.products import REGISTRY
 from xiphpc.risk.revalue import MAX_ROWS, scenario_pnl, sensitivities
@@ -21,22 +20,19 @@ __all__ = ["sum_measures", "sum_risk"]
 
 
 def sum_measures(
-    partitions: range,
-    share: WorkShare,
-    members: dict[str, np.ndarray],
-    trades: TradeResults,
-    cube: PartialCube,
+    partitions: range, batch: Batch, members: dict[str, np.ndarray], cube: PartialCube
 ) -> None:
-    """Base-currency measures and the two counters of ``partitions`` into ``cube``.
+    """Base-currency measures and the two counters of ``partitions`` (of ``batch``, priced)
+    into ``cube``.
 
     Parameters
     ----------
     members : dict of str to ndarray of int64, shape ``(n,)`` each
-        Node row of every local trade at every level (:meth:`Nodes.membership`).
+        Node row of every trade of the batch at every level (:meth:`Nodes.membership`).
     """
-    layout = cube.layout
+    layout, trades = cube.layout, batch.trades
     for p in partitions:
-        rows = share.local_rows(p)
+        rows = batch.rows(p)
         priced = trades.priced[rows]
         values = np.zeros((priced.size, layout.base.stop))
         # Excluded trades contribute exact zeros to the measures and count in n_excluded.
@@ -51,7 +47,8 @@ def sum_measures(
 
 
 def sum_risk(run: RunState, partitions: range, members: dict[str, np.ndarray]) -> None:
-    """Sensitivities and scenario P&L of the priced trades of ``partitions``, summed by node
+    """Sensitivities and scenario P&L of the priced trades of ``partitions`` (of the run's
+    batch), summed by node
     into the risk columns of ``cube``, each partition in row order.
 
     Trades are valued in chunks of whole partitions of one product table (at most about
@@ -59,17 +56,18 @@ def sum_risk(run: RunState, partitions: range, members: dict[str, np.ndarray]) -
     whole shifted markets pay per chunk, not per partition; a trade's values do not depend on
     the chunk it is in.
     """
-    share, book, trades, cube = run.share, run.book, run.trades, run.cube
+    batch, cube = run.batch, run.cube
+    book, trades = batch.book, batch.trades
     risk, market, ctx = run.inputs.risk, run.inputs.market, run.ctx
     layout = cube.layout
     shifts = np.concatenate([risk.hist_shifts, risk.stress_shifts])
     per_chunk = max(1, MAX_ROWS // max(1, shifts.shape[0], 16))
-    a = share.local_rows(partitions.start).start
-    b = share.local_rows(partitions.stop - 1).stop
+    a = batch.rows(partitions.start).start
+    b = batch.rows(partitions.stop - 1).stop
     for piece, ta, tb in book.overlapping(a, b):
         spans = []
         for p in partitions:
-            rows = share.local_rows(p)
+            rows = batch.rows(p)
             r0, r1 = max(ta, rows.start), min(tb, rows.stop)
             if r0 < r1:
                 spans.append((p, r0, r1))

@@ -1,5 +1,7 @@
-"""Stage 3, read the local book: this rank's rows of every product table, what each trade is
-(ids, desk, book, ...), and which ids repeat an earlier trade anywhere in the portfolio."""
+"""The book: which trades repeat an id and which nodes the levels have, over the whole
+portfolio (stage 3, :func:`index_book`), then the rows of each piece of work as it is priced
+(:func:`read_book_rows`): what each trade is (ids, desk, book, ...) and its product table
+rows."""
 
 from __future__ import annotations
 
@@ -8,13 +10,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xiphpc.engine.partition import block_rows
 from xiphpc.engine.plan import product_offsets
 from xiphpc.io.portfolio import PortfolioSource
 from xiphpc.parallel.workshare import WorkShare
 from xiphpc.pricing.products import Table
 from xiphpc.pricing.validation import distributed_duplicate_mask
 
-__all__ = ["DESCRIPTIVE_COLUMNS", "BookPiece", "LocalBook", "read_local_book"]
+__all__ = [
+    "DESCRIPTIVE_COLUMNS",
+    "BookIndex",
+    "BookPiece",
+    "LocalBook",
+    "index_book",
+    "read_book_rows",
+]
 
 #: Text columns that say what each trade is, written per trade beside its results.
 DESCRIPTIVE_COLUMNS = (
@@ -51,7 +61,7 @@ class BookPiece:
 
 @dataclass(frozen=True)
 class LocalBook:
-    """This rank's trades, in global trade order.
+    """The trades of consecutive global rows, in global trade order.
 
     Attributes
     ----------
@@ -92,8 +102,25 @@ def level_values(level: str, product: str, table: Table) -> np.ndarray:
     return np.full(len(table), "")
 
 
-def read_local_book(source: PortfolioSource, share: WorkShare, levels: list[str]) -> LocalBook:
-    """Read this rank's rows and flag duplicate ids across the whole portfolio.
+@dataclass(frozen=True)
+class BookIndex:
+    """What the engine must know of the whole portfolio before pricing any of it.
+
+    Attributes
+    ----------
+    duplicates : ndarray of int64, shape ``(d,)``
+        Sorted global rows whose trade id repeats an earlier trade's non-empty id.
+    keys : dict of str to list of str
+        Sorted values of every aggregation level over the whole portfolio.
+    """
+
+    duplicates: np.ndarray
+    keys: dict[str, list[str]]
+
+
+def index_book(source: PortfolioSource, share: WorkShare, levels: list[str]) -> BookIndex:
+    """Stage 3, index the book: the duplicate ids and the aggregation nodes of the whole
+    portfolio, each rank reading the ids and level columns of an even share of the rows.
 
     Parameters
     ----------
@@ -101,7 +128,40 @@ def read_local_book(source: PortfolioSource, share: WorkShare, levels: list[str]
         The job's aggregation levels (without ``"total"``).
     """
     products, offsets = product_offsets(source)
-    lo, hi = share.lo, share.hi
+    lo, hi = block_rows(int(offsets[-1]), share.rank, share.size)
+    ids, values = [], {lv: [] for lv in levels}
+    for k, product in enumerate(products):
+        a, b = max(lo, offsets[k]), min(hi, offsets[k + 1])
+        if a < b:
+            wanted = ("trade_id", *(lv for lv in levels if lv != "product"))
+            table = source.read(product, a - offsets[k], b - offsets[k], wanted)
+            ids.append(table["trade_id"])
+            for lv in levels:
+                values[lv].append(level_values(lv, product, table))
+    rows = np.arange(lo, hi, dtype=np.int64)
+    mask = distributed_duplicate_mask(
+        share.comm, np.concatenate(ids) if ids else np.zeros(0, dtype=str), rows
+    )
+    keys = {
+        lv: share.union_of_strings(np.concatenate(v).tolist() if v else [])
+        for lv, v in values.items()
+    }
+    return BookIndex(share.gather_all_ints(rows[mask]), keys)
+
+
+def read_book_rows(
+    source: PortfolioSource, lo: int, hi: int, levels: list[str], index: BookIndex
+) -> LocalBook:
+    """Global rows ``lo:hi`` of the portfolio as a book (local row ``i`` is global ``lo + i``).
+
+    Parameters
+    ----------
+    levels : list of str
+        The job's aggregation levels (without ``"total"``).
+    index : BookIndex
+        Whose duplicate rows are flagged.
+    """
+    products, offsets = product_offsets(source)
     n = hi - lo
     pieces = []
     for k, product in enumerate(products):
@@ -109,12 +169,9 @@ def read_local_book(source: PortfolioSource, share: WorkShare, levels: list[str]
         if a < b:
             table = source.read(product, a - offsets[k], b - offsets[k])
             pieces.append(BookPiece(product, int(a) - lo, table))
-    ids = [p.table["trade_id"] for p in pieces]
-    duplicate = distributed_duplicate_mask(
-        share.comm,
-        np.concatenate(ids) if ids else np.zeros(0, dtype=str),
-        np.arange(lo, hi, dtype=np.int64),
-    )
+    d0, d1 = np.searchsorted(index.duplicates, [lo, hi])
+    duplicate = np.zeros(n, dtype=bool)
+    duplicate[index.duplicates[d0:d1] - lo] = True
     text = {c: np.full(n, "", dtype=object) for c in DESCRIPTIVE_COLUMNS}
     quantity = np.full(n, np.nan)
     by_level = {lv: np.full(n, "", dtype=object) for lv in levels}

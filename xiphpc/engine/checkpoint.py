@@ -139,8 +139,8 @@ class CheckpointStore(RunListener):
         path = self._file(partition)
         if not path.exists():
             return False
-        rows = run.share.local_rows(partition)
-        trades = run.trades
+        rows = run.batch.rows(partition)
+        trades = run.batch.trades
         with np.load(path, allow_pickle=False) as data:
             run.cube.of(partition)[...] = data["sums"]
             trades.values[rows] = data["values"]
@@ -155,8 +155,8 @@ class CheckpointStore(RunListener):
     def partition_done(self, run: RunState, partition: int) -> None:
         if partition in self.restored:
             return
-        rows = run.share.local_rows(partition)
-        trades = run.trades
+        rows = run.batch.rows(partition)
+        trades = run.batch.trades
         arrays = {
             "sums": run.cube.of(partition),
             "values": trades.values[rows],

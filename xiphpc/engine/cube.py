@@ -2,7 +2,7 @@
 
 Columns follow one :class:`ColumnLayout`, which every writer and reader of the sums uses;
 nodes are the groups of every aggregation level (:class:`Nodes`). A rank holds the slices of
-the partitions it owns; added along a fixed tree over the partitions they give the
+the partitions it prices; added along a fixed tree over the partitions they give the
 aggregates.
 """
 
@@ -130,27 +130,25 @@ class Nodes:
 
 @dataclass
 class PartialCube:
-    """Partial sums of the partitions a rank owns, folded as partitions finish.
+    """Partial sums of the partitions a rank prices, folded as partitions finish.
 
     The sums of a partition being priced are a ``(G, C)`` block of their own
     (:meth:`of`); once it is done (:meth:`fold`), it joins the rank's *forest*: the nodes of
     the fixed reduction tree (:meth:`~xiphpc.parallel.workshare.WorkShare.tree_sum`) that the
     rank's finished partitions make whole. A node ``(k, w)`` covers partitions ``k .. k+w-1``
     (``k`` a multiple of ``w``, ``w`` a power of two) and is its left half plus its right half:
-    two sibling nodes are added as soon as both are there. A rank finishing its partitions in
-    order therefore holds at most about ``log2(P)`` blocks, whatever the number of partitions.
+    two sibling nodes are added as soon as both are there. A rank finishing a
+    stretch of consecutive partitions in order holds at most about ``2 log2(P)`` blocks for it,
+    whatever the number of partitions.
 
     Attributes
     ----------
-    partitions : range
-        Owned partitions, in order.
     nodes : Nodes
     layout : ColumnLayout
     forest : list of (int, int, ndarray)
         ``(k, w, sums)`` of the whole tree nodes held, in partition order.
     """
 
-    partitions: range
     nodes: Nodes
     layout: ColumnLayout
     forest: list[tuple[int, int, np.ndarray]] = field(default_factory=list, repr=False)
@@ -162,7 +160,7 @@ class PartialCube:
         return (self.nodes.n, self.layout.width)
 
     def of(self, partition: int) -> np.ndarray:
-        """The ``(G, C)`` sums of an owned partition not yet folded (zeros at first)."""
+        """The ``(G, C)`` sums of a partition being priced, not yet folded (zeros at first)."""
         if partition not in self._open:
             self._open[partition] = np.zeros(self.shape)
         return self._open[partition]

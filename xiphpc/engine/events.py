@@ -1,7 +1,7 @@
 """What a run tells its listeners: the run's state and its events.
 
 The engine calls every listener on every rank: :meth:`RunListener.begin` once the work is
-shared out, :meth:`RunListener.partition_done` as each owned partition's sums are complete,
+shared out, :meth:`RunListener.partition_done` as each partition a rank prices is complete,
 :meth:`RunListener.stage_done` after each stage and :meth:`RunListener.end` with the reduced
 sums. Writers, progress displays and checkpoint stores are listeners, not branches of the
 engine.
@@ -17,19 +17,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from xiphpc.engine.book import LocalBook
+import numpy as np
+
+from xiphpc.engine.book import BookIndex
 from xiphpc.engine.cube import PartialCube
 from xiphpc.engine.inputs import JobInputs
-from xiphpc.engine.price import TradeResults
+from xiphpc.engine.price import Batch
 from xiphpc.engine.reduce import Reduced
 from xiphpc.parallel.workshare import WorkShare
 from xiphpc.pricing.products import PricingContext
+from xiphpc.pricing.status import Status
 
 __all__ = ["TIMERS", "RunListener", "RunState", "StageLog", "notify", "stage"]
 
 #: Wall-time columns per rank in ``/diagnostics/ranks``, and the stages each one covers.
 TIMERS = {
-    "read_s": ("read inputs", "agree plan", "read local book"),
+    "read_s": ("read inputs", "agree plan", "index book"),
     "compute_s": ("price and aggregate",),
     "reduce_s": ("reduce",),
     "write_s": ("write",),
@@ -45,32 +48,48 @@ class RunState:
     ----------
     inputs : JobInputs
     share : WorkShare
-    book : LocalBook
-    trades : TradeResults
+    index : BookIndex
     cube : PartialCube
     ctx : PricingContext
+    measures : tuple of str
+        Measures of every trade, in :data:`~xiphpc.pricing.products.MEASURES` order.
+    n_trade_pnl : int or None
+        Historical scenarios per trade when the job writes per-trade P&L.
     threads : int
         numba threads of this rank.
     started : datetime.datetime
         UTC start of the run.
     timers : dict of str to float
         Seconds spent per :data:`TIMERS` column so far.
+    batch : Batch or None
+        The partitions being priced now, with their trades and results.
+    done : list of int
+        Partitions this rank finished (priced or restored), in the order finished.
     restored : list of int
-        Owned partitions restored from a checkpoint instead of priced.
+        Partitions this rank restored from a checkpoint instead of pricing them.
+    n_trades_done : int
+        Trades of :attr:`done`.
+    status_counts : ndarray of int64, shape ``(len(Status),)``
+        Trades of :attr:`done` per status code.
     pass_started, pass_ended : float
         ``time.perf_counter()`` when the current pass over partitions began and ended.
     """
 
     inputs: JobInputs
     share: WorkShare
-    book: LocalBook
-    trades: TradeResults
+    index: BookIndex
     cube: PartialCube
     ctx: PricingContext
+    measures: tuple[str, ...]
+    n_trade_pnl: int | None
     threads: int
     started: dt.datetime
     timers: dict[str, float] = field(default_factory=lambda: RunState.new_timers())
+    batch: Batch | None = None
+    done: list[int] = field(default_factory=list)
     restored: list[int] = field(default_factory=list)
+    n_trades_done: int = 0
+    status_counts: np.ndarray = field(default_factory=lambda: np.zeros(len(Status), np.int64))
     pass_started: float = 0.0
     pass_ended: float = 0.0
 
@@ -87,7 +106,8 @@ class RunListener:
         """The work is shared out and nothing is priced yet."""
 
     def partition_done(self, run: RunState, partition: int) -> None:
-        """The sums of an owned ``partition`` and its trades' results are complete."""
+        """The sums of ``partition`` and its trades' results (in ``run.batch``) are
+        complete on this rank."""
 
     def stage_done(self, run: RunState | None, stage: str, seconds: float) -> None:
         """A stage of this rank ended (``run`` is None before the work is shared out)."""
@@ -133,12 +153,12 @@ class StageLog(RunListener):
     def begin(self, run: RunState) -> None:
         self._line(
             f"{run.share.n_total:,} trades in {run.share.plan.n_partitions} partitions "
-            f"on {run.share.size} ranks; rank 0 owns {len(run.share.partitions)}"
+            f"on {run.share.size} ranks"
         )
 
     def partition_done(self, run: RunState, partition: int) -> None:
         self.done += 1
-        self._line(f"rank 0: partition {partition} done ({self.done}/{len(run.cube.partitions)})")
+        self._line(f"rank 0: partition {partition} done ({self.done} by rank 0)")
 
     def stage_done(self, run: RunState | None, stage: str, seconds: float) -> None:
         self._line(f"{stage}: {seconds:.3f} s")

@@ -3,8 +3,9 @@
 The global trade index is the concatenation of the product tables in registry order. A
 partition is a contiguous range of that index; the plan depends only on the trades and
 ``n_partitions``, never on the number of ranks, which is what makes every sum over partitions
-independent of the rank count. Each rank owns a contiguous block of partitions, so its trades
-are one contiguous range of the index as well. The plan is made from running cost sums in
+independent of the rank count. Ranks take partitions as they ask for them
+(:mod:`xiphpc.parallel.dispatch`); ``rank_bounds`` is the cost-balanced static share, used
+when a job asks for ``balance = "static"``. The plan is made from running cost sums in
 fixed blocks of trades; in a run each rank estimates the costs of its share of the blocks
 only, and the ranks agree on the plan from the block totals
 (:func:`plan_partitions_distributed`).
@@ -30,7 +31,7 @@ class PartitionPlan:
     cost : ndarray of float64, shape ``(P,)``
         Estimated cost of each partition.
     rank_bounds : ndarray of int64, shape ``(R + 1,)``
-        Rank ``r`` owns partitions ``rank_bounds[r]:rank_bounds[r + 1]``.
+        Static share: rank ``r`` prices partitions ``rank_bounds[r]:rank_bounds[r + 1]``.
     """
 
     bounds: np.ndarray
@@ -45,10 +46,24 @@ class PartitionPlan:
         """Partition numbers owned by ``rank``."""
         return range(int(self.rank_bounds[rank]), int(self.rank_bounds[rank + 1]))
 
-    def rows_of(self, rank: int) -> tuple[int, int]:
-        """Global trade range ``(start, stop)`` owned by ``rank``."""
-        parts = self.partitions_of(rank)
-        return int(self.bounds[parts.start]), int(self.bounds[parts.stop])
+    def rows(self, partitions: range) -> tuple[int, int]:
+        """Global trade range ``(start, stop)`` of consecutive ``partitions``."""
+        return int(self.bounds[partitions.start]), int(self.bounds[partitions.stop])
+
+    def passes(self, partitions: range, max_rows: int, max_partitions: int) -> list[range]:
+        """Consecutive ``partitions`` in passes of at most ``max_rows`` trades and
+        ``max_partitions`` partitions each (a larger partition makes a pass of its own)."""
+        runs: list[range] = []
+        start, rows = partitions.start, 0
+        for p in partitions:
+            n = int(self.bounds[p + 1] - self.bounds[p])
+            if p > start and (rows + n > max_rows or p - start >= max_partitions):
+                runs.append(range(start, p))
+                start, rows = p, 0
+            rows += n
+        if start < partitions.stop:
+            runs.append(range(start, partitions.stop))
+        return runs
 
 
 #: Trades per block of the cost prefix sums. Blocks, not ranks, fix the order of the

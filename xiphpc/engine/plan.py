@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from xiphpc.config.job import RunSpec
 from xiphpc.engine.partition import block_rows, plan_partitions_distributed
 from xiphpc.io.portfolio import PortfolioSource
 from xiphpc.parallel.mpi import Comm
@@ -32,8 +33,9 @@ def product_offsets(source: PortfolioSource) -> tuple[list[str], np.ndarray]:
     return products, offsets
 
 
-def agree_plan(source: PortfolioSource, comm: Comm, n_partitions: int) -> WorkShare:
-    """The partition plan of the portfolio and this rank's share of it.
+def agree_plan(source: PortfolioSource, comm: Comm, run: RunSpec) -> WorkShare:
+    """The partition plan of the portfolio (as many partitions as ``run`` asks for the
+    number of trades) and this rank's share of it.
 
     Each rank reads the cost columns of its :func:`~xiphpc.engine.partition.block_rows`
     only; the plan equals the serial one to the last bit whatever the rank count.
@@ -54,5 +56,7 @@ def agree_plan(source: PortfolioSource, comm: Comm, n_partitions: int) -> WorkSh
     cost = np.concatenate(pieces) if pieces else np.zeros(0)
     # Reading, validating and aggregating a trade costs about the same for every product: a
     # fixed share beside the product's own pricing cost keeps cheap trades from piling up.
-    plan = plan_partitions_distributed(comm, cost + TRADE_OVERHEAD_COST, c0, n_total, n_partitions)
+    plan = plan_partitions_distributed(
+        comm, cost + TRADE_OVERHEAD_COST, c0, n_total, run.n_partitions(n_total)
+    )
     return WorkShare(comm, plan)

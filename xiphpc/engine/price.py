@@ -13,7 +13,7 @@ from xiphpc.pricing.products import REGISTRY, PricingContext
 from xiphpc.pricing.status import Status
 from xiphpc.pricing.validation import validate_table
 
-__all__ = ["TradeResults", "price_rows"]
+__all__ = ["Batch", "TradeResults", "price_rows"]
 
 DUPLICATE_REASON = "trade_id: duplicate of an earlier trade"
 NON_FINITE_REASON = "pricing gave a non-finite result"
@@ -61,6 +61,37 @@ class TradeResults:
     def priced(self) -> np.ndarray:
         """True where the trade was priced, shape ``(n,)``."""
         return self.status == Status.OK
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Consecutive partitions priced together (a pass): their trades and results.
+
+    Attributes
+    ----------
+    partitions : range
+    lo : int
+        Global row of the first trade; local row ``i`` is global ``lo + i``.
+    book : LocalBook
+    trades : TradeResults
+    bounds : ndarray of int64, shape ``(P + 1,)``
+        The plan's partition bounds (global rows).
+    """
+
+    partitions: range
+    lo: int
+    book: LocalBook
+    trades: TradeResults
+    bounds: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.book)
+
+    def rows(self, partition: int) -> slice:
+        """Local rows of ``partition`` (one of :attr:`partitions`)."""
+        return slice(
+            int(self.bounds[partition]) - self.lo, int(self.bounds[partition + 1]) - self.lo
+        )
 
 
 def price_rows(

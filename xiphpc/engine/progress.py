@@ -39,8 +39,8 @@ class ProgressDisplay(RunListener):
         self.t0 = self.shown = time.perf_counter()
 
     def partition_done(self, run: RunState, partition: int) -> None:
-        rows = run.share.local_rows(partition)
-        failed = int((~run.trades.priced[rows]).sum())
+        rows = run.batch.rows(partition)
+        failed = int((~run.batch.trades.priced[rows]).sum())
         self._count(self.channel.post(partition, rows.stop - rows.start, failed))
         self._show()
 

@@ -9,7 +9,6 @@ import numpy as np
 
 from xiphpc.engine.cube import PartialCube
 from xiphpc.parallel.workshare import WorkShare
-from xiphpc.pricing.status import Status
 
 __all__ = ["Reduced", "reduce_cube"]
 
@@ -30,7 +29,9 @@ class Reduced:
     excluded: np.ndarray | None
 
 
-def reduce_cube(cube: PartialCube, share: WorkShare, status: np.ndarray) -> Reduced:
+def reduce_cube(
+    cube: PartialCube, share: WorkShare, owner: np.ndarray, status_counts: np.ndarray
+) -> Reduced:
     """Add every partition's sums along the fixed tree of
     :meth:`~xiphpc.parallel.workshare.WorkShare.tree_sum`, to rank 0.
 
@@ -41,9 +42,11 @@ def reduce_cube(cube: PartialCube, share: WorkShare, status: np.ndarray) -> Redu
 
     Parameters
     ----------
-    status : ndarray of int8, shape ``(n,)``
-        Status of this rank's trades, counted per code.
+    owner : ndarray of int64, shape ``(P,)``
+        The rank that priced each partition (:meth:`WorkShare.owners`).
+    status_counts : ndarray of int64, shape ``(len(Status),)``
+        This rank's trades per status code.
     """
-    sums = share.tree_sum(cube.forest, cube.shape)
-    excluded = share.sum_on_root(np.bincount(status, minlength=len(Status)).astype(np.float64))
+    sums = share.tree_sum(cube.forest, cube.shape, owner)
+    excluded = share.sum_on_root(np.asarray(status_counts, dtype=np.float64))
     return Reduced(sums, excluded)

@@ -1,11 +1,15 @@
 """One risk run, as the stages it is made of::
 
-    read inputs → agree plan → read local book → price and aggregate → reduce → write
+    read inputs → agree plan → index book → price and aggregate → reduce → write
 
 Every stage takes the communicator (through a :class:`~xiphpc.parallel.workshare.WorkShare`
-once the plan is agreed); with ``COMM_SELF`` the run is serial. Aggregates are sums over
-fixed partitions, each summed in row order, then added along a fixed tree over the partition
-numbers to rank 0: the same floating-point operations whatever the number of ranks.
+once the plan is agreed); with ``COMM_SELF`` the run is serial. Ranks take runs of
+partitions as they ask for them, and price each run in passes: a pass reads its rows, prices
+them, adds them into its partitions' sums and hands its trades' results to the listeners
+(writer, checkpoint, progress), which keep nothing of it. Aggregates are sums over fixed
+partitions, each summed in row order, then added along a fixed tree over the partition
+numbers to rank 0: the same floating-point operations whatever the number of ranks and
+whichever rank priced which partition.
 """
 
 from __future__ import annotations
@@ -18,16 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numba
+import numpy as np
 
 from xiphpc.config.job import JobSpec
 from xiphpc.engine.aggregate import sum_measures, sum_risk
-from xiphpc.engine.book import read_local_book
+from xiphpc.engine.book import BookIndex, index_book, read_book_rows
 from xiphpc.engine.checkpoint import CheckpointStore
 from xiphpc.engine.cube import ColumnLayout, Nodes, PartialCube
 from xiphpc.engine.events import RunListener, RunState, notify, stage
 from xiphpc.engine.inputs import read_inputs
 from xiphpc.engine.plan import agree_plan
-from xiphpc.engine.price import TradeResults, price_rows
+from xiphpc.engine.price import Batch, TradeResults, price_rows
 from xiphpc.engine.reduce import Reduced, reduce_cube
 from xiphpc.output.target import claim_output, releasing_output
 from xiphpc.output.writer import ResultWriter
@@ -128,39 +133,41 @@ def run_job(
         inject_fault(comm, "read")
         inputs = read_inputs(spec, comm)
     with stage(listeners, "agree plan", timers=timers):
-        share = agree_plan(inputs.source, comm, spec.run.partitions)
-    with stage(listeners, "read local book", timers=timers):
-        book = read_local_book(inputs.source, share, spec.aggregation.levels)
-    run = start_run(inputs, share, book, started, timers)
+        share = agree_plan(inputs.source, comm, spec.run)
+    with stage(listeners, "index book", timers=timers):
+        index = index_book(inputs.source, share, spec.aggregation.levels)
+    run = start_run(inputs, share, index, started, timers)
+    read_before = timers["read_s"]
     notify(listeners, "begin", run)
     with stage(listeners, "price and aggregate", run, timers):
         inject_fault(comm, "compute")
-        members = run.cube.nodes.membership(book.levels)
         _pricing.set()
         # Each partition of a pass has a block of sums open until the pass ends: bound them.
         open_blocks = max(1, PASS_BLOCK_BYTES // (8 * run.cube.nodes.n * run.cube.layout.width))
-        for partitions in share.chunks(spec.run.trades_per_pass, open_blocks):
+        dispatch = share.dispatch(spec.run.balance)
+        for work in dispatch:
+            passes = share.plan.passes(work, spec.run.trades_per_pass, open_blocks)
+            for i, partitions in enumerate(passes):
+                if _stop.is_set():
+                    break
+                if i == len(passes) - 1:
+                    dispatch.ask_ahead()
+                price_pass(run, partitions, checkpoint, listeners)
+                dispatch.progress()
             if _stop.is_set():
                 break
-            inject_delay(comm)
-            run.pass_started = time.perf_counter()
-            todo = [p for p in partitions if not checkpoint.restore(run, p)]
-            run.restored += [p for p in partitions if p not in todo]
-            for run_of in _consecutive(todo):
-                inject_fault(comm, f"partition-{run_of.start}")
-                price_and_aggregate(run, run_of, members)
-            run.pass_ended = time.perf_counter()
-            for p in partitions:
-                notify(listeners, "partition_done", run, p)
-                run.cube.fold(p)
+        dispatch.close()
         _pricing.clear()
         if share.max(int(_stop.is_set())):
             raise RunInterrupted(
                 f"stopped by a signal; finished partitions kept in {checkpoint.folder}"
             )
+    # Reading rows and streaming results out happen inside the pricing stage; they are
+    # counted in their own columns.
+    run.timers["compute_s"] -= run.timers["read_s"] - read_before + run.timers["write_s"]
     with stage(listeners, "reduce", run, timers):
         inject_fault(comm, "reduce")
-        reduced = reduce_cube(run.cube, share, run.trades.status)
+        reduced = reduce_cube(run.cube, share, share.owners(run.done), run.status_counts)
     inject_fault(comm, "write")
     notify(listeners, "end", run, reduced)
     if share.rank == 0:
@@ -179,9 +186,8 @@ def _consecutive(partitions: list[int]) -> list[range]:
     return runs
 
 
-def start_run(inputs, share: WorkShare, book, started: dt.datetime, timers) -> RunState:
-    """The run's state before pricing: numba threads set, the nodes of every level agreed
-    across ranks, per-trade results and partial sums allocated."""
+def start_run(inputs, share: WorkShare, index: BookIndex, started: dt.datetime, timers) -> RunState:
+    """The run's state before pricing: numba threads set and the partial sums' layout."""
     spec, risk = inputs.spec, inputs.risk
     threads = min(spec.run.threads_per_rank, numba.config.NUMBA_NUM_THREADS)
     numba.set_num_threads(threads)
@@ -192,34 +198,60 @@ def start_run(inputs, share: WorkShare, book, started: dt.datetime, timers) -> R
         n_historical=risk.hist_shifts.shape[0] if risk else 0,
         n_stresses=risk.stress_shifts.shape[0] if risk else 0,
     )
-    keys = {"total": ["all"]}
-    for lv in spec.aggregation.levels:
-        keys[lv] = share.union_of_strings(book.levels[lv].tolist())
-    nodes = Nodes(("total", *spec.aggregation.levels), keys)
-    trade_pnl = layout.n_historical if risk is not None and risk.trade_pnl else None
+    nodes = Nodes(("total", *spec.aggregation.levels), {"total": ["all"], **index.keys})
     ctx = PricingContext(
         seed=spec.seed, parallel=threads > 1, valuation_date=inputs.market.valuation_date
     )
     return RunState(
         inputs=inputs,
         share=share,
-        book=book,
-        trades=TradeResults.empty(len(book), measures, trade_pnl),
-        cube=PartialCube(share.partitions, nodes, layout),
+        index=index,
+        cube=PartialCube(nodes, layout),
         ctx=ctx,
+        measures=measures,
+        n_trade_pnl=layout.n_historical if risk is not None and risk.trade_pnl else None,
         threads=threads,
         started=started,
         timers=timers,
     )
 
 
+def price_pass(run: RunState, partitions: range, checkpoint: CheckpointStore, listeners) -> None:
+    """Read, price (or restore) and sum consecutive ``partitions``, tell the listeners of
+    each, fold their sums, and let go of the trades."""
+    share, spec = run.share, run.inputs.spec
+    for _ in partitions:
+        inject_delay(share.comm)
+    run.pass_started = time.perf_counter()
+    lo, hi = share.plan.rows(partitions)
+    book = read_book_rows(run.inputs.source, lo, hi, spec.aggregation.levels, run.index)
+    run.timers["read_s"] += time.perf_counter() - run.pass_started
+    trades = TradeResults.empty(hi - lo, run.measures, run.n_trade_pnl)
+    run.batch = Batch(partitions, lo, book, trades, share.plan.bounds)
+    todo = [p for p in partitions if not checkpoint.restore(run, p)]
+    run.restored += [p for p in partitions if p not in todo]
+    if todo:
+        members = run.cube.nodes.membership(book.levels)
+        for run_of in _consecutive(todo):
+            inject_fault(share.comm, f"partition-{run_of.start}")
+            price_and_aggregate(run, run_of, members)
+    run.pass_ended = time.perf_counter()
+    for p in partitions:
+        notify(listeners, "partition_done", run, p)
+        run.cube.fold(p)
+    run.done += partitions
+    run.n_trades_done += hi - lo
+    run.status_counts += np.bincount(trades.status, minlength=run.status_counts.size)
+    run.batch = None
+
+
 def price_and_aggregate(run: RunState, partitions: range, members: dict) -> None:
-    """Price the trades of consecutive owned ``partitions`` and add them into the cube."""
-    share, market = run.share, run.inputs.market
-    a = share.local_rows(partitions.start).start
-    b = share.local_rows(partitions.stop - 1).stop
-    price_rows(run.book, a, b, market, run.ctx, run.trades)
-    sum_measures(partitions, share, members, run.trades, run.cube)
+    """Price the trades of consecutive ``partitions`` of the run's batch and add them into
+    the cube."""
+    batch, market = run.batch, run.inputs.market
+    a, b = batch.rows(partitions.start).start, batch.rows(partitions.stop - 1).stop
+    price_rows(batch.book, a, b, market, run.ctx, batch.trades)
+    sum_measures(partitions, batch, members, run.cube)
     if run.inputs.risk is not None:
         sum_risk(run, partitions, members)
 

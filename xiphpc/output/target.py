@@ -44,8 +44,10 @@ __all__ = [
     "check_output",
     "claim_output",
     "finalize",
+    "forget_temporary",
     "job_inputs",
     "output_problems",
+    "rank_temporary",
     "releasing_output",
     "same_file",
     "temporary_owner",
@@ -266,6 +268,23 @@ class OutputTarget:
 
 #: Claims of this process not yet released, oldest first.
 _ACTIVE: list[OutputTarget] = []
+#: Temporary files of this process outside any claim (other ranks' parts), oldest first.
+_LOOSE: list[Path] = []
+
+
+def rank_temporary(final: Path) -> Path:
+    """A temporary name beside ``final`` for a file this process writes without claiming
+    ``final`` (a rank's part of the result): removed when the function that claimed the
+    output (:func:`releasing_output`) exits, unless :func:`forget_temporary` was called."""
+    tmp = temporary_path(final)
+    _LOOSE.append(tmp)
+    return tmp
+
+
+def forget_temporary(tmp: Path) -> None:
+    """Stop tracking ``tmp`` (it was removed or handed on)."""
+    if tmp in _LOOSE:
+        _LOOSE.remove(tmp)
 
 
 def _lock_problem(final: Path, lock: Path, held: str) -> Problem:
@@ -349,7 +368,7 @@ def _remove_stale_temporaries(final: Path) -> None:
         entries = list(final.parent.iterdir())
     except OSError:
         return
-    mine = {t for a in _ACTIVE for t in a.temporaries}
+    mine = {t for a in _ACTIVE for t in a.temporaries} | set(_LOOSE)
     for path in entries:
         owner = temporary_owner(path, final)
         if owner is None or owner[1] != HOST or path in mine:
@@ -394,11 +413,14 @@ def releasing_output(fn: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs) -> T:
-        mark = len(_ACTIVE)
+        mark, loose = len(_ACTIVE), len(_LOOSE)
         try:
             return fn(*args, **kwargs)
         finally:
             for target in list(_ACTIVE[mark:]):
                 target.release()
+            for tmp in _LOOSE[loose:]:
+                tmp.unlink(missing_ok=True)
+            del _LOOSE[loose:]
 
     return wrapper

@@ -1,8 +1,11 @@
-"""The HDF5 result writer: a run listener that writes the result file when the run ends.
+"""The HDF5 result writer: a run listener that streams trade rows out as partitions finish
+and writes the result file when the run ends.
 
-Every rank writes its own trade rows, one rank at a time (h5py here is not built for
-parallel HDF5); rank 0 then writes the aggregates, the risk tables, the partition plan,
-the diagnostics and the metadata, and renames the file into place.
+Every rank appends its trades' rows to a part file of its own as each partition finishes
+(:mod:`xiphpc.output.parts`), so no rank waits for another's turn and none keeps the rows of
+partitions it is done with. At the end rank 0 joins the parts into the result, writes the
+aggregates, the risk tables, the partition plan, the diagnostics and the metadata, and
+renames the file into place.
 """
 
 from __future__ import annotations
@@ -17,14 +20,11 @@ import numba
 import numpy as np
 
 from xiphpc import __version__
+from xiphpc.engine.book import DESCRIPTIVE_COLUMNS
 from xiphpc.engine.events import TIMERS, RunListener, RunState
 from xiphpc.engine.reduce import Reduced
-from xiphpc.output.result_file import (
-    TRADE_COLUMNS,
-    create_result,
-    string_width,
-    write_strings,
-)
+from xiphpc.output.parts import RankPart
+from xiphpc.output.result_file import TRADE_COLUMNS, create_result, write_strings
 from xiphpc.output.risk_tables import create_trade_pnl, write_risk
 from xiphpc.output.schema import (
     AGGREGATES,
@@ -34,7 +34,7 @@ from xiphpc.output.schema import (
     TRADE_PNL,
     TRADES,
 )
-from xiphpc.output.target import OutputTarget
+from xiphpc.output.target import OutputTarget, forget_temporary, rank_temporary
 from xiphpc.parallel.mpi import mpi_versions
 from xiphpc.pricing.products import MEASURES
 from xiphpc.pricing.status import Status
@@ -59,56 +59,108 @@ class ResultWriter(RunListener):
         self.path = Path(path)
         self.target = target
         self.partition_times: list[tuple[int, int, float, float]] = []
+        self.part: RankPart | None = None
 
     def begin(self, run: RunState) -> None:
         self.t0 = time.perf_counter()
+        numeric = {}
+        if run.inputs.spec.output.trades:
+            numeric = {
+                "status": (np.int8, ()),
+                "fx_to_base": (np.float64, ()),
+                "quantity": (np.float64, ()),
+                "values": (np.float64, (len(run.measures),)),
+            }
+        if run.n_trade_pnl is not None:
+            numeric["trade_pnl"] = (np.float64, (run.n_trade_pnl,))
+        text = [*DESCRIPTIVE_COLUMNS, "reason"] if run.inputs.spec.output.trades else []
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.part = RankPart(rank_temporary(self.path), numeric, text)
 
     def partition_done(self, run: RunState, partition: int) -> None:
+        t0 = time.perf_counter()
         # Partitions priced in one pass share its start and end: seconds since this rank's
         # begin.
         start, end = run.pass_started - self.t0, run.pass_ended - self.t0
         self.partition_times.append((run.share.rank, partition, start, end))
+        batch = run.batch
+        rows = batch.rows(partition)
+        trades = batch.trades
+        numeric, text = {}, {}
+        if run.inputs.spec.output.trades:
+            numeric = {
+                "status": trades.status[rows],
+                "fx_to_base": trades.fx_to_base[rows],
+                "quantity": batch.book.quantity[rows],
+                "values": trades.values[rows],
+            }
+            text = {c: batch.book.text[c][rows] for c in DESCRIPTIVE_COLUMNS}
+            text["reason"] = trades.reason[rows]
+        if trades.trade_pnl is not None:
+            numeric["trade_pnl"] = trades.trade_pnl[rows]
+        if numeric:
+            self.part.append(batch.lo + rows.start, rows.stop - rows.start, numeric, text)
+        run.timers["write_s"] += time.perf_counter() - t0
 
     def end(self, run: RunState, reduced: Reduced) -> None:
         t0 = time.perf_counter()
-        share, trades, book = run.share, run.trades, run.book
-        spec, market = run.inputs.spec, run.inputs.market
-        tmp = Path(share.from_root(str(self.target.temporary()) if share.rank == 0 else None))
-        text = {**book.text, "reason": trades.reason}
-        widths = {c: share.max(string_width(arr.astype(str))) for c, arr in text.items()}
-        if share.rank == 0:
-            tmp.parent.mkdir(parents=True, exist_ok=True)
-            create_result(tmp, share.n_total, _trade_columns(widths, run), spec.output.trades)
-            if trades.trade_pnl is not None:
-                create_trade_pnl(
-                    tmp, share.n_total, trades.trade_pnl.shape[1], market.base_currency
-                )
-        share.barrier()
-        rows = slice(share.lo, share.hi)
-        if trades.trade_pnl is not None:
-            for _ in share.in_turn():
-                if share.n_local:
-                    with h5py.File(tmp, "r+") as f:
-                        f[TRADE_PNL][rows] = trades.trade_pnl
-        if spec.output.trades:
-            for _ in share.in_turn():
-                if share.n_local:
-                    _write_trade_rows(tmp, rows, run, text)
-        run.timers["write_s"] += time.perf_counter() - t0
-        diag = np.array([[share.rank, share.n_local, len(share.partitions), *run.timers.values()]])
+        share, spec, market = run.share, run.inputs.spec, run.inputs.market
+        self.part.close()
+        widths = {c: share.max(w) for c, w in self.part.widths.items()}
+        parts = share.union_of_strings([str(self.part.path)])
+        diag = np.array(
+            [[share.rank, run.n_trades_done, len(run.done), *run.timers.values()]], dtype=float
+        )
         restored = share.sum_on_root(np.array([len(run.restored)], dtype=np.float64))
-        rank_times = share.gather_rows(diag)
         partition_times = share.gather_rows(np.array(self.partition_times).reshape(-1, 4))
+        owner = share.owners(run.done)
         if share.rank != 0:
+            share.gather_rows(diag)
+            forget_temporary(self.part.path)
             return
+        tmp = self.target.temporary()
+        create_result(tmp, share.n_total, _trade_columns(widths, run), spec.output.trades)
+        if run.n_trade_pnl is not None:
+            create_trade_pnl(tmp, share.n_total, run.n_trade_pnl, market.base_currency)
+        with h5py.File(tmp, "r+") as f:
+            out = {}
+            if spec.output.trades:
+                names = (*DESCRIPTIVE_COLUMNS, "reason", "status", "fx_to_base", "quantity")
+                out = {c: f[TRADES][c] for c in names}
+                out["values"] = _MeasureColumns(f[TRADES], run.measures)
+            if run.n_trade_pnl is not None:
+                out["trade_pnl"] = f[TRADE_PNL]
+            for path in parts:
+                RankPart.copy_into(Path(path), out, widths)
+            if spec.output.trades and "pv" in run.measures:
+                pv = f[TRADES]["pv"][()]
+                f[TRADES]["pv_base"][...] = pv * f[TRADES]["fx_to_base"][()]
+        for path in parts:
+            Path(path).unlink(missing_ok=True)
+        forget_temporary(self.part.path)
+        run.timers["write_s"] += time.perf_counter() - t0
+        diag[0, 3:] = list(run.timers.values())
+        rank_times = share.gather_rows(diag)
         with h5py.File(tmp, "r+") as f:
             _write_aggregates(f, run, reduced)
-            _write_plan(f, run)
+            _write_plan(f, run, owner)
             _write_diagnostics(f, rank_times, partition_times)
             _write_attributes(f, run)
             f.attrs["partitions_restored"] = int(restored[0])
             f.attrs["complete"] = True
         self.target.commit(tmp)
+
+
+class _MeasureColumns:
+    """The measure datasets of ``/trades`` as one ``(n, M)`` column for
+    :meth:`RankPart.copy_into`."""
+
+    def __init__(self, group: h5py.Group, measures: tuple[str, ...]) -> None:
+        self.columns = [group[m] for m in measures]
+
+    def __setitem__(self, rows: slice, values: np.ndarray) -> None:
+        for j, ds in enumerate(self.columns):
+            ds[rows] = values[:, j]
 
 
 def _trade_columns(widths: dict[str, int], run: RunState) -> dict[str, tuple]:
@@ -121,25 +173,10 @@ def _trade_columns(widths: dict[str, int], run: RunState) -> dict[str, tuple]:
             columns[name] = ("i1", unit, desc)
         else:
             columns[name] = ("f8", unit, desc)
-    for m in run.trades.measures:
+    for m in run.measures:
         columns[m] = ("f8", MEASURES[m][0], MEASURES[m][1] + " (NaN when not priced)")
     columns["pv_base"] = ("f8", f"{run.inputs.market.base_currency}", "pv in the base currency")
     return columns
-
-
-def _write_trade_rows(tmp: Path, rows: slice, run: RunState, text: dict) -> None:
-    trades = run.trades
-    with h5py.File(tmp, "r+") as f:
-        g = f[TRADES]
-        for c, arr in text.items():
-            g[c][rows] = write_strings(arr)
-        g["quantity"][rows] = run.book.quantity
-        g["status"][rows] = trades.status
-        g["fx_to_base"][rows] = trades.fx_to_base
-        for j, m in enumerate(trades.measures):
-            g[m][rows] = trades.values[:, j]
-        if "pv" in trades.measures:
-            g["pv_base"][rows] = trades.values[:, trades.measures.index("pv")] * trades.fx_to_base
 
 
 def _write_aggregates(f: h5py.File, run: RunState, reduced: Reduced) -> None:
@@ -170,14 +207,14 @@ def _write_aggregates(f: h5py.File, run: RunState, reduced: Reduced) -> None:
         write_risk(f, risk, nodes, layout, reduced.sums, market.base_currency, par)
 
 
-def _write_plan(f: h5py.File, run: RunState) -> None:
+def _write_plan(f: h5py.File, run: RunState, owner: np.ndarray) -> None:
     plan = run.share.plan
     pg = f.create_group(PARTITIONS)
     pg.create_dataset("start", data=plan.bounds[:-1])
     pg.create_dataset("stop", data=plan.bounds[1:])
     pg.create_dataset("cost", data=plan.cost)
-    owner = np.repeat(np.arange(run.share.size), np.diff(plan.rank_bounds))
-    pg.create_dataset("rank", data=owner)
+    ds = pg.create_dataset("rank", data=owner)
+    ds.attrs["description"] = "rank that priced (or restored) the partition"
 
 
 def _write_diagnostics(f: h5py.File, rank_times: np.ndarray, partition_times: np.ndarray) -> None:
@@ -224,7 +261,8 @@ def _write_attributes(f: h5py.File, run: RunState) -> None:
         "started": run.started.isoformat(),
         "finished": dt.datetime.now(dt.UTC).isoformat(),
         "status_legend": Status.legend(),
-        "measures": ",".join(run.trades.measures),
+        "measures": ",".join(run.measures),
+        "balance": spec.run.balance,
         "levels": ",".join(run.cube.nodes.levels),
         **{f"version_{k}": v for k, v in versions.items()},
     }

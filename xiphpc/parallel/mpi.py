@@ -24,9 +24,11 @@ from mpi4py import MPI  # noqa: E402
 __all__ = [
     "Comm",
     "DELAY_ENV",
+    "AtomicCounter",
     "FAULT_ENV",
     "abort_on_error",
     "allgather_floats",
+    "allgather_ints",
     "allgather_strings",
     "allreduce_max",
     "allreduce_max_array",
@@ -134,6 +136,15 @@ def allgather_floats(comm: MPI.Comm, values: np.ndarray) -> np.ndarray:
     return out
 
 
+def allgather_ints(comm: MPI.Comm, values: np.ndarray) -> np.ndarray:
+    """Every rank's int64 values, concatenated in rank order (``Allgatherv``)."""
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    counts = np.array(comm.allgather(values.size), dtype=np.int64)
+    out = np.empty(int(counts.sum()), dtype=np.int64)
+    comm.Allgatherv(values, [out, counts])
+    return out
+
+
 def allreduce_max_array(comm: MPI.Comm, values: np.ndarray) -> np.ndarray:
     """Element-wise maximum over the ranks of an int64 or float64 array (``Allreduce``)."""
     values = np.ascontiguousarray(values)
@@ -206,3 +217,52 @@ def gather_blocks(comm: MPI.Comm, block: np.ndarray, root: int = 0) -> np.ndarra
         return out.reshape((rows, *block.shape[1:]))
     comm.Gatherv(block.ravel(), None, root=root)
     return None
+
+
+class AtomicCounter:
+    """A counter on rank 0 that every rank of ``comm`` increments with one-sided atomics.
+
+    ``MPI_Rget_accumulate`` (a fetch-and-add) inside one passive-target epoch for the
+    counter's lifetime: no rank waits for another to take its turn. Where the network does
+    the atomic in hardware, rank 0 need not take part; elsewhere (MPICH over shared memory,
+    for one) the operation completes when rank 0 next enters MPI, so every rank calls
+    :meth:`progress` between pieces of work, and a rank asks for its next number before it
+    needs it (:meth:`ask`, then :meth:`take`). Creating and freeing the counter are
+    collective.
+    """
+
+    def __init__(self, comm: MPI.Comm) -> None:
+        self.comm = comm
+        rank0 = comm.Get_rank() == 0
+        self.win = MPI.Win.Allocate(8 if rank0 else 0, 8, comm=comm)
+        if rank0:
+            np.frombuffer(self.win.tomemory(), dtype=np.int64)[:] = 0
+        comm.Barrier()
+        self.win.Lock_all()
+        self._one = np.ones(1, dtype=np.int64)
+        self._got = np.empty(1, dtype=np.int64)
+        self._request: MPI.Request | None = None
+
+    def ask(self) -> None:
+        """Start taking the next number (at most one asked and not yet taken)."""
+        if self._request is None:
+            self._request = self.win.Rget_accumulate(self._one, self._got, 0, op=MPI.SUM)
+
+    def take(self) -> int:
+        """The number asked for (asking now if not yet asked): 0, 1, 2, ... over all ranks."""
+        self.ask()
+        self._request.Wait()
+        self._request = None
+        return int(self._got[0])
+
+    def progress(self) -> None:
+        """Let MPI serve the other ranks' pending increments of this rank's memory."""
+        self.comm.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG)
+
+    def free(self) -> None:
+        """End the epoch and free the window (collective; a number asked is dropped)."""
+        if self._request is not None:
+            self._request.Wait()
+            self._request = None
+        self.win.Unlock_all()
+        self.win.Free()

@@ -1,13 +1,14 @@
-"""One rank's share of the work: the communicator, the partition plan and the rows it owns.
+"""One rank's share of the work: the communicator, the partition plan and how partitions are
+handed out.
 
-The stages of a run take a :class:`WorkShare` instead of loose ``rank``, ``lo``, ``hi`` and
-partition ranges, and reach the other ranks only through its methods, so that every
+The stages of a run take a :class:`WorkShare` instead of a loose communicator and plan, and
+reach the other ranks only through its methods, so that every
 collective the engine makes is listed here (and in :mod:`xiphpc.parallel.mpi`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -15,7 +16,15 @@ import numpy as np
 
 from xiphpc.config.errors import JobError
 from xiphpc.engine.partition import PartitionPlan
-from xiphpc.parallel.mpi import Comm, allgather_strings, allreduce_max, gather_blocks
+from xiphpc.parallel.dispatch import Dispatch, DynamicDispatch, StaticDispatch
+from xiphpc.parallel.mpi import (
+    Comm,
+    allgather_ints,
+    allgather_strings,
+    allreduce_max,
+    allreduce_max_array,
+    gather_blocks,
+)
 
 __all__ = ["WorkShare", "agreed"]
 
@@ -52,8 +61,9 @@ class WorkShare:
 
     Notes
     -----
-    Global rows index the whole portfolio (product tables in registry order); local rows
-    index this rank's trades, ``global = local + lo``.
+    Global rows index the whole portfolio (product tables in registry order). Which rank
+    prices a partition is decided as the run goes (:meth:`dispatch`); nothing computed
+    depends on it.
     """
 
     comm: Comm
@@ -68,58 +78,33 @@ class WorkShare:
         return self.comm.Get_size()
 
     @property
-    def partitions(self) -> range:
-        """Partition numbers owned by this rank, in order."""
-        return self.plan.partitions_of(self.rank)
-
-    @property
-    def lo(self) -> int:
-        """First global row of this rank."""
-        return self.plan.rows_of(self.rank)[0]
-
-    @property
-    def hi(self) -> int:
-        """One past the last global row of this rank."""
-        return self.plan.rows_of(self.rank)[1]
-
-    @property
-    def n_local(self) -> int:
-        return self.hi - self.lo
-
-    @property
     def n_total(self) -> int:
         """Trades of the whole portfolio."""
         return int(self.plan.bounds[-1])
 
-    def local_rows(self, partition: int) -> slice:
-        """Local rows of an owned ``partition``."""
-        return slice(
-            int(self.plan.bounds[partition]) - self.lo,
-            int(self.plan.bounds[partition + 1]) - self.lo,
-        )
-
-    def chunks(self, max_rows: int, max_partitions: int | None = None) -> list[range]:
-        """The owned partitions in runs of consecutive partitions of at most ``max_rows``
-        trades and ``max_partitions`` partitions each (a larger partition makes a run of its
-        own)."""
-        limit = max_partitions or len(self.partitions) or 1
-        runs: list[range] = []
-        start, rows = self.partitions.start, 0
-        for p in self.partitions:
-            n = int(self.plan.bounds[p + 1] - self.plan.bounds[p])
-            if p > start and (rows + n > max_rows or p - start >= limit):
-                runs.append(range(start, p))
-                start, rows = p, 0
-            rows += n
-        if start < self.partitions.stop:
-            runs.append(range(start, self.partitions.stop))
-        return runs
+    def dispatch(self, balance: str) -> Dispatch:
+        """The pieces of work this rank will price: ``"dynamic"`` hands runs of partitions
+        out as ranks ask for them; ``"static"`` gives each rank its block of the plan."""
+        if balance == "static":
+            return StaticDispatch(self.plan.partitions_of(self.rank))
+        return DynamicDispatch(self.comm, self.plan.n_partitions)
 
     # -- collectives -------------------------------------------------------------------------
 
     def union_of_strings(self, items: list[str]) -> list[str]:
         """The sorted union of every rank's ``items``."""
         return sorted(set(allgather_strings(self.comm, sorted(set(items)))))
+
+    def gather_all_ints(self, values: np.ndarray) -> np.ndarray:
+        """Every rank's int64 ``values`` concatenated in rank order, on every rank."""
+        return allgather_ints(self.comm, values)
+
+    def owners(self, done: list[int]) -> np.ndarray:
+        """The rank that finished each partition, from each rank's ``done`` list, on every
+        rank (``-1`` where none did); shape ``(P,)``."""
+        mine = np.full(self.plan.n_partitions, -1, dtype=np.int64)
+        mine[np.asarray(done, dtype=np.int64)] = self.rank
+        return allreduce_max_array(self.comm, mine)
 
     def max(self, value: int) -> int:
         """Largest ``value`` over the ranks."""
@@ -130,7 +115,10 @@ class WorkShare:
         return gather_blocks(self.comm, block)
 
     def tree_sum(
-        self, forest: list[tuple[int, int, np.ndarray]], shape: tuple[int, ...]
+        self,
+        forest: list[tuple[int, int, np.ndarray]],
+        shape: tuple[int, ...],
+        owner: np.ndarray,
     ) -> np.ndarray | None:
         """Sum of every partition's block over the whole run, on rank 0 (None elsewhere).
 
@@ -139,9 +127,10 @@ class WorkShare:
         and is its left half ``(k, w/2)`` plus its right half ``(k+w/2, w/2)``, or its left
         half alone when the right one starts past the last partition. The additions, and
         their order, depend only on the number of partitions, never on the number of ranks,
-        so the result is bitwise the same on any rank count. A node is built by the rank
-        owning its first partition; a right half owned by another rank comes to it as one
-        buffer message. No rank ever holds the blocks of all partitions.
+        so the result is bitwise the same on any rank count, and on any share of the
+        partitions among the ranks. A node is built by the rank that priced its first
+        partition; a right half built by another rank comes to it as one buffer message. No
+        rank ever holds the blocks of all partitions.
 
         Parameters
         ----------
@@ -150,10 +139,11 @@ class WorkShare:
             the single partitions ``(p, 1, block)``), every owned partition in exactly one.
         shape : tuple of int
             Shape of one block (the same on every rank).
+        owner : ndarray of int64, shape ``(P,)``
+            The rank that priced each partition (:meth:`owners`), the same on every rank.
         """
-        plan, me = self.plan, self.rank
-        n = plan.n_partitions
-        owner = np.repeat(np.arange(self.size), np.diff(plan.rank_bounds))
+        me = self.rank
+        n = self.plan.n_partitions
         waiting = sorted(forest, key=lambda node: (node[1], node[0]))
         # Nodes held at the current width, by their first partition.
         nodes: dict[int, np.ndarray] = {}
@@ -166,11 +156,14 @@ class WorkShare:
                 break
             tag = _TREE_TAG + level
             sends = []
-            for k in [k for k in nodes if k % (2 * width) == width]:
+            # Several halves may pass between two ranks at one level, all with one tag: both
+            # sides go through them in increasing order, which MPI's ordering of messages
+            # from one sender keeps matched.
+            for k in [k for k in sorted(nodes) if k % (2 * width) == width]:
                 if owner[k - width] != me:
                     sends.append(self.comm.Isend(nodes.pop(k), dest=int(owner[k - width]), tag=tag))
             parents = {}
-            for k in [k for k in nodes if k % (2 * width) == 0]:
+            for k in [k for k in sorted(nodes) if k % (2 * width) == 0]:
                 right = k + width
                 if right >= n:
                     parents[k] = nodes[k]
@@ -187,7 +180,7 @@ class WorkShare:
         root = int(owner[0])
         if root == 0:
             return nodes.get(0) if me == 0 else None
-        # Rank 0 owns no partition (all costs zero): the root's builder hands it over.
+        # Another rank priced partition 0: it hands the root over.
         if me == root:
             self.comm.Send(nodes[0], dest=0, tag=_TREE_TAG + level)
             return None
@@ -207,14 +200,6 @@ class WorkShare:
     def from_root(self, value: T) -> T:
         """Rank 0's ``value`` on every rank (small control values only)."""
         return self.comm.bcast(value, root=0)
-
-    def in_turn(self) -> Iterator[None]:
-        """Yield once, on each rank in rank order, with every other rank waiting: for work
-        that one rank at a time may do (writing to a file without parallel HDF5)."""
-        for turn in range(self.size):
-            if turn == self.rank:
-                yield
-            self.comm.Barrier()
 
     def barrier(self) -> None:
         self.comm.Barrier()

@@ -1,0 +1,130 @@
+"""Per-rank part files: each rank streams its trades' rows to a file of its own as its
+partitions finish, and rank 0 joins the parts into the one result file at the end.
+
+No rank waits for another to write (h5py here is not built for parallel HDF5), and a rank
+holds no trade rows beyond the pass it is pricing. A part is an HDF5 file beside the result,
+named like the result's temporary files (:func:`~xiphpc.output.target.temporary_path`), so
+that a run that dies leaves nothing a later run does not remove. Layout::
+
+    /blocks            int64 (k, 2): global first row and row count of each block appended
+    /<name>            numeric columns, blocks one after another along axis 0
+    /text/<name>/bytes uint8: the UTF-8 bytes of every string, one after another
+    /text/<name>/size  int32: bytes of each string
+
+Text goes in as bytes and sizes because a fixed-width column would need the widest string
+of the whole run before the first row is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from xiphpc.output.result_file import write_strings
+
+__all__ = ["RankPart", "decode_text", "encode_text"]
+
+
+def encode_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """UTF-8 bytes and byte sizes of ``values`` (shape ``(n,)``, str or object).
+
+    Returns
+    -------
+    bytes : ndarray of uint8, shape ``(sum(size),)``
+    size : ndarray of int32, shape ``(n,)``
+    """
+    raw = write_strings(np.asarray(values))
+    width = raw.dtype.itemsize
+    size = np.char.str_len(raw).astype(np.int32)
+    grid = raw.view(np.uint8).reshape(raw.size, width)
+    return grid[np.arange(width) < size[:, None]], size
+
+
+def decode_text(data: np.ndarray, size: np.ndarray, width: int) -> np.ndarray:
+    """Fixed-width bytes (``S<width>``, shape ``(n,)``) from :func:`encode_text`'s output."""
+    grid = np.zeros((size.size, max(1, width)), dtype=np.uint8)
+    grid[np.arange(grid.shape[1]) < size[:, None]] = data
+    return grid.view(f"S{grid.shape[1]}").ravel()
+
+
+class RankPart:
+    """One rank's part file, open for appending.
+
+    Parameters
+    ----------
+    path : Path
+    numeric : dict of str to (numpy dtype, tuple of int)
+        Numeric columns: dtype and the shape of one row (``()`` for a plain column).
+    text : list of str
+        Text columns.
+    """
+
+    def __init__(self, path: Path, numeric: dict[str, tuple], text: list[str]) -> None:
+        self.path = Path(path)
+        self.file = h5py.File(self.path, "w")
+        self.widths = dict.fromkeys(text, 1)
+        self.file.create_dataset("blocks", (0, 2), np.int64, maxshape=(None, 2), chunks=(256, 2))
+        for name, (dtype, row) in numeric.items():
+            self._growing(name, dtype, row)
+        for name in text:
+            self._growing(f"text/{name}/bytes", np.uint8, ())
+            self._growing(f"text/{name}/size", np.int32, ())
+
+    def _growing(self, name: str, dtype, row: tuple[int, ...]) -> None:
+        chunk_rows = max(1, (1 << 16) // max(1, int(np.prod(row, dtype=np.int64))))
+        self.file.create_dataset(
+            name, (0, *row), dtype, maxshape=(None, *row), chunks=(chunk_rows, *row)
+        )
+
+    def _append(self, name: str, values: np.ndarray) -> None:
+        ds = self.file[name]
+        n = ds.shape[0]
+        ds.resize(n + values.shape[0], axis=0)
+        ds[n:] = values
+
+    def append(
+        self, start: int, n: int, numeric: dict[str, np.ndarray], text: dict[str, np.ndarray]
+    ) -> None:
+        """Add a block of ``n`` consecutive trades whose first global row is ``start``."""
+        self._append("blocks", np.array([[start, n]], dtype=np.int64))
+        for name, values in numeric.items():
+            self._append(name, values)
+        for name, values in text.items():
+            data, size = encode_text(values)
+            self._append(f"text/{name}/bytes", data)
+            self._append(f"text/{name}/size", size)
+            if size.size:
+                self.widths[name] = max(self.widths[name], int(size.max()))
+
+    def close(self) -> None:
+        self.file.close()
+
+    @staticmethod
+    def copy_into(path: Path, out: dict[str, h5py.Dataset], widths: dict[str, int]) -> None:
+        """Write every block of the part at ``path`` into the result datasets ``out`` (by
+        column name) at the blocks' global rows, text at the agreed ``widths``."""
+        with h5py.File(path, "r") as f:
+            blocks = _merged(f["blocks"][()])
+            offsets = np.concatenate(([0], np.cumsum(blocks[:, 1])))
+            for name, ds in out.items():
+                if name in widths:
+                    size = f[f"text/{name}/size"][()]
+                    values = decode_text(f[f"text/{name}/bytes"][()], size, widths[name])
+                else:
+                    values = f[name][()]
+                for (start, n), k in zip(blocks, offsets[:-1], strict=True):
+                    ds[start : start + n] = values[k : k + n]
+
+
+def _merged(blocks: np.ndarray) -> np.ndarray:
+    """``blocks`` (start, n) with each block that starts where the one before it ends joined
+    to it: one write per stretch of consecutive rows."""
+    out: list[list[int]] = []
+    for start, n in blocks.tolist():
+        if out and out[-1][0] + out[-1][1] == start:
+            out[-1][1] += n
+        else:
+            out.append([start, n])
+    return np.array(out, dtype=np.int64).reshape(-1, 2)
