@@ -81,6 +81,12 @@ def _future_periods(
     return offsets, s.start[keep], s.end[keep]
 
 
+def _last_end(s: Schedules) -> np.ndarray:
+    """Adjusted termination date of every trade, shape ``(n,)``: the end of its last period,
+    which 30E/360 ISDA leaves unchanged on the last day of February."""
+    return s.end[s.offsets[1:] - 1]
+
+
 def _schedules(effective, termination, months, calendar, convention, stub) -> Schedules:
     return generate_schedules(
         effective, termination, months, calendar=calendar, convention=convention, stub=stub
@@ -113,9 +119,8 @@ def fixed_leg(
     offsets, start, end = _future_periods(s, valuation_date)
     trade = np.repeat(np.arange(len(s)), np.diff(offsets))
     dc = day_count if isinstance(day_count, str) else np.asarray(day_count)[trade]
-    return FixedLeg(
-        offsets, times_from(valuation_date, end), year_fraction(start, end, dc), start, end
-    )
+    tau = year_fraction(start, end, dc, termination=_last_end(s)[trade])
+    return FixedLeg(offsets, times_from(valuation_date, end), tau, start, end)
 
 
 def float_leg(
@@ -134,7 +139,7 @@ def float_leg(
     offsets, start, end = _future_periods(s, valuation_date)
     trade = np.repeat(np.arange(len(s)), np.diff(offsets))
     dc = day_count if isinstance(day_count, str) else np.asarray(day_count)[trade]
-    tau = year_fraction(start, end, dc)
+    tau = year_fraction(start, end, dc, termination=_last_end(s)[trade])
     return FloatLeg(
         offsets,
         times_from(valuation_date, start),
