@@ -100,7 +100,7 @@ def fixed_leg(
     months: np.ndarray | int,
     day_count: str | np.ndarray,
     *,
-    calendar: Calendar = WEEKENDS_ONLY,
+    calendar: Calendar | np.ndarray = WEEKENDS_ONLY,
     convention: str = "modified_following",
     stub: str = "short_front",
 ) -> FixedLeg:
@@ -114,6 +114,8 @@ def fixed_leg(
         Coupon period in months.
     day_count : str or ndarray of str, shape ``(n,)``
         Day count of the accrual fractions.
+    calendar : Calendar, or ndarray of str, shape ``(n,)``
+        One calendar for all trades, or a calendar name per trade.
     """
     s = _schedules(effective, termination, months, calendar, convention, stub)
     offsets, start, end = _future_periods(s, valuation_date)
@@ -130,7 +132,7 @@ def float_leg(
     months: np.ndarray | int,
     day_count: str | np.ndarray,
     *,
-    calendar: Calendar = WEEKENDS_ONLY,
+    calendar: Calendar | np.ndarray = WEEKENDS_ONLY,
     convention: str = "modified_following",
     stub: str = "short_front",
 ) -> FloatLeg:
