@@ -186,16 +186,42 @@ def ql_ibor_index(projection, months: int = 3, day_count: str = "ACT/360"):
     )
 
 
-def ql_schedule(start, end, months: int):
+def ql_calendar(name: str):
+    """The QuantLib calendar of a calendar name of :mod:`xiphpc.market.curves.calendar` (or
+    of a currency's default calendar); ``+`` joins them (``JoinHolidays``)."""
+    import QuantLib as ql
+
+    from xiphpc.market.curves import CURRENCY_CALENDARS
+
+    twins = {
+        "US-SETTLEMENT": lambda: ql.UnitedStates(ql.UnitedStates.Settlement),
+        "US-SOFR": lambda: ql.UnitedStates(ql.UnitedStates.SOFR),
+        "TARGET": lambda: ql.TARGET(),
+        "UK": lambda: ql.UnitedKingdom(ql.UnitedKingdom.Settlement),
+        "JP": lambda: ql.Japan(),
+        "CH": lambda: ql.Switzerland(),
+        "CA": lambda: ql.Canada(ql.Canada.Settlement),
+        "AU": lambda: ql.Australia(ql.Australia.Settlement),
+        "WEEKENDS_ONLY": lambda: ql.WeekendsOnly(),
+    }
+    parts = [p.strip().upper() for p in name.split("+")]
+    cals = [twins[CURRENCY_CALENDARS.get(p, p)]() for p in parts]
+    out = cals[0]
+    for c in cals[1:]:
+        out = ql.JointCalendar(out, c, ql.JoinHolidays)
+    return out
+
+
+def ql_schedule(start, end, months: int, calendar: str = "WEEKENDS_ONLY"):
     """The products' schedule in QuantLib: backward, modified following, termination
-    adjusted, no end-of-month rule."""
+    adjusted, no end-of-month rule; ``calendar`` a name :func:`ql_calendar` reads."""
     import QuantLib as ql
 
     return ql.Schedule(
         qdate(start),
         qdate(end),
         ql.Period(int(months), ql.Months),
-        ql.WeekendsOnly(),
+        ql_calendar(calendar),
         ql.ModifiedFollowing,
         ql.ModifiedFollowing,
         ql.DateGeneration.Backward,

@@ -77,6 +77,11 @@ QL_DAY_COUNTS = {
     "ACT/360": lambda: ql.Actual360(),
     "ACT/365F": lambda: ql.Actual365Fixed(),
     "30/360": lambda: ql.Thirty360(ql.Thirty360.BondBasis),
+    "30/360 BOND BASIS": lambda: ql.Thirty360(ql.Thirty360.BondBasis),
+    "30/360 US": lambda: ql.Thirty360(ql.Thirty360.USA),
+    "30E/360": lambda: ql.Thirty360(ql.Thirty360.European),
+    # Without a termination date no end date is one.
+    "30E/360 ISDA": lambda: ql.Thirty360(ql.Thirty360.ISDA),
     "ACT/ACT ISDA": lambda: ql.ActualActual(ql.ActualActual.ISDA),
 }
 
@@ -94,6 +99,35 @@ def test_day_counts_match_quantlib(name):
     # One correctly rounded division each (ACT/ACT: two fractions and whole years added):
     # within 2 eps of the result and of each fraction on either side.
     assert np.all(np.abs(year_fraction(a, b, name) - ref) <= 2 * EPS * (np.abs(ref) + 1))
+
+
+@pytest.mark.parametrize("name", [n for n in QL_DAY_COUNTS if "30" in n])
+def test_thirty_360_february_ends_match_quantlib(name):
+    # Every pair of month ends and days 28-31 of 2023-2025: all February-end, day-30 and
+    # day-31 combinations, forwards and backwards. Whole days over 360: exact.
+    months = np.arange("2023-01", "2026-01", dtype="M8[M]").astype("M8[D]")
+    days = np.unique(np.concatenate([months + k for k in (27, 28, 29, 30)]))
+    days = days[days.astype("M8[M]") == (days - 27).astype("M8[M]")]
+    a, b = (x.ravel() for x in np.meshgrid(days, days))
+    dc = QL_DAY_COUNTS[name]()
+    ref = np.array([dc.yearFraction(qdate(x), qdate(y)) for x, y in zip(a, b, strict=True)])
+    assert np.array_equal(year_fraction(a, b, name), ref)
+
+
+def test_thirty_e_360_isda_termination_date_matches_quantlib():
+    # The end on the last day of February stays 28 when it is the termination date.
+    a = np.array(["2023-08-31", "2023-08-31", "2024-02-29"], dtype="datetime64[D]")
+    b = np.array(["2024-02-29", "2025-02-28", "2025-02-28"], dtype="datetime64[D]")
+    term = np.array(["2024-02-29", "2030-02-28", "2025-02-28"], dtype="datetime64[D]")
+    ref = [
+        ql.Thirty360(ql.Thirty360.ISDA, qdate(t)).yearFraction(qdate(x), qdate(y))
+        for x, y, t in zip(a, b, term, strict=True)
+    ]
+    got = year_fraction(a, b, "30E/360 ISDA", termination=term)
+    assert got.tolist() == ref
+    assert got.tolist() == [179 / 360, 540 / 360, 358 / 360]
+    per_element = year_fraction(a, b, np.array(["30E/360 ISDA"] * 3), termination=term)
+    assert per_element.tolist() == ref
 
 
 def test_day_count_per_element_and_unknown_name():

@@ -32,6 +32,7 @@ from xiphpc.market.curves import WEEKENDS_ONLY, RateVolSurface, add_months
 from xiphpc.market.data import Market
 from xiphpc.pricing.products.base import COMMON_COLUMNS, PricingContext
 from xiphpc.pricing.products.rates import (
+    _SWAP_COLUMNS,
     CapFloor,
     FixedRateBond,
     ForwardRateAgreement,
@@ -39,6 +40,7 @@ from xiphpc.pricing.products.rates import (
     Swaption,
     bond_analytics,
 )
+from xiphpc.pricing.validation import validate_table
 
 ql = pytest.importorskip("QuantLib")
 
@@ -88,7 +90,9 @@ def test_swaps_match_quantlib():
         fixed_day_count=fixed_dc,
         float_day_count=float_dc,
         spread=rng.uniform(-0.003, 0.003, n),
+        calendar=rng.choice(CALENDAR_SAMPLE, n),
     )
+    cals = _calendars(table)
     got = InterestRateSwap().price(table, rates_market(), CTX)
     n_terms = np.zeros(n)
     for bump in (0.0, 1e-4, -1e-4):
@@ -99,10 +103,10 @@ def test_swaps_match_quantlib():
             swap = ql.VanillaSwap(
                 ql.Swap.Payer if table["pay_receive"][i] == "payer" else ql.Swap.Receiver,
                 1.0,
-                ql_schedule(start[i], maturity[i], int(fixed_freq[i][:-1])),
+                ql_schedule(start[i], maturity[i], int(fixed_freq[i][:-1]), cals[i]),
                 float(table["fixed_rate"][i]),
                 ql_day_count(fixed_dc[i]),
-                ql_schedule(start[i], maturity[i], int(float_freq[i][:-1])),
+                ql_schedule(start[i], maturity[i], int(float_freq[i][:-1]), cals[i]),
                 index,
                 float(table["spread"][i]),
                 ql_day_count(float_dc[i]),
@@ -187,6 +191,16 @@ def test_fras_match_quantlib():
         assert got["pv"][i] == pytest.approx(fra.NPV(), rel=0, abs=sum_rounding(1, 1.0))
 
 
+#: Schedule calendars of the swap and bond samples: empty (the currency's, US settlement
+#: for USD), named, a currency's, joint.
+CALENDAR_SAMPLE = ["", "", "TARGET", "US-SOFR", "GBP", "USD+EUR", "JP+UK", "WEEKENDS_ONLY"]
+
+
+def _calendars(table):
+    """Each trade's calendar name as the products read it (empty: USD's calendar)."""
+    return [str(c) or "USD" for c in table["calendar"]]
+
+
 def _bonds(rng, n):
     maturity = TODAY + _days(rng, 40, 365 * 30, n)
     freq = rng.choice(["3M", "6M", "12M"], n)
@@ -198,6 +212,7 @@ def _bonds(rng, n):
         maturity=maturity,
         frequency=freq,
         day_count=dcs,
+        calendar=rng.choice(CALENDAR_SAMPLE, n),
     )
 
 
@@ -217,7 +232,7 @@ def test_bonds_match_quantlib():
         bond = ql.FixedRateBond(
             0,
             100.0,
-            ql_schedule(eff, table["maturity"][i], months),
+            ql_schedule(eff, table["maturity"][i], months, _calendars(table)[i]),
             [float(table["coupon"][i])],
             dc,
             MF,
@@ -417,6 +432,54 @@ def test_index_checks_flag_unknown_and_foreign_indices():
     assert flags[1][:2] == (9, [False, False, True])  # index of another currency
     # 5 for 5%: a unit error, not a rate.
     assert flags[2][:2] == (9, [True, False, False]) and "0.05 for 5%" in flags[2][2]
+
+
+def test_unknown_calendar_is_a_per_trade_error():
+    m = rates_market()
+    swaps = trade_table(
+        "interest_rate_swap",
+        3,
+        underlying=np.full(3, "USD-LIBOR-3M"),
+        pay_receive=np.full(3, "payer"),
+        start=np.full(3, TODAY + 10),
+        maturity=np.full(3, TODAY + 400),
+        fixed_rate=np.full(3, 0.04),
+        calendar=np.array(["", "NYC", "USD+XX"]),
+    )
+    bonds = trade_table(
+        "fixed_rate_bond",
+        2,
+        coupon=np.full(2, 0.04),
+        maturity=np.full(2, TODAY + 400),
+        calendar=np.array(["TARGET", "Mars"]),
+    )
+    status, reason = validate_table(swaps, m)
+    assert status.tolist() == [0, 9, 9]
+    assert reason[1].startswith("calendar: unknown calendar 'NYC'; accepted: [")
+    assert "'USD+XX'" in reason[2] and "joined by '+'" in reason[2]
+    status, reason = validate_table(bonds, m)
+    assert status.tolist() == [0, 9] and "'Mars'" in reason[1]
+
+
+def test_default_calendar_is_the_currency_s():
+    # A swap over 4 July 2030 (a Thursday): on the empty (USD) calendar its period ends
+    # move off the holiday, on the weekends-only calendar they stay.
+    m = rates_market()
+    kw = dict(
+        underlying=np.full(2, "USD-LIBOR-3M"),
+        pay_receive=np.full(2, "payer"),
+        start=np.full(2, np.datetime64("2029-07-04")),
+        maturity=np.full(2, np.datetime64("2030-07-04")),
+        fixed_rate=np.full(2, 0.04),
+        spread=np.zeros(2),
+        **{c: np.full(2, "") for c in _SWAP_COLUMNS},
+    )
+    usd = trade_table("interest_rate_swap", 2, calendar=np.array(["", "USD"]), **kw)
+    weekends = trade_table("interest_rate_swap", 2, calendar=np.full(2, "WEEKENDS_ONLY"), **kw)
+    pv_usd = InterestRateSwap().price(usd, m, CTX)["pv"]
+    pv_weekends = InterestRateSwap().price(weekends, m, CTX)["pv"]
+    assert pv_usd[0] == pv_usd[1]
+    assert pv_usd[0] != pv_weekends[0]
 
 
 def test_common_columns_are_present():

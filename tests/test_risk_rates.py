@@ -45,10 +45,11 @@ def _ql_swap(table, i, disc_z, proj_z):
     swap = ql.VanillaSwap(
         ql.Swap.Payer if table["pay_receive"][i] == "payer" else ql.Swap.Receiver,
         1.0,
-        ql_schedule(table["start"][i], table["maturity"][i], fixed_m),
+        # The swaps' calendar: USD's, the column being empty.
+        ql_schedule(table["start"][i], table["maturity"][i], fixed_m, "USD"),
         float(table["fixed_rate"][i]),
         ql_day_count(table["fixed_day_count"][i]),
-        ql_schedule(table["start"][i], table["maturity"][i], float_m),
+        ql_schedule(table["start"][i], table["maturity"][i], float_m, "USD"),
         ql_ibor_index(hp, float_m, table["float_day_count"][i]),
         0.0,
         ql_day_count(table["float_day_count"][i]),

@@ -8,7 +8,18 @@ forms (:func:`pack_curves`, :func:`pack_hazards`).
 """
 
 from .bootstrap import Deposit, Fra, Future, OisSwap, Swap, bootstrap_curve, imm_dates, par_rate
-from .calendar import CONVENTIONS, WEEKENDS_ONLY, Calendar, add_months, add_tenor, tenor_months
+from .calendar import (
+    CALENDARS,
+    CONVENTIONS,
+    CURRENCY_CALENDARS,
+    WEEKENDS_ONLY,
+    Calendar,
+    add_months,
+    add_tenor,
+    calendar,
+    joint,
+    tenor_months,
+)
 from .credit import (
     CdsPeriods,
     HazardCurve,
@@ -24,7 +35,9 @@ from .schedule import STUBS, Schedules, generate_schedules
 from .surfaces import DeltaSurface, MoneynessSurface, RateVolSurface, grid_vol
 
 __all__ = [
+    "CALENDARS",
     "CONVENTIONS",
+    "CURRENCY_CALENDARS",
     "DAY_COUNTS",
     "INTERPOLATIONS",
     "STUBS",
@@ -50,6 +63,7 @@ __all__ = [
     "as_curve",
     "bootstrap_curve",
     "bootstrap_hazard",
+    "calendar",
     "cds_legs",
     "cds_periods",
     "fixed_leg",
@@ -57,6 +71,7 @@ __all__ = [
     "generate_schedules",
     "grid_vol",
     "imm_dates",
+    "joint",
     "pack_curves",
     "pack_hazards",
     "par_rate",

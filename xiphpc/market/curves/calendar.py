@@ -2,33 +2,80 @@
 
 A :class:`Calendar` is a weekmask plus a list of holidays (numpy's ``busdaycalendar``);
 :data:`WEEKENDS_ONLY` has Saturday and Sunday as its only non-business days (QuantLib's
-``WeekendsOnly``). Business-day conventions (:data:`CONVENTIONS`):
+``WeekendsOnly``). Market calendars come by name from :func:`calendar`: the rule sets of
+:mod:`xiphpc.market.curves.holidays` (``"US-SETTLEMENT"``, ``"US-SOFR"``, ``"TARGET"``,
+``"UK"``, ``"JP"``, ``"CH"``, ``"CA"``, ``"AU"``), a currency's default calendar
+(:data:`CURRENCY_CALENDARS`: ``"USD"``, ``"EUR"``, ...), or several of them joined by ``+``
+(``"USD+EUR"``): a day is a business day of a joint calendar when it is one in every
+part. Holidays are generated once per calendar for the years :data:`HOLIDAY_YEARS`
+(QuantLib's date range); outside them only weekends are non-business days.
+
+Business-day conventions (:data:`CONVENTIONS`):
 
 - ``"unadjusted"``: the date as it is.
 - ``"following"``: the next business day.
 - ``"modified_following"``: the next business day unless it falls in the next month, then
   the previous one.
 - ``"preceding"``: the previous business day.
+- ``"modified_preceding"``: the previous business day unless it falls in the previous month,
+  then the next one.
 
-Adding months keeps the day of month, clipped to the month's last day (no end-of-month roll).
+Adding months keeps the day of month, clipped to the month's last day; with the end-of-month
+rule a date on its month's last day goes to the last day of the target month.
+:meth:`Calendar.advance_period` adds a tenor as QuantLib's ``Calendar.advance`` does.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 
-__all__ = ["CONVENTIONS", "WEEKENDS_ONLY", "Calendar", "add_months", "add_tenor", "tenor_months"]
+from .holidays import RULES, holidays
 
-CONVENTIONS: tuple[str, ...] = ("unadjusted", "following", "modified_following", "preceding")
+__all__ = [
+    "CALENDARS",
+    "CONVENTIONS",
+    "CURRENCY_CALENDARS",
+    "HOLIDAY_YEARS",
+    "WEEKENDS_ONLY",
+    "Calendar",
+    "add_months",
+    "add_tenor",
+    "calendar",
+    "joint",
+    "tenor_months",
+]
+
+CONVENTIONS: tuple[str, ...] = (
+    "unadjusted",
+    "following",
+    "modified_following",
+    "preceding",
+    "modified_preceding",
+)
 _NUMPY_ROLL = {
     "following": "following",
     "modified_following": "modifiedfollowing",
     "preceding": "preceding",
+    "modified_preceding": "modifiedpreceding",
 }
+
+HOLIDAY_YEARS: tuple[int, int] = (1901, 2199)
+"""First and last year (inclusive) for which market calendars list holidays."""
+
+CURRENCY_CALENDARS: dict[str, str] = {
+    "USD": "US-SETTLEMENT",
+    "EUR": "TARGET",
+    "GBP": "UK",
+    "JPY": "JP",
+    "CHF": "CH",
+    "CAD": "CA",
+    "AUD": "AU",
+}
+"""Default calendar of each currency's payments."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +88,7 @@ class Calendar:
     weekmask : str
         Seven characters, ``"1"`` for a business weekday, Monday first.
     holidays : tuple of str
-        ISO dates that are not business days.
+        ISO dates that are not business days (weekend dates among them change nothing).
     """
 
     name: str = "weekends_only"
@@ -78,11 +125,137 @@ class Calendar:
         dates = np.asarray(dates, dtype="datetime64[D]")
         return np.busday_offset(dates, business_days, roll="following", busdaycal=self._cal)
 
+    def is_end_of_month(self, dates: np.ndarray) -> np.ndarray:
+        """Whether each date is on or after its month's last business day (bool, shape of
+        ``dates``)."""
+        dates = np.asarray(dates, dtype="datetime64[D]")
+        after = self.adjust(dates + 1, "following")
+        return after.astype("datetime64[M]") != dates.astype("datetime64[M]")
+
+    def end_of_month(self, dates: np.ndarray) -> np.ndarray:
+        """The last business day of each date's month."""
+        dates = np.asarray(dates, dtype="datetime64[D]")
+        last = (dates.astype("datetime64[M]") + 1).astype("datetime64[D]") - 1
+        return self.adjust(last, "preceding")
+
+    def advance_period(
+        self,
+        dates: np.ndarray,
+        tenor: str,
+        convention: str = "following",
+        *,
+        end_of_month: bool = False,
+    ) -> np.ndarray:
+        """Add a tenor to each date as QuantLib's ``Calendar.advance`` does.
+
+        ``"nD"`` moves ``n`` business days (a non-business start counts from the business
+        day before it when moving forward, after it when moving back; ``"0D"`` adjusts by
+        the convention). ``"nW"`` adds weeks, then adjusts. ``"nM"`` and ``"nY"`` add months
+        clipped to the month's length, then adjust; with ``end_of_month`` a date on or after
+        its month's last business day goes to the target month's last business day, or,
+        when ``convention`` is ``"unadjusted"``, a date on its month's last calendar day
+        goes to the target month's last calendar day.
+
+        Parameters
+        ----------
+        dates : ndarray of datetime64[D], shape ``(n,)``
+        tenor : str
+            ``"2D"``, ``"1W"``, ``"3M"``, ``"10Y"``; a leading ``-`` moves back.
+        convention : str
+            One of :data:`CONVENTIONS`.
+        end_of_month : bool
+
+        Raises
+        ------
+        ValueError
+            For a malformed tenor or an unknown convention.
+        """
+        m = _SIGNED_TENOR.match(tenor)
+        if m is None:
+            raise ValueError(f"expected a tenor like '2D', '1W', '3M' or '-5Y', got {tenor!r}")
+        n = int(m.group(2)) * (-1 if m.group(1) == "-" else 1)
+        unit = m.group(3).upper()
+        dates = np.asarray(dates, dtype="datetime64[D]")
+        if unit == "D":
+            if n == 0:
+                return self.adjust(dates, convention)
+            roll = "preceding" if n > 0 else "following"
+            return np.busday_offset(dates, n, roll=roll, busdaycal=self._cal)
+        if unit == "W":
+            return self.adjust(dates + np.timedelta64(7 * n, "D"), convention)
+        moved = add_months(dates, n * (12 if unit == "Y" else 1))
+        out = self.adjust(moved, convention)
+        if end_of_month and convention == "unadjusted":
+            out = np.where(_is_month_end(dates), _month_end(moved), out)
+        elif end_of_month:
+            out = np.where(self.is_end_of_month(dates), self.end_of_month(moved), out)
+        return out
+
 
 WEEKENDS_ONLY = Calendar()
 
+CALENDARS: tuple[str, ...] = ("WEEKENDS_ONLY", *RULES)
+"""Names :func:`calendar` accepts, besides the currency codes of :data:`CURRENCY_CALENDARS`
+and joints of either with ``+``."""
 
-def add_months(dates: np.ndarray, months: np.ndarray | int) -> np.ndarray:
+
+@cache
+def _market_calendar(name: str) -> Calendar:
+    if name == "WEEKENDS_ONLY":
+        return WEEKENDS_ONLY
+    days = holidays(name, *HOLIDAY_YEARS)
+    return Calendar(name, "1111100", tuple(np.datetime_as_string(days, unit="D")))
+
+
+def joint(*calendars: Calendar) -> Calendar:
+    """The calendar whose business days are business days of every one of ``calendars``
+    (the union of their holidays and weekends; QuantLib's ``JointCalendar`` with
+    ``JoinHolidays``)."""
+    if not calendars:
+        raise ValueError("joint() needs at least one calendar")
+    if len(calendars) == 1:
+        return calendars[0]
+    mask = "".join("1" if all(c.weekmask[i] == "1" for c in calendars) else "0" for i in range(7))
+    days = sorted(set().union(*(c.holidays for c in calendars)))
+    return Calendar("+".join(c.name for c in calendars), mask, tuple(days))
+
+
+@cache
+def calendar(name: str) -> Calendar:
+    """A calendar by name (case-insensitive): one of :data:`CALENDARS`, a currency of
+    :data:`CURRENCY_CALENDARS`, or several of these joined by ``+`` (``"USD+TARGET"``).
+
+    Holidays are generated once per name and cached; the result is shared.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the accepted ones.
+    """
+    parts = [p.strip().upper() for p in str(name).split("+")]
+    resolved = []
+    for part in parts:
+        part = CURRENCY_CALENDARS.get(part, part)
+        if part not in CALENDARS:
+            raise ValueError(
+                f"unknown calendar {name!r}; accepted: {list(CALENDARS)}, the currencies "
+                f"{list(CURRENCY_CALENDARS)}, or several joined by '+'"
+            )
+        resolved.append(_market_calendar(part))
+    return joint(*resolved)
+
+
+def _month_end(dates: np.ndarray) -> np.ndarray:
+    return (dates.astype("datetime64[M]") + 1).astype("datetime64[D]") - 1
+
+
+def _is_month_end(dates: np.ndarray) -> np.ndarray:
+    return dates == _month_end(dates)
+
+
+def add_months(
+    dates: np.ndarray, months: np.ndarray | int, *, end_of_month: bool = False
+) -> np.ndarray:
     """Add calendar months to dates, clipping the day to the month's length.
 
     Parameters
@@ -90,6 +263,9 @@ def add_months(dates: np.ndarray, months: np.ndarray | int) -> np.ndarray:
     dates : ndarray of datetime64[D], shape ``(n,)``
     months : int or ndarray of int, shape ``(n,)``
         May be negative.
+    end_of_month : bool
+        Move a date on its month's last day to the target month's last day (28 February
+        plus one month is 31 March).
     """
     dates = np.asarray(dates, dtype="datetime64[D]")
     month = dates.astype("datetime64[M]")
@@ -98,10 +274,14 @@ def add_months(dates: np.ndarray, months: np.ndarray | int) -> np.ndarray:
     length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(
         np.int64
     )
-    return target.astype("datetime64[D]") + np.minimum(day, length - 1)
+    out = target.astype("datetime64[D]") + np.minimum(day, length - 1)
+    if end_of_month:
+        out = np.where(_is_month_end(dates), _month_end(out), out)
+    return out
 
 
 _TENOR = re.compile(r"^\s*(\d+)\s*([DWMY])\s*$", re.IGNORECASE)
+_SIGNED_TENOR = re.compile(r"^\s*([-+]?)\s*(\d+)\s*([DWMY])\s*$", re.IGNORECASE)
 
 
 def tenor_months(tenor: str) -> int:
@@ -118,8 +298,10 @@ def tenor_months(tenor: str) -> int:
     return int(m.group(1)) * (12 if m.group(2).upper() == "Y" else 1)
 
 
-def add_tenor(dates: np.ndarray, tenor: str) -> np.ndarray:
+def add_tenor(dates: np.ndarray, tenor: str, *, end_of_month: bool = False) -> np.ndarray:
     """Add a tenor (``"1D"``, ``"2W"``, ``"6M"``, ``"5Y"``) to dates, unadjusted.
+
+    ``end_of_month`` applies to months and years as in :func:`add_months`.
 
     Raises
     ------
@@ -135,4 +317,4 @@ def add_tenor(dates: np.ndarray, tenor: str) -> np.ndarray:
         return dates + np.timedelta64(n, "D")
     if unit == "W":
         return dates + np.timedelta64(7 * n, "D")
-    return add_months(dates, n * (12 if unit == "Y" else 1))
+    return add_months(dates, n * (12 if unit == "Y" else 1), end_of_month=end_of_month)

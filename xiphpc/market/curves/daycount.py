@@ -4,9 +4,17 @@ Accepted names (:data:`DAY_COUNTS`):
 
 - ``"ACT/360"``: actual days / 360.
 - ``"ACT/365F"``: actual days / 365.
-- ``"30/360"``: the 30/360 bond basis (ISDA 2006 section 4.16(f), QuantLib
-  ``Thirty360.BondBasis``): a day 31 becomes 30 in the start date, and in the end date only
-  when the start date's day is then 30.
+- ``"30/360"`` or ``"30/360 BOND BASIS"``: the 30/360 bond basis (ISDA 2006 section
+  4.16(f), QuantLib ``Thirty360.BondBasis``): a day 31 becomes 30 in the start date, and in
+  the end date only when the start date's day is then 30.
+- ``"30/360 US"``: the SIA rule (QuantLib ``Thirty360.USA``): the bond basis, and a start on
+  the last day of February counts as day 30, as does an end on the last day of February
+  when the start is one too.
+- ``"30E/360"``: the Eurobond basis (ISDA 2006 section 4.16(g), QuantLib
+  ``Thirty360.European``): a day 31 becomes 30 in either date.
+- ``"30E/360 ISDA"``: ISDA 2006 section 4.16(h) (QuantLib ``Thirty360.ISDA``): as 30E/360,
+  and the last day of February counts as day 30, except in an end date that is the
+  termination date of the trade (``termination`` of :func:`year_fraction`).
 - ``"ACT/ACT ISDA"``: days falling in leap years over 366 plus days in other years over 365.
 """
 
@@ -16,7 +24,16 @@ import numpy as np
 
 __all__ = ["DAY_COUNTS", "year_fraction"]
 
-DAY_COUNTS: tuple[str, ...] = ("ACT/360", "ACT/365F", "30/360", "ACT/ACT ISDA")
+DAY_COUNTS: tuple[str, ...] = (
+    "ACT/360",
+    "ACT/365F",
+    "30/360",
+    "30/360 BOND BASIS",
+    "30/360 US",
+    "30E/360",
+    "30E/360 ISDA",
+    "ACT/ACT ISDA",
+)
 
 
 def _ymd(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -33,12 +50,45 @@ def _days_in_year(y: np.ndarray) -> np.ndarray:
     return np.where(leap, 366.0, 365.0)
 
 
-def _thirty_360(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+def _last_of_february(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    return (m == 2) & (d == _days_in_year(y) - 337)
+
+
+def _thirty_360(
+    start: np.ndarray, end: np.ndarray, variant: str, termination: np.ndarray | None
+) -> np.ndarray:
     y1, m1, d1 = _ymd(start)
     y2, m2, d2 = _ymd(end)
-    d1 = np.minimum(d1, 30)
-    d2 = np.where((d2 == 31) & (d1 == 30), 30, d2)
+    if variant == "bond":
+        d1 = np.minimum(d1, 30)
+        d2 = np.where((d2 == 31) & (d1 == 30), 30, d2)
+    elif variant == "us":
+        # The SIA steps in their order: February ends first, so that a start moved to 30
+        # lets a day-31 end move too.
+        feb1 = _last_of_february(y1, m1, d1)
+        d2 = np.where(feb1 & _last_of_february(y2, m2, d2), 30, d2)
+        d1 = np.where(feb1, 30, d1)
+        d2 = np.where((d2 == 31) & (d1 >= 30), 30, d2)
+        d1 = np.minimum(d1, 30)
+    elif variant == "european":
+        d1 = np.minimum(d1, 30)
+        d2 = np.minimum(d2, 30)
+    else:
+        feb2 = _last_of_february(y2, m2, d2)
+        if termination is not None:
+            feb2 &= end != np.asarray(termination, dtype="datetime64[D]")
+        d1 = np.where(_last_of_february(y1, m1, d1), 30, np.minimum(d1, 30))
+        d2 = np.where(feb2, 30, np.minimum(d2, 30))
     return (360 * (y2 - y1) + 30 * (m2 - m1) + (d2 - d1)) / 360.0
+
+
+_THIRTY_360 = {
+    "30/360": "bond",
+    "30/360 BOND BASIS": "bond",
+    "30/360 US": "us",
+    "30E/360": "european",
+    "30E/360 ISDA": "isda",
+}
 
 
 def _act_act_isda(start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -54,19 +104,27 @@ def _act_act_isda(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     return np.where(end >= start, frac, -frac)
 
 
-def _one(start: np.ndarray, end: np.ndarray, convention: str) -> np.ndarray:
+def _one(
+    start: np.ndarray, end: np.ndarray, convention: str, termination: np.ndarray | None
+) -> np.ndarray:
     if convention == "ACT/360":
         return (end - start).astype(np.float64) / 360.0
     if convention == "ACT/365F":
         return (end - start).astype(np.float64) / 365.0
-    if convention == "30/360":
-        return _thirty_360(start, end)
+    if convention in _THIRTY_360:
+        return _thirty_360(start, end, _THIRTY_360[convention], termination)
     if convention == "ACT/ACT ISDA":
         return _act_act_isda(start, end)
     raise ValueError(f"unknown day count {convention!r}; accepted: {list(DAY_COUNTS)}")
 
 
-def year_fraction(start: np.ndarray, end: np.ndarray, convention: str | np.ndarray) -> np.ndarray:
+def year_fraction(
+    start: np.ndarray,
+    end: np.ndarray,
+    convention: str | np.ndarray,
+    *,
+    termination: np.ndarray | None = None,
+) -> np.ndarray:
     """Year fractions between ``start`` and ``end`` under a day-count convention.
 
     Parameters
@@ -74,6 +132,10 @@ def year_fraction(start: np.ndarray, end: np.ndarray, convention: str | np.ndarr
     start, end : ndarray of datetime64[D], shape ``(n,)``
     convention : str or ndarray of str, shape ``(n,)``
         One of :data:`DAY_COUNTS`, for all elements or per element.
+    termination : ndarray of datetime64[D], shape ``(n,)``, optional
+        The trade's termination date, read by ``"30E/360 ISDA"`` only: an end on the last
+        day of February stays as it is when it is the termination date. Without it no end
+        date is taken for a termination date.
 
     Returns
     -------
@@ -88,11 +150,14 @@ def year_fraction(start: np.ndarray, end: np.ndarray, convention: str | np.ndarr
     start = np.asarray(start, dtype="datetime64[D]")
     end = np.asarray(end, dtype="datetime64[D]")
     if isinstance(convention, str):
-        return _one(start, end, convention)
+        return _one(start, end, convention, termination)
     convention = np.asarray(convention)
     out = np.empty(np.broadcast(start, end).shape, dtype=np.float64)
     start, end = np.broadcast_arrays(start, end)
+    if termination is not None:
+        termination = np.broadcast_to(np.asarray(termination, dtype="datetime64[D]"), end.shape)
     for name in np.unique(convention):
         rows = convention == name
-        out[rows] = _one(start[rows], end[rows], str(name))
+        term = None if termination is None else termination[rows]
+        out[rows] = _one(start[rows], end[rows], str(name), term)
     return out

@@ -81,6 +81,12 @@ def _future_periods(
     return offsets, s.start[keep], s.end[keep]
 
 
+def _last_end(s: Schedules) -> np.ndarray:
+    """Adjusted termination date of every trade, shape ``(n,)``: the end of its last period,
+    which 30E/360 ISDA leaves unchanged on the last day of February."""
+    return s.end[s.offsets[1:] - 1]
+
+
 def _schedules(effective, termination, months, calendar, convention, stub) -> Schedules:
     return generate_schedules(
         effective, termination, months, calendar=calendar, convention=convention, stub=stub
@@ -94,7 +100,7 @@ def fixed_leg(
     months: np.ndarray | int,
     day_count: str | np.ndarray,
     *,
-    calendar: Calendar = WEEKENDS_ONLY,
+    calendar: Calendar | np.ndarray = WEEKENDS_ONLY,
     convention: str = "modified_following",
     stub: str = "short_front",
 ) -> FixedLeg:
@@ -108,14 +114,15 @@ def fixed_leg(
         Coupon period in months.
     day_count : str or ndarray of str, shape ``(n,)``
         Day count of the accrual fractions.
+    calendar : Calendar, or ndarray of str, shape ``(n,)``
+        One calendar for all trades, or a calendar name per trade.
     """
     s = _schedules(effective, termination, months, calendar, convention, stub)
     offsets, start, end = _future_periods(s, valuation_date)
     trade = np.repeat(np.arange(len(s)), np.diff(offsets))
     dc = day_count if isinstance(day_count, str) else np.asarray(day_count)[trade]
-    return FixedLeg(
-        offsets, times_from(valuation_date, end), year_fraction(start, end, dc), start, end
-    )
+    tau = year_fraction(start, end, dc, termination=_last_end(s)[trade])
+    return FixedLeg(offsets, times_from(valuation_date, end), tau, start, end)
 
 
 def float_leg(
@@ -125,7 +132,7 @@ def float_leg(
     months: np.ndarray | int,
     day_count: str | np.ndarray,
     *,
-    calendar: Calendar = WEEKENDS_ONLY,
+    calendar: Calendar | np.ndarray = WEEKENDS_ONLY,
     convention: str = "modified_following",
     stub: str = "short_front",
 ) -> FloatLeg:
@@ -134,7 +141,7 @@ def float_leg(
     offsets, start, end = _future_periods(s, valuation_date)
     trade = np.repeat(np.arange(len(s)), np.diff(offsets))
     dc = day_count if isinstance(day_count, str) else np.asarray(day_count)[trade]
-    tau = year_fraction(start, end, dc)
+    tau = year_fraction(start, end, dc, termination=_last_end(s)[trade])
     return FloatLeg(
         offsets,
         times_from(valuation_date, start),

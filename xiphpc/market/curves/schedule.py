@@ -12,6 +12,10 @@ Unadjusted dates keep the seed date's day of month, clipped to the month's lengt
 date, the first and last included, is then moved to a business day by the convention. A
 stub that would vanish after adjustment (its start and end fall on the same business day)
 is merged away, as QuantLib does.
+
+The calendar is one for all trades or a calendar name per trade
+(:func:`~xiphpc.market.curves.calendar.calendar`); trades are then generated a calendar at
+a time and put back in their order.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .calendar import WEEKENDS_ONLY, Calendar, add_months
+from .calendar import calendar as named_calendar
 
 __all__ = ["STUBS", "Schedules", "generate_schedules"]
 
@@ -66,7 +71,7 @@ def generate_schedules(
     termination: np.ndarray,
     months: np.ndarray | int,
     *,
-    calendar: Calendar = WEEKENDS_ONLY,
+    calendar: Calendar | np.ndarray = WEEKENDS_ONLY,
     convention: str = "modified_following",
     stub: str = "short_front",
 ) -> Schedules:
@@ -78,7 +83,8 @@ def generate_schedules(
         Unadjusted first and last dates; ``termination > effective``.
     months : int or ndarray of int, shape ``(n,)``
         Period length in months (12 annual, 6 semi-annual, 3 quarterly, 1 monthly).
-    calendar : Calendar
+    calendar : Calendar, or ndarray of str, shape ``(n,)``
+        One calendar for all trades, or a calendar name per trade.
     convention : str
         Business-day convention of every date (see :mod:`xiphpc.market.curves.calendar`).
     stub : str
@@ -87,8 +93,13 @@ def generate_schedules(
     Raises
     ------
     ValueError
-        For an unknown stub, a non-positive period, or ``termination <= effective``.
+        For an unknown stub, a non-positive period, ``termination <= effective`` or an
+        unknown calendar name.
     """
+    if not isinstance(calendar, Calendar):
+        return _by_calendar(
+            effective, termination, months, np.asarray(calendar), convention=convention, stub=stub
+        )
     eff = np.asarray(effective, dtype="datetime64[D]")
     term = np.asarray(termination, dtype="datetime64[D]")
     n = eff.shape[0]
@@ -135,3 +146,45 @@ def generate_schedules(
     starts = dates[~last]
     offsets = np.concatenate(([0], np.cumsum(counts - 1))).astype(np.int64)
     return Schedules(offsets, starts, ends)
+
+
+def _by_calendar(
+    effective: np.ndarray,
+    termination: np.ndarray,
+    months: np.ndarray | int,
+    names: np.ndarray,
+    *,
+    convention: str,
+    stub: str,
+) -> Schedules:
+    """Schedules of trades with a calendar name each: one generation per calendar, periods
+    put back in trade order."""
+    eff = np.asarray(effective, dtype="datetime64[D]")
+    term = np.asarray(termination, dtype="datetime64[D]")
+    n = eff.shape[0]
+    step = np.broadcast_to(np.asarray(months, dtype=np.int64), (n,))
+    names = np.broadcast_to(names, (n,))
+    parts = []
+    counts = np.zeros(n, dtype=np.int64)
+    for name in np.unique(names):
+        rows = np.flatnonzero(names == name)
+        part = generate_schedules(
+            eff[rows],
+            term[rows],
+            step[rows],
+            calendar=named_calendar(str(name)),
+            convention=convention,
+            stub=stub,
+        )
+        counts[rows] = np.diff(part.offsets)
+        parts.append((rows, part))
+    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    start = np.empty(offsets[-1], dtype="datetime64[D]")
+    end = np.empty_like(start)
+    for rows, part in parts:
+        per = np.diff(part.offsets)
+        # Position of each of the part's periods: its trade's first slot plus its rank.
+        rank = np.arange(per.sum()) - np.repeat(part.offsets[:-1], per)
+        at = np.repeat(offsets[rows], per) + rank
+        start[at], end[at] = part.start, part.end
+    return Schedules(offsets, start, end)

@@ -9,7 +9,10 @@ discount curve (single curve). The trade currency must be the index's currency.
 
 Conventions, unless the trade's columns say otherwise (see each table): schedules generated
 backward from the maturity with a short first period, every date moved by modified
-following on the weekends-only calendar; payment at each period end; fixed legs annual
+following; swaps and bonds on their ``calendar`` column (empty: the currency's calendar,
+:data:`~xiphpc.market.curves.calendar.CURRENCY_CALENDARS`, weekends only for a currency
+without one), FRAs, caps/floors and swaptions on the weekends-only calendar; payment at
+each period end; fixed legs annual
 30/360, floating legs quarterly ACT/360; forwards projected over each accrual period (par
 coupons, no fixing lag). A swap, cap or FRA starts at ``start`` (empty: the valuation date);
 periods that started before the valuation date are not supported (no fixing history).
@@ -36,7 +39,13 @@ from typing import Any
 import numpy as np
 
 from xiphpc.market.curve_states import CurveStates
-from xiphpc.market.curves.calendar import WEEKENDS_ONLY, add_months
+from xiphpc.market.curves.calendar import (
+    CALENDARS,
+    CURRENCY_CALENDARS,
+    WEEKENDS_ONLY,
+    add_months,
+    calendar,
+)
 from xiphpc.market.curves.daycount import DAY_COUNTS, year_fraction
 from xiphpc.market.curves.legs import fixed_leg, float_leg, times_from
 from xiphpc.market.data import Market
@@ -114,6 +123,52 @@ def _freq(name: str, default: str, what: str) -> Column:
     )
 
 
+_CALENDAR = Column(
+    "calendar",
+    "str",
+    "",
+    "schedule calendar: a calendar name (TARGET, US-SETTLEMENT, ...), a currency code, or "
+    "several joined by '+'; empty: the currency's calendar",
+    required=False,
+)
+
+
+def _calendar_names(table: Table) -> np.ndarray:
+    """Calendar name of each trade, its currency's default where the column is empty."""
+    default = np.array(
+        [CURRENCY_CALENDARS.get(str(c), "WEEKENDS_ONLY") for c in table["currency"]], dtype=str
+    )
+    given = table.columns.get("calendar")
+    if given is None:
+        return default
+    given = np.asarray(given).astype(str)
+    return np.where(given == "", default, given)
+
+
+def _known_calendar(name: str) -> bool:
+    try:
+        calendar(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _calendar_checks(table: Table) -> list[tuple[np.ndarray, int, Callable[[int], str]]]:
+    names = _calendar_names(table)
+    known = {str(n): _known_calendar(str(n)) for n in np.unique(names)}
+    bad = np.array([not known[str(n)] for n in names], dtype=bool)
+    accepted = (
+        f"{list(CALENDARS)}, a currency of {list(CURRENCY_CALENDARS)}, or several joined by '+'"
+    )
+    return [
+        (
+            bad,
+            Status.BAD_VALUE,
+            lambda i: f"calendar: unknown calendar {str(names[i])!r}; accepted: {accepted}",
+        )
+    ]
+
+
 def _day_count(name: str, default: str, what: str) -> Column:
     return Column(
         name,
@@ -134,7 +189,8 @@ def memo_schedules(
     """``build()``, remembered while the same column arrays of ``table`` are priced again on
     the same valuation date (risk revalues one table on many shifted markets; schedules and
     year fractions do not depend on the market data)."""
-    arrays = [table.columns[c] for c in ("trade_id", *columns)]
+    # A column the table lacks (an optional one of an in-memory table) reads as empty.
+    arrays = [table.columns[c] for c in ("trade_id", *columns) if c in table.columns]
     key = (kind, market.valuation_date, *(id(a) for a in arrays))
     hit = _MEMO.get(key)
     if hit is not None and all(r() is a for r, a in zip(hit[0], arrays, strict=True)):
@@ -264,7 +320,10 @@ class CurveProduct(Product):
 _SWAP_COLUMNS = ("fixed_frequency", "float_frequency", "fixed_day_count", "float_day_count")
 
 
-def _swap_legs(table: Table, market: Market, start: np.ndarray, end: np.ndarray):
+def _swap_legs(
+    table: Table, market: Market, start: np.ndarray, end: np.ndarray, calendars=WEEKENDS_ONLY
+):
+    """Fixed and floating legs; ``calendars`` one calendar or a calendar name per trade."""
     vd = market.valuation_date
     fx = fixed_leg(
         vd,
@@ -272,6 +331,7 @@ def _swap_legs(table: Table, market: Market, start: np.ndarray, end: np.ndarray)
         end,
         _months(table, "fixed_frequency", "12M"),
         _text(table, "fixed_day_count", "30/360"),
+        calendar=calendars,
     )
     fl = float_leg(
         vd,
@@ -279,6 +339,7 @@ def _swap_legs(table: Table, market: Market, start: np.ndarray, end: np.ndarray)
         end,
         _months(table, "float_frequency", "3M"),
         _text(table, "float_day_count", "ACT/360"),
+        calendar=calendars,
     )
     return fx, fl
 
@@ -304,6 +365,7 @@ class InterestRateSwap(CurveProduct):
         Column(
             "spread", "float", "decimal per year", "spread over the index; empty: 0", required=False
         ),
+        _CALENDAR,
     )
     cost_per_trade = 12.0
 
@@ -312,6 +374,7 @@ class InterestRateSwap(CurveProduct):
             _index_checks(table, market)
             + _order_checks(table, market, "start", "maturity")
             + rate_checks(table, "fixed_rate")
+            + _calendar_checks(table)
         )
 
     def unit_values(self, table, market, states, mv, parallel):
@@ -321,8 +384,10 @@ class InterestRateSwap(CurveProduct):
             table,
             market,
             self.name,
-            ("start", "maturity", *_SWAP_COLUMNS),
-            lambda: _swap_legs(table, market, _start(table, market), table["maturity"]),
+            ("start", "maturity", "currency", "calendar", *_SWAP_COLUMNS),
+            lambda: _swap_legs(
+                table, market, _start(table, market), table["maturity"], _calendar_names(table)
+            ),
         )
         sign = np.where(table["pay_receive"] == "payer", 1.0, -1.0)
         terms = SwapTerms(disc, proj, table["fixed_rate"], np.nan_to_num(table["spread"]), sign)
@@ -381,7 +446,7 @@ def _bond_cashflows(table: Table, market: Market):
     # Roll the schedule back from the maturity to one period before today, so that the
     # period accruing today is a regular one.
     eff = add_months(np.full(mat.shape, np.datetime64(vd, "D")), -months)
-    leg = fixed_leg(vd, eff, mat, months, dc)
+    leg = fixed_leg(vd, eff, mat, months, dc, calendar=_calendar_names(table))
     trade = np.repeat(np.arange(len(table)), np.diff(leg.offsets))
     amount = table["coupon"][trade] * leg.accrual
     last = leg.offsets[1:] - 1
@@ -405,11 +470,12 @@ class FixedRateBond(CurveProduct):
         Column("maturity", "date", "ISO date", "maturity (unadjusted)"),
         _freq("frequency", "6M", "coupon"),
         _day_count("day_count", "30/360", "coupon"),
+        _CALENDAR,
     )
     cost_per_trade = 3.1
 
     def check(self, table: Table, market: Market):
-        return rate_checks(table, "coupon")
+        return rate_checks(table, "coupon") + _calendar_checks(table)
 
     def unit_values(self, table, market, states, mv, parallel):
         n = len(table)
@@ -421,7 +487,7 @@ class FixedRateBond(CurveProduct):
             table,
             market,
             self.name,
-            ("coupon", "maturity", "frequency", "day_count"),
+            ("coupon", "maturity", "frequency", "day_count", "currency", "calendar"),
             lambda: _bond_cashflows(table, market),
         )
         out = allocate_outputs(CashflowOutputs, n, mv, len(states))
