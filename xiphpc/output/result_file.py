@@ -7,8 +7,9 @@ Layout (every dataset has ``unit`` and ``description`` attributes)::
     /aggregates/<level>/key       group names of the level ("total" has one group, "all")
     /aggregates/<level>/<measure> base-currency sums over priced trades
     /aggregates/<level>/n_trades, n_excluded
-    /partitions/{start,stop,cost,rank}
-    /diagnostics/ranks/{rank,trades,partitions,read_s,compute_s,reduce_s,write_s}
+    /partitions/{start,stop,cost,rank}   rank: the rank that priced the partition
+    /diagnostics/ranks/{rank,trades,partitions,peak_memory_b,read_s,compute_s,reduce_s,
+                        write_s}
     /diagnostics/partitions/{rank,partition,start_s,end_s}   one row per partition
     attrs: job_text, job_file, name, valuation_date, base_currency, versions, n_ranks,
            n_partitions, started, finished, status_legend, complete

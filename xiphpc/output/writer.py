@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
+import resource
 import time
 from pathlib import Path
 
@@ -40,7 +41,12 @@ from xiphpc.pricing.products import MEASURES
 from xiphpc.pricing.status import Status
 from xiphpc.risk.par import par_buckets
 
-__all__ = ["ResultWriter"]
+__all__ = ["ResultWriter", "peak_memory"]
+
+
+def peak_memory() -> int:
+    """Peak resident memory of this process so far, in bytes (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 class ResultWriter(RunListener):
@@ -109,7 +115,8 @@ class ResultWriter(RunListener):
         widths = {c: share.max(w) for c, w in self.part.widths.items()}
         parts = share.union_of_strings([str(self.part.path)])
         diag = np.array(
-            [[share.rank, run.n_trades_done, len(run.done), *run.timers.values()]], dtype=float
+            [[share.rank, run.n_trades_done, len(run.done), peak_memory(), *run.timers.values()]],
+            dtype=float,
         )
         restored = share.sum_on_root(np.array([len(run.restored)], dtype=np.float64))
         partition_times = share.gather_rows(np.array(self.partition_times).reshape(-1, 4))
@@ -139,7 +146,8 @@ class ResultWriter(RunListener):
             Path(path).unlink(missing_ok=True)
         forget_temporary(self.part.path)
         run.timers["write_s"] += time.perf_counter() - t0
-        diag[0, 3:] = list(run.timers.values())
+        diag[0, 3] = peak_memory()
+        diag[0, 4:] = list(run.timers.values())
         rank_times = share.gather_rows(diag)
         with h5py.File(tmp, "r+") as f:
             _write_aggregates(f, run, reduced)
@@ -221,7 +229,10 @@ def _write_diagnostics(f: h5py.File, rank_times: np.ndarray, partition_times: np
     """Per-rank stage times and per-partition pass times (seconds since each rank's start
     of pricing; ranks start together, after the nodes are agreed)."""
     tables = {
-        RANK_DIAGNOSTICS: (rank_times, ("rank", "trades", "partitions", *TIMERS)),
+        RANK_DIAGNOSTICS: (
+            rank_times,
+            ("rank", "trades", "partitions", "peak_memory_b", *TIMERS),
+        ),
         PARTITION_DIAGNOSTICS: (
             partition_times[np.argsort(partition_times[:, 1], kind="stable")],
             ("rank", "partition", "start_s", "end_s"),
@@ -232,7 +243,7 @@ def _write_diagnostics(f: h5py.File, rank_times: np.ndarray, partition_times: np
         for j, name in enumerate(names):
             col = table[:, j]
             ds = dg.create_dataset(name, data=col if name.endswith("_s") else col.astype(int))
-            ds.attrs["unit"] = "s" if name.endswith("_s") else ""
+            ds.attrs["unit"] = {"s": "s", "b": "bytes"}.get(name.rpartition("_")[2], "")
 
 
 def _write_attributes(f: h5py.File, run: RunState) -> None:
