@@ -395,3 +395,70 @@ def test_model_column_default_and_choices():
     bare = table.take(slice(0, 2))
     del bare.columns["model"]
     assert CreditDefaultSwap().price(bare, m, CTX)["pv"][0] == pv[0]
+
+
+def test_redundant_pillars_leave_the_value_unchanged():
+    """Pillars that split a flat piece of the curves, a fraction of a day from the period
+    ends and the maturity, change the intervals but not the integrals."""
+    rng = np.random.default_rng(31)
+    n = 30
+    mats = _random_maturities(rng, n)
+    names = [f"N{i}" for i in range(n)]
+    hazards = {k: _hazard(rng, 0.4) for k in names}
+    cols = dict(
+        underlying=np.array(names),
+        protection=rng.choice(["buy", "sell"], n),
+        spread=rng.uniform(0.002, 0.05, n),
+        maturity=mats,
+    )
+    pv = CreditDefaultSwap().price(_table(n, **cols), _market(hazards), CTX)["pv"]
+    p = isda_periods(VDATE, mats)
+    split = {}
+    for i, k in enumerate(names):
+        h = hazards[k]
+        extra = np.array([p.maturity[i] - 0.3 * DAY, p.end[p.offsets[i] + 1] + 0.4 * DAY])
+        times = np.concatenate((h.times, extra))
+        order = np.argsort(times)
+        # The hazard of the piece each new pillar falls in (backward flat).
+        idx = np.minimum(np.searchsorted(h.times, times[order]), h.times.size - 1)
+        split[k] = HazardCurve(times[order], h.hazards[idx], h.recovery)
+    got = CreditDefaultSwap().price(_table(n, **cols), _market(split), CTX)["pv"]
+    # Two more intervals each way, and the rounding of the integrated hazard at the new
+    # pillars: the QuantLib test's bound per integral (8 (1 + L) eps, L < 3) over the
+    # trade's integrals, twice.
+    bound = np.array(
+        [
+            2 * 32 * EPS * _integrals(p, i, [DISC_DAYS / 365.0, split[k].times])
+            for i, k in enumerate(names)
+        ]
+    )
+    assert np.all(np.abs(got - pv) <= bound)
+
+
+def test_rho_equals_revaluation_on_shifted_zero_rates():
+    rng = np.random.default_rng(37)
+    n = 20
+    names = [f"N{i}" for i in range(n)]
+    hazards = {k: _hazard(rng, 0.4) for k in names}
+    table = _table(
+        n,
+        underlying=np.array(names),
+        protection=rng.choice(["buy", "sell"], n),
+        spread=rng.uniform(0.002, 0.05, n),
+        maturity=_random_maturities(rng, n),
+    )
+    rho = CreditDefaultSwap().price(table, _market(hazards), CTX)["rho"]
+    d = _discount()
+    pv = [
+        CreditDefaultSwap().price(
+            table, _market(hazards, Curve(d.times, d.zero_rates + b, d.interpolation)), CTX
+        )["pv"]
+        for b in (1e-4, -1e-4)
+    ]
+    # Log-linear interpolation of shifted pillars is the shifted curve: the same
+    # discount factors up to the rounding of z t, twice over the trade's integrals.
+    p = isda_periods(VDATE, table["maturity"])
+    bound = np.array(
+        [64 * EPS * _integrals(p, i, [d.times, hazards[k].times]) for i, k in enumerate(names)]
+    )
+    assert np.all(np.abs(rho - 0.5 * (pv[0] - pv[1])) <= bound)

@@ -97,37 +97,22 @@ class IsdaOutputs(NamedTuple):
 
 
 @nb.njit(**_INLINE)
-def protection_integral(lp0, lq0, lp1, lq1):
-    """``int P Q h dt`` over one interval of flat ``f`` and ``h`` from the log discount
-    factors ``lp`` and log survivals ``lq`` at its ends."""
+def interval_integrals(lp0, lq0, pq0, lp1, lq1, pq1, t0, t1, ts):
+    """``int P Q h dt`` and ``int (t - ts) P Q h dt`` over ``[t0, t1]`` of flat ``f`` and
+    ``h``, from the log discount factors ``lp``, log survivals ``lq`` and ``pq = P Q`` at
+    its ends."""
     big_h = lq0 - lq1
     big_f = (lp0 - lp1) + big_h
-    pq0 = vmath.exp(lp0 + lq0)
+    dt = t1 - t0
     if abs(big_f) < _TAYLOR:
         f2 = big_f * big_f
-        return pq0 * big_h * (1.0 - big_f / 2.0 + f2 / 6.0 - f2 * big_f / 24.0 + f2 * f2 / 120.0)
-    return big_h / big_f * (pq0 - vmath.exp(lp1 + lq1))
-
-
-@nb.njit(**_INLINE)
-def accrual_integral(lp0, lq0, lp1, lq1, t0, t1, ts):
-    """``int (t - ts) P Q h dt`` over ``[t0, t1]`` of flat ``f`` and ``h``, as
-    :func:`protection_integral`."""
-    big_h = lq0 - lq1
-    big_f = (lp0 - lp1) + big_h
-    pq0 = vmath.exp(lp0 + lq0)
-    if abs(big_f) < _TAYLOR:
-        f2 = big_f * big_f
-        return (
-            big_h
-            * pq0
-            * (
-                (t0 - ts) * (1.0 - big_f / 2.0 + f2 / 6.0 - f2 * big_f / 24.0)
-                + (t1 - t0) * (0.5 - big_f / 3.0 + f2 / 8.0 - f2 * big_f / 30.0)
-            )
-        )
-    pq1 = vmath.exp(lp1 + lq1)
-    return big_h / big_f * ((t1 - t0) * ((pq0 - pq1) / big_f - pq1) + (t0 - ts) * (pq0 - pq1))
+        e1 = 1.0 - big_f / 2.0 + f2 / 6.0 - f2 * big_f / 24.0
+        prot = pq0 * big_h * (e1 + f2 * f2 / 120.0)
+        e2 = 0.5 - big_f / 3.0 + f2 / 8.0 - f2 * big_f / 30.0
+        return prot, big_h * pq0 * ((t0 - ts) * e1 + dt * e2)
+    drop = pq0 - pq1
+    ratio = big_h / big_f
+    return ratio * drop, ratio * (dt * (drop / big_f - pq1) + (t0 - ts) * drop)
 
 
 @nb.njit(**_INLINE)
@@ -181,62 +166,76 @@ def _isda_loop(curves, hazards, terms, periods, mv, out):
         aod = np.empty(n_s)
         lp0 = np.empty(n_s)
         lq0 = np.empty(n_s)
+        pq0 = np.empty(n_s)
         lp1 = np.empty(n_s)
         lq1 = np.empty(n_s)
         c = credit[i]
         dc = disc[i]
         c_lo, c_hi = co[dc], co[dc + 1]
         h_lo, h_hi = ho[c], ho[c + 1]
+        first, last = off[i], off[i + 1]
         for j in range(vh.shape[0]):
             h = vh[j]
             b = vb[j]
             for s in range(n_s):
                 prot[s] = 0.0
                 ann[s] = 0.0
-            # Protection from the start of the step-in date to the end of the maturity.
-            t_end = maturity[i] - h
-            t0 = step_in - _DAY
-            if t_end > t0 + half:
-                logs_at(ct, cz, ck, co, dc, ht, hh, hc, ho, c, t0, b, lp0, lq0)
-                while t0 < t_end:
-                    t1 = next_node(ct, c_lo, c_hi, ht, h_lo, h_hi, t0, t_end)
-                    logs_at(ct, cz, ck, co, dc, ht, hh, hc, ho, c, t1, b, lp1, lq1)
-                    for s in range(n_s):
-                        prot[s] += protection_integral(lp0[s], lq0[s], lp1[s], lq1[s])
-                        lp0[s] = lp1[s]
-                        lq0[s] = lq1[s]
-                    t0 = t1
-            for k in range(off[i], off[i + 1]):
-                t_obs = end[k] - h
-                # Premium paid at pay[k] if the name survives the period's last day.
-                t_pay = pay[k] - h
-                if t_pay > step_in + half:
+                aod[s] = 0.0
+            # Premiums, paid if the name survives the period's last protected day.
+            for k in range(first, last):
+                if pay[k] - h > step_in + half:
                     d1, d2, dw1, dw2, de = move_weights(ct, ck, co, dc, pay[k], h, b)
-                    p0, q0, u0 = survival_weights(ht, ho, c, t_obs)
+                    p0, q0, u0 = survival_weights(ht, ho, c, end[k] - h)
                     for s in range(n_s):
                         ann[s] += acc[k] * vmath.exp(
                             log_df(cz, d1, d2, dw1, dw2, de, s)
                             + log_survival(hh, hc, p0, q0, u0, s)
                         )
-                # Premium accrued at default, for defaults from the step-in date on.
-                if t_obs + _DAY <= step_in + half:
-                    continue
-                t_start = start[k] - h
-                ts = t_start - _DAY
-                t0 = max(t_start, step_in) - _DAY
-                for s in range(n_s):
-                    aod[s] = 0.0
+            # One sweep from the start of the step-in date over the pillars of both curves,
+            # the maturity and the period ends: protection up to the maturity, and the
+            # premium accrued at default in each period still accruing on the step-in date
+            # (periods are contiguous: each starts the day after the last one's end).
+            k = first
+            while k < last and end[k] - h + _DAY <= step_in + half:
+                k += 1
+            t_mat = maturity[i] - h
+            t0 = step_in - _DAY
+            t_stop = t_mat
+            if k < last and end[last - 1] - h > t_stop:
+                t_stop = end[last - 1] - h
+            if t_stop > t0 + half:
                 logs_at(ct, cz, ck, co, dc, ht, hh, hc, ho, c, t0, b, lp0, lq0)
-                while t0 < t_obs:
-                    t1 = next_node(ct, c_lo, c_hi, ht, h_lo, h_hi, t0, t_obs)
-                    logs_at(ct, cz, ck, co, dc, ht, hh, hc, ho, c, t1, b, lp1, lq1)
-                    for s in range(n_s):
-                        aod[s] += accrual_integral(lp0[s], lq0[s], lp1[s], lq1[s], t0, t1, ts)
-                        lp0[s] = lp1[s]
-                        lq0[s] = lq1[s]
-                    t0 = t1
                 for s in range(n_s):
-                    ann[s] += aod[s] * (365.0 / 360.0)
+                    pq0[s] = vmath.exp(lp0[s] + lq0[s])
+            # Boundaries are reached exactly: next_node returns the bound it is given.
+            while t0 < t_stop:
+                bound = t_stop
+                if t0 < t_mat:
+                    bound = t_mat
+                if k < last and end[k] - h < bound:
+                    bound = end[k] - h
+                t1 = next_node(ct, c_lo, c_hi, ht, h_lo, h_hi, t0, bound)
+                logs_at(ct, cz, ck, co, dc, ht, hh, hc, ho, c, t1, b, lp1, lq1)
+                in_prot = t1 <= t_mat
+                ts = start[k] - h - _DAY if k < last else 0.0
+                for s in range(n_s):
+                    pq1 = vmath.exp(lp1[s] + lq1[s])
+                    dp, da = interval_integrals(
+                        lp0[s], lq0[s], pq0[s], lp1[s], lq1[s], pq1, t0, t1, ts
+                    )
+                    if in_prot:
+                        prot[s] += dp
+                    if k < last:
+                        aod[s] += da
+                    lp0[s] = lp1[s]
+                    lq0[s] = lq1[s]
+                    pq0[s] = pq1
+                t0 = t1
+                if k < last and t1 >= end[k] - h:
+                    for s in range(n_s):
+                        ann[s] += aod[s] * (365.0 / 360.0)
+                        aod[s] = 0.0
+                    k += 1
             lgd = 1.0 - recovery[i]
             for s in range(n_s):
                 values[i, j, s] = sign[i] * (lgd * prot[s] - spread[i] * ann[s])
