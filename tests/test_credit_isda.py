@@ -37,7 +37,13 @@ from xiphpc.market.data import Market
 from xiphpc.pricing.kernels.credit_isda import IsdaOutputs, IsdaPeriods, IsdaTerms, isda_serial
 from xiphpc.pricing.kernels.rates import allocate_outputs, moves
 from xiphpc.pricing.products.base import PricingContext
-from xiphpc.pricing.products.credit import CreditDefaultSwap, cds_analytics
+from xiphpc.pricing.products.credit import (
+    CONVENTIONAL_RECOVERY,
+    CreditDefaultSwap,
+    cds_analytics,
+    conventional_hazards,
+    conventional_spreads,
+)
 from xiphpc.pricing.validation import validate_table
 
 ql = pytest.importorskip("QuantLib")
@@ -462,3 +468,46 @@ def test_rho_equals_revaluation_on_shifted_zero_rates():
         [64 * EPS * _integrals(p, i, [d.times, hazards[k].times]) for i, k in enumerate(names)]
     )
     assert np.all(np.abs(rho - 0.5 * (pv[0] - pv[1])) <= bound)
+
+
+def test_conventional_spread_reprices_the_upfront_on_its_flat_curve():
+    rng = np.random.default_rng(41)
+    n = 40
+    names = [f"N{i}" for i in range(n)]
+    hazards = {k: _hazard(rng, float(rng.uniform(0.2, 0.6))) for k in names}
+    cols = dict(
+        underlying=np.array(names),
+        protection=rng.choice(["buy", "sell"], n),
+        spread=rng.choice([0.01, 0.05], n),
+        maturity=_random_maturities(rng, n),
+        model=rng.choice(["isda", "midpoint"], n),
+    )
+    table = _table(n, **cols)
+    m = _market(hazards)
+    lam = conventional_hazards(table, m)
+    conv = conventional_spreads(table, m)
+    assert np.all(np.isfinite(conv))
+    # Through the product on a market of those flat curves at the conventional recovery.
+    flat = {
+        k: HazardCurve(np.ones(1), lam[i : i + 1], CONVENTIONAL_RECOVERY)
+        for i, k in enumerate(names)
+    }
+    an = cds_analytics(_table(n, **cols), _market(flat))
+    want = cds_analytics(table, m)
+    # The solver stops within 1e-12 per unit notional; both upfronts carry the legs'
+    # rounding (the QuantLib test's 8 (1 + L) eps per integral, L < 3).
+    p = isda_periods(VDATE, cols["maturity"])
+    legs = np.array(
+        [
+            32 * EPS * _integrals(p, i, [DISC_DAYS / 365.0, hazards[k].times])
+            for i, k in enumerate(names)
+        ]
+    )
+    assert np.all(np.abs(an["upfront"] - want["upfront"]) <= 1e-12 + 2 * legs)
+    np.testing.assert_array_equal(an["par_spread"], conv)
+    # On a flat curve at the conventional recovery the conventional spread is the par spread.
+    flat_table = _table(n, **cols)
+    same = conventional_spreads(flat_table, _market(flat))
+    # Par spread moves with the upfront by 1 / annuity: the solver's 1e-12 and the legs'
+    # rounding over the clean annuity.
+    assert np.all(np.abs(same - an["par_spread"]) <= (1e-12 + 2 * legs) / an["risky_annuity"])

@@ -16,18 +16,21 @@ remaining premium counted whole, the premium accrued to the step-in date include
 the PV change for +1bp on the discount curve's zero rates (symmetric difference), hazard
 rates held; ``theta`` the one-day change with curves held fixed as functions of time;
 ``delta``, ``gamma``, ``vega`` are 0. Par spreads, upfronts, accrued premium and the
-credit-spread sensitivity are given by :func:`cds_analytics` (they are not engine measures).
+credit-spread sensitivity are given by :func:`cds_analytics`, conventional (quoted) spreads by
+:func:`conventional_spreads` (they are not engine measures).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import numpy as np
 
 from xiphpc.market.curve_states import CurveStates
-from xiphpc.market.curves.credit import cds_periods
+from xiphpc.market.curves.credit import HazardCurve, cds_periods
 from xiphpc.market.curves.isda import isda_periods
+from xiphpc.market.curves.loader import CreditCurve
 from xiphpc.market.data import Market
 from xiphpc.pricing.kernels.credit import (
     CdsOutputs,
@@ -49,12 +52,23 @@ from xiphpc.pricing.status import Status
 from .base import Column, Table
 from .rates import CurveProduct, memo_schedules, rate_checks
 
-__all__ = ["CDS_MODELS", "DEFAULT_CDS_MODEL", "CreditDefaultSwap", "cds_analytics", "cds_models"]
+__all__ = [
+    "CDS_MODELS",
+    "CONVENTIONAL_RECOVERY",
+    "DEFAULT_CDS_MODEL",
+    "CreditDefaultSwap",
+    "cds_analytics",
+    "cds_models",
+    "conventional_hazards",
+    "conventional_spreads",
+]
 
 #: Pricing models of the ``model`` column.
 CDS_MODELS = ("isda", "midpoint")
 #: Model of a trade whose ``model`` is empty: the one the market quotes upfronts with.
 DEFAULT_CDS_MODEL = "isda"
+#: Recovery rate of the conventional spread: the standard one of senior unsecured debt.
+CONVENTIONAL_RECOVERY = 0.4
 
 
 def cds_models(table: Table) -> np.ndarray:
@@ -229,3 +243,76 @@ def cds_analytics(table: Table, market: Market) -> dict[str, np.ndarray]:
         "upfront": cash - accrued,
         "cash_settlement": cash,
     }
+
+
+def _flat_upfronts(
+    table: Table, market: Market, hazard: np.ndarray, recovery: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Upfront per unit notional from the buyer's side and par spread of each CDS of
+    ``table`` on its own flat hazard curve ``hazard[i]``, shape ``(n,)`` each."""
+    n = len(table)
+    names = np.array([f"flat:{i}" for i in range(n)])
+    curves = {
+        str(names[i]): CreditCurve(
+            str(table["currency"][i]), HazardCurve(np.ones(1), hazard[i : i + 1], recovery)
+        )
+        for i in range(n)
+    }
+    flat = Table(table.product, {**table.columns, "underlying": names}, table.missing)
+    out = _run(
+        flat,
+        dataclasses.replace(market, credit_curves=curves),
+        CurveStates.today(),
+        moves(),
+        False,
+    )
+    sign = np.where(table["protection"] == "buy", 1.0, -1.0)
+    # Per unit notional, buyer's side: dirty / P(settlement) + spread * accrued.
+    upfront = sign * out.values[:, 0, 0] / out.settlement_df + table["spread"] * out.accrued
+    return upfront, out.par_spread
+
+
+def conventional_hazards(
+    table: Table, market: Market, *, recovery: float = CONVENTIONAL_RECOVERY, tol: float = 1e-12
+) -> np.ndarray:
+    """Flat hazard rates, at recovery ``recovery``, on which each CDS of a
+    ``credit_default_swap`` table has the same upfront as on the market's curves (each trade
+    under its own model), shape ``(n,)``, per year.
+
+    Secant steps on the hazard rate, started from the credit triangle, until the upfront per
+    unit notional is within ``tol``; NaN where they do not get there in 100 steps.
+    """
+    n = len(table)
+    if n == 0:
+        return np.zeros(0)
+    an = cds_analytics(table, market)
+    sign = np.where(table["protection"] == "buy", 1.0, -1.0)
+    target = sign * an["upfront"] / table["quantity"]
+    x0 = np.maximum(an["par_spread"], 1e-6) / (1.0 - recovery)
+    x1 = 1.01 * x0
+    f0 = _flat_upfronts(table, market, x0, recovery)[0] - target
+    f1 = _flat_upfronts(table, market, x1, recovery)[0] - target
+    for _ in range(100):
+        live = (np.abs(f1) > tol) & (f1 != f0) & np.isfinite(f1)
+        if not live.any():
+            break
+        step = np.where(live, f1 * (x1 - x0) / np.where(live, f1 - f0, 1.0), 0.0)
+        # A flat hazard stays positive: a step through zero halves the rate instead.
+        x2 = np.where(x1 - step > 0.0, x1 - step, 0.5 * x1)
+        x0, f0 = np.where(live, x1, x0), np.where(live, f1, f0)
+        x1 = np.where(live, x2, x1)
+        f1 = np.where(live, _flat_upfronts(table, market, x1, recovery)[0] - target, f1)
+    return np.where(np.abs(f1) <= tol, x1, np.nan)
+
+
+def conventional_spreads(
+    table: Table, market: Market, *, recovery: float = CONVENTIONAL_RECOVERY, tol: float = 1e-12
+) -> np.ndarray:
+    """Conventional (quoted) spreads of the CDS of a ``credit_default_swap`` table, shape
+    ``(n,)``, decimal per year: the par spread of each CDS on its flat hazard curve of
+    :func:`conventional_hazards` (QuantLib's ``CreditDefaultSwap.conventionalSpread``); NaN
+    where that has none."""
+    hazard = conventional_hazards(table, market, recovery=recovery, tol=tol)
+    ok = np.isfinite(hazard)
+    par = _flat_upfronts(table, market, np.where(ok, hazard, 0.01), recovery)[1]
+    return np.where(ok, par, np.nan)
