@@ -19,6 +19,7 @@ from .credit import (
 )
 from .curve import INTERPOLATIONS, Curve, CurveSet, as_curve, pack_curves
 from .daycount import DAY_COUNTS, year_fraction
+from .isda import IsdaPeriods, cds_standard_maturities, isda_periods
 from .legs import FixedLeg, FloatLeg, fixed_leg, float_leg, times_from
 from .schedule import STUBS, Schedules, generate_schedules
 from .surfaces import DeltaSurface, MoneynessSurface, RateVolSurface, grid_vol
@@ -40,6 +41,7 @@ __all__ = [
     "Fra",
     "Future",
     "HazardCurve",
+    "IsdaPeriods",
     "MoneynessSurface",
     "OisSwap",
     "RateVolSurface",
@@ -52,11 +54,13 @@ __all__ = [
     "bootstrap_hazard",
     "cds_legs",
     "cds_periods",
+    "cds_standard_maturities",
     "fixed_leg",
     "float_leg",
     "generate_schedules",
     "grid_vol",
     "imm_dates",
+    "isda_periods",
     "pack_curves",
     "pack_hazards",
     "par_rate",
