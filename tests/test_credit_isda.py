@@ -511,3 +511,23 @@ def test_conventional_spread_reprices_the_upfront_on_its_flat_curve():
     # Par spread moves with the upfront by 1 / annuity: the solver's 1e-12 and the legs'
     # rounding over the clean annuity.
     assert np.all(np.abs(same - an["par_spread"]) <= (1e-12 + 2 * legs) / an["risky_annuity"])
+
+
+def test_parallel_target_equals_serial_for_both_models():
+    from xiphpc.market.factors import factor_set
+    from xiphpc.synth.generate import generate_market, generate_portfolio
+
+    m = generate_market(5)
+    table = generate_portfolio(3000, seed=5, market=m)["credit_default_swap"]
+    assert set(table["model"]) >= {"isda", "midpoint"}
+    pr = CreditDefaultSwap()
+    serial = pr.price(table, m, PricingContext(parallel=False))
+    parallel = pr.price(table, m, PricingContext(parallel=True))
+    for k in serial:
+        np.testing.assert_array_equal(serial[k], parallel[k])
+    fs = factor_set(m)
+    states = CurveStates(np.random.default_rng(2).normal(0.0, 1e-4, (7, len(fs))), fs)
+    np.testing.assert_array_equal(
+        pr.value_states(table, m, states, PricingContext(parallel=False)),
+        pr.value_states(table, m, states, PricingContext(parallel=True)),
+    )
