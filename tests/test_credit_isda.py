@@ -531,3 +531,39 @@ def test_parallel_target_equals_serial_for_both_models():
         pr.value_states(table, m, states, PricingContext(parallel=False)),
         pr.value_states(table, m, states, PricingContext(parallel=True)),
     )
+
+
+@pytest.mark.parametrize("day", ["2026-11-24", "2026-12-18", "2026-12-19", "2026-12-20"])
+def test_theta_is_the_value_one_day_on_with_the_same_curves(day: str):
+    """Theta (curves held as functions of time from the valuation date) equals the value
+    on the next day, on the same curves, less today's: around an IMM date too, where a
+    premium falls due and the accrual period changes."""
+    rng = np.random.default_rng(43)
+    n = 30
+    names = [f"N{i}" for i in range(n)]
+    hazards = {k: _hazard(rng, 0.4) for k in names}
+    vdate = dt.date.fromisoformat(day)
+    imm = _imm_dates(vdate, 11)
+    gap = (imm - np.datetime64(vdate, "D")).astype(np.int64)
+    table = _table(
+        n,
+        underlying=np.array(names),
+        protection=rng.choice(["buy", "sell"], n),
+        spread=rng.uniform(0.002, 0.05, n),
+        maturity=rng.choice(imm[(gap >= 182) & (gap <= 3652)], n),
+    )
+    m = dataclasses.replace(_market(hazards), valuation_date=vdate)
+    got = CreditDefaultSwap().price(table, m, CTX)
+    on = dataclasses.replace(m, valuation_date=vdate + dt.timedelta(days=1))
+    pv_on = CreditDefaultSwap().price(table, on, CTX)["pv"]
+    # The same integrals on times computed two ways (d - T - 1) / 365 and (d - T) / 365 -
+    # 1 / 365, a few ulp of t <= 11 apart: each integral moves by its rate (< 1) times that,
+    # within its rounding bound; the two PVs' rounding besides.
+    p = isda_periods(vdate, table["maturity"])
+    bound = np.array(
+        [
+            3 * 32 * EPS * _integrals(p, i, [DISC_DAYS / 365.0, hazards[k].times])
+            for i, k in enumerate(names)
+        ]
+    )
+    assert np.all(np.abs(got["theta"] - (pv_on - got["pv"])) <= bound)
