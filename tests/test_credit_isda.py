@@ -567,3 +567,8 @@ def test_theta_is_the_value_one_day_on_with_the_same_curves(day: str):
         ]
     )
     assert np.all(np.abs(got["theta"] - (pv_on - got["pv"])) <= bound)
+
+
+def test_isda_periods_reject_matured_trades():
+    with pytest.raises(ValueError, match="after the valuation date"):
+        isda_periods(VDATE, np.array([TODAY + 200, TODAY], dtype="datetime64[D]"))

@@ -130,9 +130,17 @@ def isda_periods(
     valuation_date : datetime.date
     maturity : ndarray of datetime64[D], shape ``(n,)``
         After the valuation date.
+
+    Raises
+    ------
+    ValueError
+        For a maturity on or before the valuation date (the product flags those as
+        expired before pricing).
     """
     maturity = np.asarray(maturity, dtype="datetime64[D]")
     today = np.datetime64(valuation_date, "D")
+    if np.any(maturity <= today):
+        raise ValueError("CDS maturities must be after the valuation date")
     first = previous_imm_date(valuation_date)
     if calendar.adjust(np.array([np.datetime64(first, "D")]), "following")[0] > today:
         first = _shift_months(first, -3)
