@@ -280,6 +280,10 @@ def test_isda_cds_match_quantlib_engine():
         # annuity, plus the spread's own rounding.
         ann = out.annuity[i]
         assert out.par_spread[i] == pytest.approx(cds.fairSpread(), rel=4 * EPS, abs=bound / ann)
+        # Clean risky annuity: QuantLib's premium leg net of the accrual rebate, over the
+        # spread; the premium leg's rounding (within the bound) over the spread.
+        legs = -sign[i] * (cds.couponLegNPV() + cds.accrualRebateNPV()) / spread[i]
+        assert ann == pytest.approx(legs, rel=0, abs=bound / spread[i])
         # Upfront (QuantLib's is per unit notional, from the buyer's side): the value's
         # bound over the settlement discount factor (> 0.99).
         upfront = out.values[i, 0, 0] / out.settlement_df[i] + sign[i] * spread[i] * p.accrued[i]
