@@ -19,7 +19,11 @@ the protection leg and of the premium accrued at default are computed exactly th
 
 for ``|F| < 1e-4`` both are replaced by their Taylor series in ``F`` (to ``F^4`` and ``F^3``:
 the truncation is below ``1e-16`` of the term), which avoids dividing one rounding error by a
-small ``F``. Per unit notional, protection buyer's side for ``sign = +1``:
+small ``F`` (QuantLib's ``IsdaCdsEngine`` tests ``F < 1e-4``, so that with rates below minus
+the hazard rate it takes the series far from zero; the test here is on ``|F|``). One sweep
+over the intervals gives both legs: the protection leg up to the maturity, and each period's
+default accrual from the step-in date (periods are contiguous: each starts the day after the
+last one's last protected day). Per unit notional, protection buyer's side for ``sign = +1``:
 ``values[i, j, s] = sign ((1 - R) protection - spread annuity)``, the *dirty* value (every
 premium of a period counted whole, accrued premium included), protection from the step-in
 date. ``annuity`` is the clean risky annuity (premium leg per unit spread less the accrued
