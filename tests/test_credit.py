@@ -79,6 +79,7 @@ def _table(n, **cols):
         desk="CR",
         counterparty="X",
         underlying=np.full(n, "ACME-SNR"),
+        model=np.full(n, "midpoint"),
         **cols,
     )
 

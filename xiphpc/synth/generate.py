@@ -22,6 +22,7 @@ from xiphpc.market.curves import (
     bootstrap_hazard,
 )
 from xiphpc.market.curves.credit import cds_maturities
+from xiphpc.market.curves.isda import previous_imm_date
 from xiphpc.market.curves.loader import Commodity, CreditCurve, FuturesCurve, fx_smile
 from xiphpc.market.data import Equity, Market, TermStructure, ZeroCurve
 from xiphpc.pricing.products import REGISTRY, Table
@@ -415,9 +416,21 @@ def _cds_rows(rng, market: Market, n: int) -> dict[str, np.ndarray]:
         "protection": _pick(rng, ["buy", "sell"], n),
         # Standard running coupons, the rest paid up front (in the PV).
         "spread": _pick(rng, [0.01, 0.05], n),
-        "maturity": _dates(rng, market, n, 180, 365 * 10),
+        # Standard maturities: IMM dates from 6M to 10Y, on and off the run.
+        "maturity": _pick(rng, _imm_maturities(market.valuation_date, 182, 365 * 10), n),
+        # Mostly the default (ISDA) model, some trades on the mid-point model.
+        "model": _pick(rng, ["", "", "isda", "midpoint"], n),
         "quantity": _notional(rng, n, 14.0, 17.0),
     }
+
+
+def _imm_maturities(vdate, lo_days: int, hi_days: int) -> np.ndarray:
+    """The IMM dates (20 Mar/Jun/Sep/Dec) from ``lo_days`` to ``hi_days`` after ``vdate``."""
+    first = np.datetime64(previous_imm_date(vdate), "D")
+    k = np.arange(4 * (hi_days // 365 + 2))
+    imm = add_months(np.full(k.size, first), 3 * k)
+    gap = (imm - np.datetime64(vdate, "D")).astype(np.int64)
+    return imm[(gap >= lo_days) & (gap <= hi_days)]
 
 
 def _exotic_rows(rng, market: Market, n: int, product: str) -> dict[str, np.ndarray]:

@@ -30,6 +30,7 @@ from .credit import (
 )
 from .curve import INTERPOLATIONS, Curve, CurveSet, as_curve, pack_curves
 from .daycount import DAY_COUNTS, year_fraction
+from .isda import IsdaPeriods, cds_standard_maturities, isda_periods
 from .legs import FixedLeg, FloatLeg, fixed_leg, float_leg, times_from
 from .schedule import STUBS, Schedules, generate_schedules
 from .surfaces import DeltaSurface, MoneynessSurface, RateVolSurface, grid_vol
@@ -53,6 +54,7 @@ __all__ = [
     "Fra",
     "Future",
     "HazardCurve",
+    "IsdaPeriods",
     "MoneynessSurface",
     "OisSwap",
     "RateVolSurface",
@@ -66,11 +68,13 @@ __all__ = [
     "calendar",
     "cds_legs",
     "cds_periods",
+    "cds_standard_maturities",
     "fixed_leg",
     "float_leg",
     "generate_schedules",
     "grid_vol",
     "imm_dates",
+    "isda_periods",
     "joint",
     "pack_curves",
     "pack_hazards",

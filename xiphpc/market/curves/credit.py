@@ -4,8 +4,10 @@ term CDS par spreads, and the CDS premium schedule the pricer and the bootstrap 
 Hazard curve: hazard ``h_j`` on ``(t_{j-1}, t_j]`` (``t_0 = 0``), the last one kept beyond
 the last pillar; survival ``S(t) = exp(-integral_0^t h)``. Times are years ACT/365F.
 
-CDS conventions (stated once; QuantLib's ``CreditDefaultSwap`` with ``MidPointCdsEngine``
-on the same schedule gives the same numbers):
+CDS conventions of the mid-point model (stated once; QuantLib's ``CreditDefaultSwap`` with
+``MidPointCdsEngine`` on the same schedule gives the same numbers). Hazard curves are
+bootstrapped with it; CDS trades price under it or, by default, under the ISDA CDS Standard
+Model (:mod:`xiphpc.market.curves.isda`):
 
 - Protection from the valuation date to the maturity date.
 - Premium periods: quarterly, generated backward from the maturity (short first period),
