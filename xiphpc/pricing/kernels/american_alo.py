@@ -16,7 +16,8 @@ smooth pasting at ``S = B``::
     N = e^{-r tau} phi(d_-(tau, B/K)) / (sigma sqrt tau)
         + r int_0^tau e^{-r t} phi(d_-(t, B(tau)/B(u))) / (sigma sqrt t) du,
     D = e^{-q tau} [phi(d_+(tau, B/K)) / (sigma sqrt tau) + Phi(d_+(tau, B/K))]
-        + q int_0^tau e^{-q t} [Phi(d_+(t, B(tau)/B(u))) + phi(d_+(t, B(tau)/B(u))) / (sigma sqrt t)] du.
+        + q int_0^tau e^{-q t} [Phi(d_+(t, B(tau)/B(u)))
+                               + phi(d_+(t, B(tau)/B(u))) / (sigma sqrt t)] du.
 
 Discretisation, as the paper: ``H = log(B / X)^2`` with ``X = B(0+) = K min(1, r/q)``
 (``K`` for ``q <= 0``) is interpolated in ``sqrt(tau)`` by a Chebyshev polynomial through
@@ -25,10 +26,11 @@ Barone-Adesi–Whaley exponential guess, :data:`N_ITER` Jacobi sweeps of FP-B up
 nodes. Where ``r - q > FP_A_ABOVE * vol^2`` (low vol, rate well above the yield) the sweeps of
 FP-B oscillate: there the paper's FP-A (value matching alone,
 ``B = K e^{-r tau} Phi(d_-) + r int ... Phi(d_-) / (e^{-q tau} Phi(d_+) + q int ... Phi(d_+))``)
-is swept ``2 N_ITER`` times instead. The integrals use the substitution ``u = tau sin^2(theta)``, under which both
-``sqrt(u)`` (the interpolation variable) and ``sqrt(tau - u)`` (the kernel's singularity) are
-smooth in ``theta``, and Gauss–Legendre in ``theta``: :data:`N_FP` points for the boundary
-integrals, :data:`N_PRICE` for the premium. Calls by put–call symmetry,
+is swept ``2 N_ITER`` times instead. The integrals use the substitution
+``u = tau sin^2(theta)``, under which both ``sqrt(u)`` (the interpolation variable) and
+``sqrt(tau - u)`` (the kernel's singularity) are smooth in ``theta``, and Gauss–Legendre in
+``theta``: :data:`N_FP` points for the boundary integrals, :data:`N_PRICE` for the premium.
+Calls by put–call symmetry,
 ``C(S, K, r, q) = P(K, S, q, r)``.
 
 Domain (``tau > 0``, ``vol > 0``, ``spot, strike > 0``), in terms of the put after the call
