@@ -461,7 +461,11 @@ def _exotic_rows(rng, market: Market, n: int, product: str) -> dict[str, np.ndar
         "vol": np.full(n, np.nan),
         "quantity": np.round(rng.choice([-1, 1], size=n) * np.exp(rng.uniform(2, 7, size=n))),
     }
-    if product == "barrier_option":
+    if product == "american_option":
+        # Every fifth trade on the fast approximation, the rest on the default model; no draws,
+        # so the other columns and products keep their random streams.
+        cols["model"] = np.where(np.arange(n) % 5 == 4, "bjerksund_stensland", "")
+    elif product == "barrier_option":
         kind = _pick(rng, ["down_in", "up_in", "down_out", "up_out"], n)
         down = np.isin(kind, ["down_in", "down_out"])
         level = np.where(down, rng.uniform(0.6, 0.95, n), rng.uniform(1.05, 1.5, n))

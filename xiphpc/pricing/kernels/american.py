@@ -1,4 +1,5 @@
-"""American options by the Bjerksund–Stensland (1993) approximation.
+"""American options by the Bjerksund–Stensland (1993) approximation: the fast choice
+(``model = bjerksund_stensland``); the default is :mod:`xiphpc.pricing.kernels.american_alo`.
 
 Method: P. Bjerksund and G. Stensland, "Closed-form approximation of American options",
 Scandinavian Journal of Management 9 (1993) 87-99, as given in Haug, "Option Pricing
