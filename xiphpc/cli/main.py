@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import sys
 from pathlib import Path
 
@@ -20,7 +21,35 @@ def _fail(problems: list[Problem], what: str) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """A command group whose sub-commands are imported only when one is used, so that
+    ``xiphpc run`` on every rank does not import the benchmarks or the scheduler front end.
+
+    Parameters
+    ----------
+    lazy : dict of str to str
+        Command name to ``"module:attribute"`` of its click command.
+    """
+
+    def __init__(self, *args, lazy: dict[str, str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy and name not in self.commands:
+            module, _, attr = self.lazy[name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(
+    cls=_LazyGroup,
+    lazy={"slurm": "xiphpc.scheduler.slurm:slurm"},
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="xiphpc")
 def main() -> None:
     """MPI risk engine: price a portfolio on MPI ranks and write aggregated risk to HDF5.
@@ -304,20 +333,16 @@ def gen_history(
     )
 
 
-def _add_optional_groups() -> None:
-    # Sub-command groups living in their own modules.
-    from xiphpc.scheduler.slurm import slurm
-
-    main.add_command(slurm)
-    from xiphpc.bench.balance import balance
-    from xiphpc.bench.kernels import bench
-    from xiphpc.bench.risk import risk
-    from xiphpc.bench.scenarios import scenarios
-
-    bench.add_command(balance)
-    bench.add_command(risk)
-    bench.add_command(scenarios)
-    main.add_command(bench)
-
-
-_add_optional_groups()
+@main.group(
+    cls=_LazyGroup,
+    lazy={
+        "balance": "xiphpc.bench.balance:balance",
+        "kernels": "xiphpc.bench.kernels:kernels_command",
+        "mc": "xiphpc.bench.kernels:mc_command",
+        "products": "xiphpc.bench.kernels:products_command",
+        "risk": "xiphpc.bench.risk:risk",
+        "scenarios": "xiphpc.bench.scenarios:scenarios",
+    },
+)
+def bench() -> None:
+    """Time the pricing kernels and the engine against their alternatives."""

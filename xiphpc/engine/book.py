@@ -69,10 +69,10 @@ class LocalBook:
         One per product table the rank has rows of, in registry order.
     duplicate : ndarray of bool, shape ``(n,)``
         True where an earlier trade of the whole portfolio has the same non-empty id.
-    text : dict of str to ndarray of object, shape ``(n,)`` each
+    text : dict of str to ndarray of str, shape ``(n,)`` each
         The :data:`DESCRIPTIVE_COLUMNS` (``""`` where a product has no such column).
     quantity : ndarray of float64, shape ``(n,)``
-    levels : dict of str to ndarray of object, shape ``(n,)`` each
+    levels : dict of str to ndarray of str, shape ``(n,)`` each
         Each trade's value of every aggregation level of the job.
     """
 
@@ -94,7 +94,8 @@ class LocalBook:
 
 
 def level_values(level: str, product: str, table: Table) -> np.ndarray:
-    """Each trade's value of aggregation ``level`` (``""`` where the product has none)."""
+    """Each trade's value of aggregation level or text column ``level`` (``""`` where the
+    product has none)."""
     if level == "product":
         return np.full(len(table), product)
     if level in table.columns:
@@ -143,7 +144,7 @@ def index_book(source: PortfolioSource, share: WorkShare, levels: list[str]) -> 
         share.comm, np.concatenate(ids) if ids else np.zeros(0, dtype=str), rows
     )
     keys = {
-        lv: share.union_of_strings(np.concatenate(v).tolist() if v else [])
+        lv: share.union_of_strings(np.unique(np.concatenate(v)).tolist() if v else [])
         for lv, v in values.items()
     }
     return BookIndex(share.gather_all_ints(rows[mask]), keys)
@@ -172,16 +173,12 @@ def read_book_rows(
     d0, d1 = np.searchsorted(index.duplicates, [lo, hi])
     duplicate = np.zeros(n, dtype=bool)
     duplicate[index.duplicates[d0:d1] - lo] = True
-    text = {c: np.full(n, "", dtype=object) for c in DESCRIPTIVE_COLUMNS}
-    quantity = np.full(n, np.nan)
-    by_level = {lv: np.full(n, "", dtype=object) for lv in levels}
-    for piece in pieces:
-        rows, table = slice(piece.start, piece.stop), piece.table
-        text["product"][rows] = piece.product
-        for c in DESCRIPTIVE_COLUMNS[1:]:
-            if c in table.columns:
-                text[c][rows] = table[c]
-        quantity[rows] = table["quantity"]
-        for lv in levels:
-            by_level[lv][rows] = level_values(lv, piece.product, table)
-    return LocalBook(pieces, duplicate, text, quantity, by_level)
+
+    def joined(name: str) -> np.ndarray:
+        # One str array per column, joined from the pieces: no Python object per trade.
+        parts = [level_values(name, p.product, p.table) for p in pieces]
+        return np.concatenate(parts).astype(str) if parts else np.zeros(0, dtype=str)
+
+    text = {c: joined(c) for c in DESCRIPTIVE_COLUMNS}
+    quantity = np.concatenate([p.table["quantity"] for p in pieces]) if pieces else np.zeros(0)
+    return LocalBook(pieces, duplicate, text, quantity, {lv: joined(lv) for lv in levels})

@@ -112,7 +112,7 @@ class Nodes:
 
         Parameters
         ----------
-        values : dict of str to ndarray of object, shape ``(n,)`` each
+        values : dict of str to ndarray of str, shape ``(n,)`` each
             Each trade's value of every level but ``"total"``.
 
         Returns
@@ -123,7 +123,7 @@ class Nodes:
         n = len(next(iter(values.values()))) if values else 0
         out = {"total": np.zeros(n, dtype=np.int64) + int(self.offset[0])}
         for lv in self.levels[1:]:
-            idx = np.searchsorted(np.array(self.keys[lv], dtype=object), values[lv])
+            idx = np.searchsorted(np.array(self.keys[lv], dtype=str), values[lv])
             out[lv] = idx.astype(np.int64) + int(self.offset[self.levels.index(lv)])
         return out
 

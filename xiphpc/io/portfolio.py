@@ -149,7 +149,14 @@ def _convert(col: Column, raw: np.ndarray, source: str) -> tuple[np.ndarray, np.
         return values, missing
     if col.kind == "date":
         values = np.full(text.shape, np.datetime64("NaT"), dtype="datetime64[D]")
-        for i in np.flatnonzero(~missing):
+        ok = ~missing
+        try:
+            # One conversion for the column; only a column with a bad date goes cell by cell.
+            values[ok] = text[ok].astype("datetime64[D]")
+            return values, missing
+        except ValueError:
+            pass
+        for i in np.flatnonzero(ok):
             try:
                 values[i] = np.datetime64(text[i], "D")
             except ValueError:

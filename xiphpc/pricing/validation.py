@@ -169,9 +169,10 @@ def distributed_duplicate_mask(comm, ids: np.ndarray, rows: np.ndarray) -> np.nd
     ndarray of bool, shape ``(n,)``
         True where an earlier global row has the same non-empty id.
     """
+    from xiphpc.output.result_file import write_strings
     from xiphpc.parallel.mpi import allreduce_max, exchange_rows
 
-    raw = np.char.encode(np.asarray(ids, dtype=str), "utf-8")
+    raw = write_strings(np.asarray(ids, dtype=str))
     width = max(1, allreduce_max(comm, raw.dtype.itemsize if raw.size else 1))
     raw = raw.astype(f"S{width}")
     octets = raw.view(np.uint8).reshape(raw.size, width)
