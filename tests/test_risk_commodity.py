@@ -293,7 +293,7 @@ def test_single_pillar_commodity_is_one_factor_of_each_kind() -> None:
     )
     fs = factor_set(m)
     assert [lb for lb in fs.labels if lb.startswith("cmd")] == ["cmd:OIL:6M", "cmdvol:OIL:1Y"]
-    table = _on_commodities(generate_market(2), trades=2000)["commodity_option"]
+    table = _on_commodities(generate_market(2), trades=3000)["commodity_option"]
     table.columns["underlying"] = np.full(len(table), "OIL")
     table.columns["strike"] = np.full(len(table), 80.0)
     inputs = REGISTRY["commodity_option"].market_inputs(table, m, fs)

@@ -154,6 +154,10 @@ def european_put(x, tau, r, q, vol):
     return math.exp(-r * tau) * norm_cdf(-(dp - sd)) - x * math.exp(-q * tau) * norm_cdf(-dp)
 
 
+#: Lowest boundary kept, as a fraction of ``B(0+)`` (see :func:`exercise_boundary`).
+BOUNDARY_FLOOR = 1e-12
+
+
 @nb.njit(fastmath=False, error_model="numpy")
 def exercise_boundary(big_t, r, q, vol, coef):
     """Solve the exercise boundary of a put of strike 1 (``r > 0``) up to ``big_t`` years.
@@ -166,7 +170,10 @@ def exercise_boundary(big_t, r, q, vol, coef):
     v2 = vol * vol
     # Perpetual boundary (negative root of the characteristic equation) for the initial guess.
     mu = r - q - 0.5 * v2
-    lam = (-mu - math.sqrt(mu * mu + 2.0 * v2 * r)) / v2
+    disc = math.sqrt(mu * mu + 2.0 * v2 * r)
+    # The root's two forms: each free of cancellation on its own side of mu = 0 (for r far
+    # below q, -mu - disc would lose every digit).
+    lam = (-mu - disc) / v2 if mu >= 0.0 else -2.0 * r / (disc - mu)
     b_inf = lam / (lam - 1.0)
     h_nodes = np.empty(n1)
     sq_h = np.empty(n1)
@@ -236,6 +243,13 @@ def exercise_boundary(big_t, r, q, vol, coef):
                     n_int += pdf_k * math.exp(log_ratio)
                     d_int += pdf_k + w_cdf[i, k] * norm_cdf(d)
             b_new = (num + r * n_int) / (den + q * d_int)
+            # Where r is far below q the boundary B(0+) = r / q is small, and with a small
+            # vol * sqrt(tau) every term of the update can underflow (0 / 0). The early
+            # exercise premium is then at most 1 - exp(-r tau) of the strike, below what a
+            # boundary could add: the boundary is held at the floor instead of taking the
+            # log of 0 or NaN.
+            if not b_new > BOUNDARY_FLOOR * x0:
+                b_new = BOUNDARY_FLOOR * x0
             lg = math.log(min(b_new, x0) / x0)
             new[i] = lg * lg
         for i in range(n1 - 1):
