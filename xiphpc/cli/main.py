@@ -312,10 +312,12 @@ def _add_optional_groups() -> None:
     from xiphpc.bench.balance import balance
     from xiphpc.bench.kernels import bench
     from xiphpc.bench.risk import risk
+    from xiphpc.bench.scaling import scaling
     from xiphpc.bench.scenarios import scenarios
 
     bench.add_command(balance)
     bench.add_command(risk)
+    bench.add_command(scaling)
     bench.add_command(scenarios)
     main.add_command(bench)
 
