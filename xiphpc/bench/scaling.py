@@ -37,7 +37,7 @@ import h5py
 import numpy as np
 
 from xiphpc.bench.scaling_probe import ID_BYTES
-from xiphpc.config.job import TRADES_PER_PARTITION
+from xiphpc.config.job import TRADES_PER_PARTITION, RunSpec
 from xiphpc.parallel.dispatch import guided_runs
 
 __all__ = ["Measured", "fit", "predict", "scaling"]
@@ -46,6 +46,8 @@ __all__ = ["Measured", "fit", "predict", "scaling"]
 LOW_SCENARIOS = 2
 #: Bytes of one aggregation key (``desk``/``book`` names of generated books are shorter).
 KEY_BYTES = 24
+#: Trades of one pass of the engine by default.
+TRADES_PER_PASS = RunSpec().trades_per_pass
 #: Bytes of one part file's path gathered at the end of a run.
 PATH_BYTES = 120
 
@@ -195,7 +197,7 @@ _SERIAL = ("startup_s", "join_s", "dispatch_s", "index_s", "reduce_s")
 
 
 def breaks_first(
-    m: Measured, table: dict[int, dict[str, float]], trades: int, memory_gib: float
+    m: Measured, table: dict[int, dict[str, float]], trades: int, scenarios: int, memory_gib: float
 ) -> list[str]:
     """What limits the run as ranks are added, in words, from the predicted ``table``."""
     notes = []
@@ -232,17 +234,21 @@ def breaks_first(
             "nothing to price unless [run] partitions is raised"
         )
     requests = row["runs"] + big
+    pass_s = TRADES_PER_PASS * (m.compute_base_s + m.compute_per_scenario_s * scenarios)
     notes.append(
         f"counter: {requests:,.0f} fetch-and-adds on rank 0 at {big:,} ranks, "
-        f"{requests * m.serve_s:.3g} s served one at a time; with MPI progress in software "
-        "a request waits for rank 0's next pass boundary, hidden only by asking ahead"
+        f"{requests * m.serve_s:.3g} s served one at a time; where MPI progresses in "
+        "software (MPICH over shared memory) a request completes only when rank 0 next "
+        f"enters MPI, after its pass of {TRADES_PER_PASS:,} trades ({pass_s:.3g} s): asking "
+        "a pass ahead hides it while runs last more than one pass, not at the end"
     )
     join_gib = trades * m.bytes_per_trade / 2**30
-    rank0_gib = trades * 8 * 2 / 2**30
+    rank0_gib = trades * 8 * 3 / 2**30
     notes.append(
-        f"rank 0 writes {join_gib:,.1f} GiB of per-trade rows alone "
-        f"({m.join_per_trade_s * trades:,.0f} s) and holds pv and pv_base of every trade "
-        f"({rank0_gib:,.1f} GiB) against {memory_gib:,.0f} GiB of memory on this machine"
+        f"memory: rank 0 joins {join_gib:,.1f} GiB of per-trade rows alone "
+        f"({m.join_per_trade_s * trades:,.0f} s) and holds pv, fx_to_base and pv_base of "
+        f"every trade at once ({rank0_gib:,.1f} GiB), plus one column of one part at a "
+        f"time (n/R rows), against {memory_gib:,.0f} GiB on this machine"
     )
     return notes
 
@@ -333,19 +339,40 @@ def _med(values) -> float:
     return float(statistics.median(values))
 
 
-def fit(mix: dict[int, list[dict]], low: list[dict], probes: dict[int, dict], cores: int):
-    """:class:`Measured` from the mix runs by rank count, the low-scenario runs at one rank
-    and the probes by rank count; only counts up to ``cores`` are used."""
-    used = {r: runs for r, runs in mix.items() if r <= cores}
+def _nonnegative_lstsq(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least squares ``x @ b ~ y`` with ``b >= 0``: a coefficient that comes out negative
+    (noise on a cost too small to see) is set to zero and the others fitted again."""
+    free = np.ones(x.shape[1], dtype=bool)
+    b = np.zeros(x.shape[1])
+    while free.any():
+        b[:] = 0.0
+        b[free] = np.linalg.lstsq(x[:, free], y, rcond=None)[0]
+        if (b >= 0).all():
+            break
+        free &= b > 0
+    return np.maximum(b, 0.0)
+
+
+def fit(
+    mix: dict[int, list[dict]],
+    low: list[dict],
+    families: list[dict],
+    probes: dict[int, dict],
+    cores: int,
+) -> tuple[Measured, int]:
+    """:class:`Measured` from the mix runs by rank count, the low-scenario and single-family
+    runs at one rank and the probes by rank count; only counts up to ``cores`` are used.
+    Also returns the rank count whose probe gave the point-to-point figures."""
     first = mix[1][0]
     n, s = first["trades"], first["scenarios"]
-    runs = [run for rs in used.values() for run in rs]
-    startup = _med(run["wall_s"] - run["run_s"] for run in runs)
-    # read = r0 + r1 * (n / R): least squares over the slowest rank of every run.
-    x = np.array([[1.0, n / run["ranks"]] for run in runs])
-    y = np.array([max(run["read_s"]) for run in runs])
-    r0, r1 = np.linalg.lstsq(x, y, rcond=None)[0] if len(used) > 1 else (0.0, float(y.mean()) / n)
-    r0, r1 = max(0.0, float(r0)), max(0.0, float(r1))
+    runs = [run for r, rs in mix.items() if r <= cores for run in rs]
+    # Books of every size at one rank tell fixed costs from per-trade ones.
+    every = runs + low + families
+    startup = _med(run["wall_s"] - run["run_s"] for run in every)
+    # read = r0 + r1 * (trades per rank): the slowest rank of every run.
+    x = np.array([[1.0, run["trades"] / run["ranks"]] for run in every])
+    y = np.array([max(run["read_s"]) for run in every])
+    r0, r1 = (float(v) for v in _nonnegative_lstsq(x, y))
     c_high = _med(run["compute_s"][0] / n for run in mix[1])
     c_low = _med(run["compute_s"][0] / n for run in low)
     c1 = max(0.0, (c_high - c_low) / (s - LOW_SCENARIOS)) if s > LOW_SCENARIOS else 0.0
@@ -353,15 +380,13 @@ def fit(mix: dict[int, list[dict]], low: list[dict], probes: dict[int, dict], co
     # write_s: every rank appends each partition's rows to its part (an append per
     # partition, a copy per trade); rank 0 also joins every trade's row into the result.
     rows, rhs = [], []
-    for run in runs:
+    for run in every:
         own = zip(run["rank_partitions"], run["rank_trades"], run["write_s"], strict=True)
         for rank, (k, t, w) in enumerate(own):
-            rows.append([k, t, n if rank == 0 else 0.0])
+            rows.append([k, t, run["trades"] if rank == 0 else 0.0])
             rhs.append(w)
     if any(run["ranks"] > 1 for run in runs):
-        append, stream, join = (
-            max(0.0, float(v)) for v in np.linalg.lstsq(rows, rhs, rcond=None)[0]
-        )
+        append, stream, join = (float(v) for v in _nonnegative_lstsq(np.array(rows), np.array(rhs)))
     else:  # one rank cannot tell streaming from joining: count it all as the serial join
         append, stream, join = 0.0, 0.0, _med(run["write_s"][0] for run in runs) / n
     g, c = first["nodes"], first["measures"] + 2 + s
@@ -472,7 +497,15 @@ def scaling(
             if p in tables and len(tables[p]):
                 books[p] = folder / f"{p}.h5"
                 write_portfolio_hdf5({p: tables[p]}, books[p])
-        jobs = {k: _job(folder, b, scenarios, None, k) for k, b in books.items()}
+        # A family alone keeps the mix's trades per partition, so that fixed per-partition
+        # costs weigh the same in its seconds per trade.
+        per = trades / default_partitions(trades)
+        jobs = {
+            k: _job(
+                folder, b, scenarios, None if k == "mix" else max(1, round(len(tables[k]) / per)), k
+            )
+            for k, b in books.items()
+        }
         low_job = _job(folder, books["mix"], LOW_SCENARIOS, None, "low")
         out = folder / "o.h5"
         # Warm the numba cache for every product so that no repetition pays for compiling.
@@ -490,9 +523,9 @@ def scaling(
             probes[r] = _probe(
                 mpiexec, r, first["nodes"], columns, first["partitions"], folder / "p.json"
             )
-    model, pair = fit(mix, low, probes, cores)
+    model, pair = fit(mix, low, [run for rs in fam.values() for run in rs], probes, cores)
     table = scaling_table(model, target_trades, target_scenarios, targets, target_partitions)
-    notes = breaks_first(model, table, target_trades, _memory_gib())
+    notes = breaks_first(model, table, target_trades, target_scenarios, _memory_gib())
 
     n, s = first["trades"], first["scenarios"]
     echo = click.echo
@@ -549,6 +582,13 @@ def scaling(
             )
     mix_per = _med(x["compute_s"][0] for x in mix[1]) / n
     echo(f"{'default mix':>24} {n:>8,} {mix_per * 1e6:>9.2f} {mix_per / s * 1e9:>12.1f}")
+    if per_family:
+        share = sum(f["share"] for f in per_family.values())
+        weighted = sum(f["share"] * f["s_per_trade"] for f in per_family.values()) / share
+        echo(
+            f"{'families weighted':>24} {'':>8} {weighted * 1e6:>9.2f} "
+            f"{weighted / s * 1e9:>12.1f}   (the families timed, by their share of the mix)"
+        )
 
     echo("\ncollectives (median of the slowest rank, microseconds; * oversubscribed)")
     echo(
@@ -576,6 +616,9 @@ def scaling(
     echo(f"\nfitted parameters (engine runs at <= {cores} ranks, collectives at {pair} ranks)")
     for k, v in asdict(model).items():
         echo(f"  {k:<24} {v:.4g}")
+    if model.join_per_trade_s > 0:
+        bandwidth = model.bytes_per_trade / model.join_per_trade_s / 1e6
+        echo(f"  rank 0's join writes {bandwidth:.1f} MB/s of per-trade rows")
     echo(f"\n{FORMULA}")
     echo(
         f"\npredicted: {target_trades:,} trades x {target_scenarios} scenarios "
