@@ -341,6 +341,7 @@ def gen_history(
         "mc": "xiphpc.bench.kernels:mc_command",
         "products": "xiphpc.bench.kernels:products_command",
         "risk": "xiphpc.bench.risk:risk",
+        "scaling": "xiphpc.bench.scaling:scaling",
         "scenarios": "xiphpc.bench.scenarios:scenarios",
     },
 )
