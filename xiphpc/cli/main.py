@@ -337,6 +337,7 @@ def gen_history(
     cls=_LazyGroup,
     lazy={
         "balance": "xiphpc.bench.balance:balance",
+        "engine": "xiphpc.bench.engine:engine",
         "kernels": "xiphpc.bench.kernels:kernels_command",
         "mc": "xiphpc.bench.kernels:mc_command",
         "products": "xiphpc.bench.kernels:products_command",

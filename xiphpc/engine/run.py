@@ -233,7 +233,8 @@ def price_pass(run: RunState, partitions: range, checkpoint: CheckpointStore, li
     if todo:
         members = run.cube.nodes.membership(book.levels)
         for run_of in _consecutive(todo):
-            inject_fault(share.comm, f"partition-{run_of.start}")
+            for p in run_of:
+                inject_fault(share.comm, f"partition-{p}")
             price_and_aggregate(run, run_of, members)
     run.pass_ended = time.perf_counter()
     for p in partitions:

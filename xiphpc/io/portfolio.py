@@ -372,21 +372,49 @@ def _read_csv(product: str, path: Path) -> Table | None:
 
 
 class GeneratedSource(PortfolioSource):
-    """A synthetic portfolio generated in memory from a seed (same on every rank)."""
+    """A synthetic portfolio generated from a seed, only the rows read (the same rows on
+    every rank that reads them; :func:`xiphpc.synth.generate.generate_rows`)."""
+
+    #: Generated blocks kept per source: a pass reads a few consecutive blocks.
+    KEEP_BLOCKS = 8
 
     def __init__(self, trades: int, seed: int, bad_fraction: float, valuation_date):
-        from xiphpc.synth.generate import generate_portfolio
+        from xiphpc.synth.generate import generate_market, product_counts
 
         self.description = f"generated(trades={trades}, seed={seed}, bad_fraction={bad_fraction})"
-        self._tables = generate_portfolio(
-            trades, seed=seed, bad_fraction=bad_fraction, valuation_date=valuation_date
-        )
+        self._args = {"trades": trades, "seed": seed, "bad_fraction": bad_fraction}
+        self._market = generate_market(seed, valuation_date)
+        self._counts = product_counts(trades)
+        self._blocks: dict[tuple[str, int], dict[str, np.ndarray]] = {}
 
     def counts(self) -> dict[str, int]:
-        return {k: len(v) for k, v in self._tables.items()}
+        return dict(self._counts)
+
+    def _block(self, product: str, block: int) -> dict[str, np.ndarray]:
+        from xiphpc.synth.generate import generate_block
+
+        key = (product, block)
+        if key not in self._blocks:
+            if len(self._blocks) >= self.KEEP_BLOCKS:
+                self._blocks.pop(next(iter(self._blocks)))
+            self._blocks[key] = generate_block(product, block, market=self._market, **self._args)
+        return self._blocks[key]
 
     def read(self, product, start=0, stop=None, columns=None) -> Table:
-        return self._tables[product].take(slice(start, stop))
+        from xiphpc.synth.generate import generate_rows
+
+        stop = self._counts[product] if stop is None else stop
+        raw = generate_rows(
+            product,
+            start,
+            stop,
+            market=self._market,
+            block_source=lambda b: self._block(product, b),
+            **self._args,
+        )
+        if columns is not None:
+            raw = {k: v for k, v in raw.items() if k in columns}
+        return table_from_strings(product, raw, f"generated:{product}", start)
 
 
 class SelectedSource(PortfolioSource):

@@ -43,8 +43,9 @@ __all__ = [
 
 Comm = MPI.Comm
 
-#: ``RANK:STAGE`` (e.g. ``1:compute``) makes that rank raise at that stage; for tests of the
-#: failure path, never set in production.
+#: ``RANK:STAGE`` (e.g. ``1:compute``) makes that rank raise at that stage (``*``: whichever
+#: rank gets there, as for a partition that dynamic balance gives to any rank); for tests of
+#: the failure path, never set in production.
 FAULT_ENV = "XIPHPC_INJECT_FAULT"
 #: ``RANK:SECONDS`` (e.g. ``1:0.5``) makes that rank sleep before each partition it prices;
 #: for tests and benchmarks of slow ranks, never set in production.
@@ -73,7 +74,7 @@ def inject_fault(comm: MPI.Comm, stage: str) -> None:
     if not spec:
         return
     rank, _, at = spec.partition(":")
-    if at == stage and rank.strip() == str(comm.Get_rank()):
+    if at == stage and rank.strip() in ("*", str(comm.Get_rank())):
         raise RuntimeError(f"fault injected at stage {stage!r} ({FAULT_ENV}={spec})")
 
 

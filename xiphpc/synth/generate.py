@@ -541,6 +541,90 @@ _DEFECTS = (
 )
 
 
+#: Rows of a product table drawn from one random stream: any block of rows is generated
+#: alone, so a rank generates only the rows it reads.
+GENERATION_BLOCK = 1 << 14
+
+
+def product_counts(trades: int) -> dict[str, int]:
+    """Trades of each product in a portfolio of ``trades`` (:data:`PRODUCT_MIX`), in
+    registry order."""
+    counts = {p: int(trades * f) for p, f in PRODUCT_MIX.items()}
+    counts["equity_option"] += trades - sum(counts.values())
+    return {p: counts[p] for p in REGISTRY if p in counts}
+
+
+def generate_block(
+    product: str,
+    block: int,
+    *,
+    trades: int,
+    seed: int,
+    bad_fraction: float,
+    market: Market,
+) -> dict[str, np.ndarray]:
+    """Rows ``block * GENERATION_BLOCK`` onwards (up to one block) of ``product``'s table in
+    a portfolio of ``trades``, as text columns (shape ``(n,)`` each).
+
+    Each block draws from a stream of its own, ``(seed, product, block)``; trade ids count
+    through the whole portfolio (products in registry order).
+    """
+    counts = product_counts(trades)
+    index = list(counts).index(product)
+    first = block * GENERATION_BLOCK
+    n = max(0, min(GENERATION_BLOCK, counts[product] - first))
+    rng = np.random.default_rng([seed, 0x707466, index, block])
+    id_start = sum(list(counts.values())[:index]) + first
+    cols = _common(rng, product, n, id_start) | _ROWS[product](rng, market, n)
+    raw = {k: _as_text(v) for k, v in cols.items()}
+    if bad_fraction > 0 and n:
+        bad = np.flatnonzero(rng.random(n) < bad_fraction)
+        # Defect kinds cycle from a point that moves with the product and the block, so
+        # every kind turns up in a portfolio of a few blocks.
+        n_defect = 3 * index + 5 * block
+        for i in bad:
+            column, value = _DEFECTS[n_defect % len(_DEFECTS)]
+            skip = 1
+            while column not in raw:
+                # The product has no such column: the next defect it can have.
+                column, value = _DEFECTS[(n_defect + skip) % len(_DEFECTS)]
+                skip += 1
+            if column == "trade_id":
+                value = raw["trade_id"][i - 1] if i > 0 else raw["trade_id"][i]
+            raw[column] = raw[column].astype(object)
+            raw[column][i] = value
+            n_defect += 1
+        raw = {k: v.astype(str) for k, v in raw.items()}
+    return raw
+
+
+def generate_rows(
+    product: str,
+    start: int,
+    stop: int,
+    *,
+    trades: int,
+    seed: int = 0,
+    bad_fraction: float = 0.0,
+    market: Market,
+    block_source=None,
+) -> dict[str, np.ndarray]:
+    """Rows ``start:stop`` of ``product``'s table, as text columns; only the blocks they
+    overlap are generated (by ``block_source(block)`` when given: a cache of
+    :func:`generate_block`)."""
+    first = start // GENERATION_BLOCK
+    # At least one block, so that an empty table still has its columns.
+    blocks = range(first, max(first + 1, -(-stop // GENERATION_BLOCK)))
+    make = block_source or (
+        lambda b: generate_block(
+            product, b, trades=trades, seed=seed, bad_fraction=bad_fraction, market=market
+        )
+    )
+    parts = [make(b) for b in blocks]
+    cut = slice(start - blocks.start * GENERATION_BLOCK, stop - blocks.start * GENERATION_BLOCK)
+    return {k: np.concatenate([p[k] for p in parts]).astype(str)[cut] for k in parts[0]}
+
+
 def generate_portfolio(
     trades: int,
     *,
@@ -562,38 +646,23 @@ def generate_portfolio(
         vol, non-positive strike, past expiry, unknown currency or underlying, duplicate id).
     market : Market, optional
         Market the strikes are set around; the one of ``generate_market(seed)`` by default.
+
+    Notes
+    -----
+    The tables are made of blocks of :data:`GENERATION_BLOCK` rows (:func:`generate_rows`):
+    rows ``a:b`` of a table are the same whether the whole table or only they are generated.
     """
     market = market or generate_market(seed, valuation_date)
-    rng = np.random.default_rng([seed, 0x707466])
-    counts = {p: int(trades * f) for p, f in PRODUCT_MIX.items()}
-    counts["equity_option"] += trades - sum(counts.values())
-    tables: dict[str, Table] = {}
-    start = 0
-    n_defect = 0
-    for product in REGISTRY:
-        if product not in counts:
-            continue
-        n = counts[product]
-        cols = _common(rng, product, n, start) | _ROWS[product](rng, market, n)
-        raw = {k: _as_text(v) for k, v in cols.items()}
-        if bad_fraction > 0 and n:
-            bad = np.flatnonzero(rng.random(n) < bad_fraction)
-            for i in bad:
-                column, value = _DEFECTS[n_defect % len(_DEFECTS)]
-                skip = 1
-                while column not in raw:
-                    # The product has no such column: the next defect it can have.
-                    column, value = _DEFECTS[(n_defect + skip) % len(_DEFECTS)]
-                    skip += 1
-                if column == "trade_id":
-                    value = raw["trade_id"][i - 1] if i > 0 else raw["trade_id"][i]
-                raw[column] = raw[column].astype(object)
-                raw[column][i] = value
-                n_defect += 1
-            raw = {k: v.astype(str) for k, v in raw.items()}
-        tables[product] = table_from_strings(product, raw, f"generated:{product}")
-        start += n
-    return tables
+    return {
+        product: table_from_strings(
+            product,
+            generate_rows(
+                product, 0, n, trades=trades, seed=seed, bad_fraction=bad_fraction, market=market
+            ),
+            f"generated:{product}",
+        )
+        for product, n in product_counts(trades).items()
+    }
 
 
 def _as_text(values: np.ndarray) -> np.ndarray:

@@ -1,0 +1,30 @@
+"""``xiphpc bench engine`` end to end at a toy size (real mpiexec runs at 1 and 2 ranks)."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from xiphpc.bench.engine import STAGES, engine
+
+
+def test_bench_engine_reports_stages_and_efficiency(tmp_path) -> None:
+    out = tmp_path / "e.json"
+    res = CliRunner().invoke(
+        engine, ["--trades", "1500", "--ranks", "1,2", "--repeat", "1", "--json", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "efficiency" in res.output
+    figures = json.loads(out.read_text())
+    assert figures["trades"] == 1500
+    for n in ("1", "2"):
+        m = figures["median"][n]
+        assert m["trades"] == 1500 and m["wall_s"] > 0 and m["peak_memory_b"] > 0
+        # Each stage happens within the run, which happens within the launch.
+        assert all(0 <= m[s] <= m["run_s"] for s in STAGES)
+        assert m["run_s"] <= m["wall_s"]
+    # On one rank the stages follow one another.
+    assert sum(figures["median"]["1"][s] for s in STAGES) <= figures["median"]["1"]["run_s"]
+    assert figures["pricing_s"] and all(v > 0 for v in figures["pricing_s"].values())
+    assert 0 < figures["efficiency"] < 1

@@ -1,0 +1,178 @@
+"""``xiphpc bench engine``: the engine's wall time by stage beside the pricing time of the same
+trades, per product family and whole, as an efficiency.
+
+One generated HDF5 book (the default mix, or chosen products), run by ``mpiexec -n R
+xiphpc run`` with all measures, four aggregation levels and per-trade output; the stage
+times come from the result's ``/diagnostics/ranks``. The pricing time is
+``Product.price`` of the same valid trades (schedules, inputs and kernels; no reading,
+validation, aggregation or writing), timed in this process with a warm numba cache.
+Efficiency is pricing time ÷ engine wall time at one rank: how much of what the user waits
+for is pricing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+import h5py
+import numpy as np
+
+__all__ = ["engine"]
+
+STAGES = ("read_s", "compute_s", "reduce_s", "write_s")
+
+
+def _job(folder: Path, book: Path, products: list[str] | None) -> Path:
+    job = folder / "engine.toml"
+    chosen = f"products = {json.dumps(products)}\n" if products else ""
+    job.write_text(
+        'name = "bench-engine"\n'
+        f'[portfolio]\npath = "{book}"\n{chosen}'
+        "[market]\ngenerate = { seed = 1 }\n"
+        '[aggregation]\nlevels = ["desk", "book", "currency", "underlying"]\n'
+        f'[output]\npath = "{folder / "out.h5"}"\ntrades = true\n'
+    )
+    return job
+
+
+def _one_run(mpiexec: str, exe: str, ranks: int, job: Path, out: Path) -> dict[str, float]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [mpiexec, "-n", str(ranks), exe, "run", str(job), "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise click.ClickException(f"run at {ranks} ranks failed:\n{proc.stderr[-2000:]}")
+    with h5py.File(out, "r") as f:
+        d = f["diagnostics/ranks"]
+        started = dt.datetime.fromisoformat(f.attrs["started"])
+        finished = dt.datetime.fromisoformat(f.attrs["finished"])
+        row = {s: float(np.max(d[s][()])) for s in STAGES}
+        row["run_s"] = (finished - started).total_seconds()
+        row["wall_s"] = wall
+        row["peak_memory_b"] = float(np.max(d["peak_memory_b"][()]))
+        row["trades"] = int(f.attrs["n_trades"])
+        return row
+
+
+def _pricing_seconds(tables: dict, repeat: int) -> dict[str, float]:
+    """Median seconds of ``Product.price`` of each table's valid trades (warm)."""
+    from xiphpc.pricing.products import REGISTRY, PricingContext
+    from xiphpc.pricing.status import Status
+    from xiphpc.pricing.validation import validate_table
+    from xiphpc.synth.generate import generate_market
+
+    market = generate_market(1)
+    ctx = PricingContext(seed=0, valuation_date=market.valuation_date)
+    out = {}
+    for product, table in tables.items():
+        status, _ = validate_table(table, market)
+        valid = table.take(np.flatnonzero(status == Status.OK))
+        if not len(valid):
+            continue
+        product_ = REGISTRY[product]
+        product_.price(valid.take(slice(0, 16)), market, ctx)  # compile or load the kernels
+        times = []
+        for _ in range(repeat):
+            # A fresh copy each time: no schedule memo carries over between repetitions.
+            fresh = valid.take(np.arange(len(valid)))
+            t0 = time.perf_counter()
+            product_.price(fresh, market, ctx)
+            times.append(time.perf_counter() - t0)
+        out[product] = statistics.median(times)
+    return out
+
+
+@click.command("engine")
+@click.option("--trades", default=1_000_000, show_default=True, type=click.IntRange(1))
+@click.option("--ranks", default="1,2", show_default=True, help="Rank counts to compare.")
+@click.option("--repeat", default=3, show_default=True, type=click.IntRange(1))
+@click.option("--products", default="", help="Product tables (comma-separated; default: all).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
+def engine(trades: int, ranks: str, repeat: int, products: str, json_path: Path | None) -> None:
+    """Engine wall time by stage at each rank count, beside the pricing time of the same
+    trades; efficiency = pricing ÷ wall at one rank, per family and whole."""
+    from xiphpc.pricing.products import REGISTRY
+    from xiphpc.synth.generate import generate_portfolio, write_portfolio_hdf5
+
+    chosen = [p for p in products.split(",") if p] or None
+    unknown = [p for p in chosen or [] if p not in REGISTRY]
+    if unknown:
+        raise click.BadParameter(f"unknown products {unknown}", param_hint="--products")
+    counts = [int(x) for x in ranks.split(",")]
+    bindir = Path(sys.executable).parent
+    path = f"{bindir}:{os.environ.get('PATH', '')}"
+    mpiexec, exe = shutil.which("mpiexec", path=path), shutil.which("xiphpc", path=path)
+    if mpiexec is None or exe is None:
+        raise click.ClickException("mpiexec and xiphpc must be on PATH")
+    runs: dict[int, list[dict]] = {}
+    with tempfile.TemporaryDirectory(prefix="xiphpc-bench-") as tmp:
+        folder = Path(tmp)
+        book = folder / "book.h5"
+        tables = generate_portfolio(trades, seed=1)
+        if chosen:
+            tables = {p: t for p, t in tables.items() if p in chosen}
+        write_portfolio_hdf5(tables, book)
+        job = _job(folder, book, chosen)
+        _one_run(mpiexec, exe, 1, job, folder / "warm.h5")  # warm the numba cache
+        for _ in range(repeat):
+            for n in counts:  # interleaved, so that drift of the machine hits every count
+                runs.setdefault(n, []).append(_one_run(mpiexec, exe, n, job, folder / "o.h5"))
+        pricing = _pricing_seconds(tables, repeat)
+    n_trades = sum(len(t) for t in tables.values())
+    med = {n: {k: statistics.median(r[k] for r in runs[n]) for k in runs[n][0]} for n in counts}
+    base = med[counts[0]]
+    total_pricing = sum(pricing.values())
+    click.echo(
+        f"bench engine: {n_trades:,} trades, all measures, 4 levels, per-trade output; "
+        f"median of {repeat}"
+    )
+    click.echo(
+        f"{'ranks':>5} {'wall s':>7} {'read s':>7} {'compute s':>9} {'reduce s':>8} "
+        f"{'write s':>7} {'peak MB':>8} {'B/trade':>8} {'speed-up':>8}"
+    )
+    for n in counts:
+        m = med[n]
+        click.echo(
+            f"{n:>5} {m['wall_s']:>7.2f} {m['read_s']:>7.2f} {m['compute_s']:>9.2f} "
+            f"{m['reduce_s']:>8.2f} {m['write_s']:>7.2f} {m['peak_memory_b'] / 1e6:>8.0f} "
+            f"{m['peak_memory_b'] / n_trades * n:>8.0f} {base['wall_s'] / m['wall_s']:>7.2f}x"
+        )
+    click.echo(f"{'product':>24} {'trades':>9} {'pricing s':>10} {'share':>6}")
+    for product, seconds in sorted(pricing.items(), key=lambda kv: -kv[1]):
+        click.echo(
+            f"{product:>24} {len(tables[product]):>9,} {seconds:>10.3f} "
+            f"{seconds / total_pricing:>6.1%}"
+        )
+    efficiency = total_pricing / base["wall_s"]
+    click.echo(
+        f"pricing {total_pricing:.2f} s of {base['wall_s']:.2f} s wall at {counts[0]} rank(s): "
+        f"efficiency {efficiency:.2f}"
+    )
+    if json_path:
+        json_path.write_text(
+            json.dumps(
+                {
+                    "trades": n_trades,
+                    "runs": {str(n): runs[n] for n in counts},
+                    "median": {str(n): med[n] for n in counts},
+                    "pricing_s": pricing,
+                    "efficiency": efficiency,
+                },
+                indent=1,
+            )
+        )
