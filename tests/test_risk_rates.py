@@ -15,7 +15,7 @@ from markets import (
     TODAY,
     VDATE,
     ql_day_count,
-    ql_ibor_index,
+    ql_index_of,
     ql_rates_handles,
     ql_schedule,
     rates_curves,
@@ -38,7 +38,8 @@ CTX = PricingContext(valuation_date=VDATE)
 
 def _ql_swap(table, i, disc_z, proj_z):
     """QuantLib swap ``i`` on a linear-zero discount curve and a log-linear-discount
-    projection curve with the given pillar zero rates: ``(NPV, number of coupons)``."""
+    projection curve with the given pillar zero rates: ``(NPV, number of coupons)``; its
+    index ``USD-LIBOR-3M`` by the conventions table, with indexed coupons."""
     hd, hp = ql_rates_handles(disc_z, proj_z)
     fixed_m = int(table["fixed_frequency"][i][:-1])
     float_m = int(table["float_frequency"][i][:-1])
@@ -50,7 +51,7 @@ def _ql_swap(table, i, disc_z, proj_z):
         float(table["fixed_rate"][i]),
         ql_day_count(table["fixed_day_count"][i]),
         ql_schedule(table["start"][i], table["maturity"][i], float_m, "USD"),
-        ql_ibor_index(hp, float_m, table["float_day_count"][i]),
+        ql_index_of("USD-LIBOR-3M", hp),
         0.0,
         ql_day_count(table["float_day_count"][i]),
     )
@@ -58,7 +59,15 @@ def _ql_swap(table, i, disc_z, proj_z):
     return swap.NPV(), len(swap.leg(0)) + len(swap.leg(1))
 
 
-def test_swap_bucketed_pv01_equals_quantlib_finite_differences():
+@pytest.fixture
+def indexed_coupons():
+    """QuantLib's IBOR coupons forward over the index tenor (not par coupons)."""
+    ql.IborCoupon.createIndexedCoupons()
+    yield
+    ql.IborCoupon.createAtParCoupons()
+
+
+def test_swap_bucketed_pv01_equals_quantlib_finite_differences(indexed_coupons):
     rng = np.random.default_rng(5)
     n = 6
     start = TODAY + rng.integers(1, 300, n).astype("timedelta64[D]")
