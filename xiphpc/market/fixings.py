@@ -19,9 +19,12 @@ import numpy as np
 __all__ = ["Fixings", "load_fixings", "parse_fixings"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Fixings:
-    """Fixings by index name: sorted dates (datetime64[D]) and their values (float64)."""
+    """Fixings by index name: sorted dates (datetime64[D]) and their values (float64).
+
+    Compared and hashed by identity: schedules built on one set of fixings are remembered
+    under it."""
 
     series: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     source: str = "<memory>"

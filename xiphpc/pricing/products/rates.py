@@ -191,7 +191,7 @@ _MEMO: dict[tuple, tuple[list, Any]] = {}
 
 
 def memo_schedules(
-    table: Table, market: Market, kind: str, columns: tuple[str, ...], build: Callable[[], Any]
+    table: Table, market: Market, kind: Any, columns: tuple[str, ...], build: Callable[[], Any]
 ) -> Any:
     """``build()``, remembered while the same column arrays of ``table`` are priced again on
     the same valuation date (risk revalues one table on many shifted markets; schedules and
@@ -227,17 +227,22 @@ def _start(table: Table, market: Market) -> np.ndarray:
     return np.where(np.isnat(start), today, start)
 
 
+def _curve_name(market: Market, name: str) -> str:
+    """Name of the curve an index projects on: its own (a currency code, a market index
+    curve) or, for an overnight index of the conventions table without a curve of its own,
+    its currency's (the OIS curve), so that the currency curve's risk factors move it."""
+    if name in market.curves or name in getattr(market, "index_curves", {}):
+        return name
+    conv = index_of(name)
+    return conv.currency if conv is not None and conv.overnight else name
+
+
 def _projection(market: Market, name: str):
-    """Projection curve of an index name: the currency's curve for a currency code, the
-    market's index curve of that name, else, for an overnight index of the conventions
-    table, its currency's (OIS) curve."""
+    """Projection curve of an index name (:func:`_curve_name`), None if there is none."""
+    name = _curve_name(market, name)
     if name in market.curves:
         return market.curves[name]
-    curve = getattr(market, "index_curves", {}).get(name)
-    conv = index_of(name)
-    if curve is None and conv is not None and conv.overnight:
-        return market.curves.get(conv.currency)
-    return curve
+    return getattr(market, "index_curves", {}).get(name)
 
 
 def _curve_ids(table: Table, market: Market, states: CurveStates) -> tuple:
@@ -247,7 +252,7 @@ def _curve_ids(table: Table, market: Market, states: CurveStates) -> tuple:
     A currency code names its discount curve, which is also its single-curve projection.
     """
     disc_names = table["currency"]
-    proj_names = table["underlying"]
+    proj_names = np.array([_curve_name(market, str(u)) for u in table["underlying"]])
     names = [str(k) for k in np.unique(np.concatenate((disc_names, proj_names)))]
     packed = states.yield_curves(names, [_projection(market, n) for n in names])
     disc = np.searchsorted(np.array(names), disc_names).astype(np.int64)
@@ -423,7 +428,7 @@ def _swap_schedules(table: Table, market: Market):
     return memo_schedules(
         table,
         market,
-        "interest_rate_swap",
+        ("interest_rate_swap", market.fixings),
         _SWAP_MEMO_COLUMNS,
         lambda: _indexed_legs(table, market),
     )
