@@ -315,20 +315,25 @@ def _overnight(out, rows, start, end, acc, c, method, days, today, vd, fixings, 
 
 def _daily(out, rows, s, e, n_days, look, lock, shift, cal, c, today, vd, fixings, fail):
     # Day by day: interest dates t_i, value dates v_i, the last ``lock`` fixings frozen at
-    # v_{n-1-lock}.
+    # v_{n-1-lock}. Dates are positions in the calendar's business days around the periods,
+    # so that moving by business days is integer arithmetic.
+    lo = s.min() - 7 - 3 * int(look.max(initial=0))
+    span_days = np.arange(lo, e.max() + 15)
+    bd = span_days[cal.is_business_day(span_days)]
     per = np.repeat(np.arange(rows.size), n_days)
     i = np.arange(per.size) - np.repeat(np.cumsum(n_days) - n_days, n_days)
     last = i == n_days[per] - 1
-    first_bd = cal.adjust(s + 1, "following")
-    t_i = np.where(i == 0, s[per], cal.advance(first_bd[per], np.maximum(i - 1, 0)))
-    t_next = np.where(last, e[per], cal.advance(first_bd[per], i))
     L = look[per]
-    v_i = cal.advance(cal.adjust(t_i, "preceding"), -L)
-    v_next = np.where(
-        last,
-        cal.advance(cal.adjust(e[per], "following"), -L),
-        cal.advance(t_next, -L),
-    )
+    # Position of the first business day after the start, of the business day on or before
+    # the start, and of the business day on or after the end.
+    after = np.searchsorted(bd, s + 1)[per]
+    before = (np.searchsorted(bd, s, side="right") - 1)[per]
+    end_on = np.searchsorted(bd, e)[per]
+    t_i = np.where(i == 0, s[per], bd[after + np.maximum(i - 1, 0)])
+    t_next = np.where(last, e[per], bd[np.minimum(after + i, bd.size - 1)])
+    v_pos = np.where(i == 0, before, after + i - 1) - L
+    v_i = bd[v_pos]
+    v_next = bd[np.where(last, end_on, after + i) - L]
     sh = shift[per]
     span = np.where(
         sh, year_fraction(v_i, v_next, c.day_count), year_fraction(t_i, t_next, c.day_count)
@@ -339,7 +344,7 @@ def _daily(out, rows, s, e, n_days, look, lock, shift, cal, c, today, vd, fixing
     ref = np.arange(per.size)
     ref[locked] = (np.cumsum(n_days) - n_days)[per[locked]] + frozen[locked]
     a = v_i[ref]
-    b = cal.advance(a, 1)
+    b = bd[v_pos[ref] + 1]
     delta = year_fraction(a, b, c.day_count)
     value, used, missing = _fixed(fixings, c.name, a, today)
     if missing.any():
