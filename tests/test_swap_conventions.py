@@ -458,3 +458,28 @@ def test_job_names_a_fixings_file(tmp_path, market_file):
     )
     market, _ = load_inputs(load_job(job))
     assert market.fixings.lookup("USD-SOFR", np.array([np.datetime64("2026-11-20")]))[1][0]
+
+
+def test_bad_columns_of_seasoned_swaps_are_flagged_not_raised():
+    rng = np.random.default_rng(20)
+    n = 5
+    table = _swaps(
+        rng,
+        n,
+        np.array(["USD-SOFR", "USD-LIBOR-3M", "USD-SOFR", "USD-SOFR", "USD-SOFR"]),
+        np.full(n, TODAY - 30),
+        float_frequency=np.array(["7M", "3M", "3M", "3M", "3M"]),
+        fixed_day_count=np.full(n, "30/360"),
+        float_day_count=np.array(["ACT/360", "ACT/360", "ACT/999", "ACT/360", "ACT/360"]),
+        compounding=np.array(["plain", "plain", "plain", "sideways", "plain"]),
+    )
+    table.columns["maturity"] = np.array(
+        [TODAY + 900, TODAY + 900, TODAY + 900, TODAY + 900, np.datetime64("NaT")]
+    )
+    status, reason = validate_table(table, _market())
+    assert list(status[[0, 2, 3]]) == [Status.BAD_VALUE] * 3
+    assert "float_frequency" in reason[0] and "float_day_count" in reason[2]
+    assert "compounding" in reason[3]
+    # No fixings in the market: the valid LIBOR swap lacks its first fixing.
+    assert status[1] == Status.MISSING_FIELD and "USD-LIBOR-3M" in reason[1]
+    assert status[4] == Status.BAD_VALUE and "maturity" in reason[4]

@@ -452,6 +452,26 @@ def _compounding_checks(table: Table):
     return out
 
 
+def _buildable(table: Table, market: Market) -> np.ndarray:
+    """Swaps whose schedules can be generated: a maturity after the valuation date and after
+    the start, and frequencies, day counts and compounding among their choices or empty (the
+    column checks flag the others, by name)."""
+    today = np.datetime64(market.valuation_date, "D")
+    mat = table["maturity"]
+    ok = ~np.isnat(mat) & (mat > today) & (mat > _start(table, market))
+    for name, choices in (
+        ("fixed_frequency", FREQUENCIES),
+        ("float_frequency", FREQUENCIES),
+        ("fixed_day_count", DAY_COUNTS),
+        ("float_day_count", DAY_COUNTS),
+        ("compounding", COMPOUNDING),
+    ):
+        if name in table.columns:
+            v = np.asarray(table[name]).astype(str)
+            ok &= (v == "") | np.isin(v, list(choices))
+    return ok
+
+
 class InterestRateSwap(CurveProduct):
     """Fixed-vs-floating interest-rate swap, projected on its index, discounted on its
     currency's curve. Quantity: notional (signed: a negative notional reverses the swap).
@@ -513,7 +533,7 @@ class InterestRateSwap(CurveProduct):
             + _calendar_checks(table)
             + _compounding_checks(table)
         )
-        bad = np.zeros(len(table), dtype=bool)
+        bad = ~_buildable(table, market)
         for mask, _, _ in checks:
             bad |= mask
         ok = np.flatnonzero(~bad)
