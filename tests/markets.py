@@ -186,6 +186,33 @@ def ql_ibor_index(projection, months: int = 3, day_count: str = "ACT/360"):
     )
 
 
+def ql_index_of(name: str, handle):
+    """The QuantLib index of a row of the conventions table
+    (:data:`xiphpc.market.conventions.INDICES`) projected on ``handle``: an
+    ``OvernightIndex`` or an ``IborIndex`` with the row's fixing lag, calendar, tenor,
+    convention, end-of-month rule and day count."""
+    import QuantLib as ql
+
+    from xiphpc.market.conventions import INDICES
+
+    c = INDICES[name]
+    dc = ql_day_count(c.day_count)
+    if c.overnight:
+        return ql.OvernightIndex(name, 0, ql.USDCurrency(), ql_calendar(c.calendar), dc, handle)
+    convention = {"following": ql.Following, "modified_following": ql.ModifiedFollowing}
+    return ql.IborIndex(
+        name,
+        ql.Period(c.tenor),
+        c.fixing_lag,
+        ql.USDCurrency(),
+        ql_calendar(c.calendar),
+        convention[c.convention],
+        c.end_of_month,
+        dc,
+        handle,
+    )
+
+
 def ql_calendar(name: str):
     """The QuantLib calendar of a calendar name of :mod:`xiphpc.market.curves.calendar` (or
     of a currency's default calendar); ``+`` joins them (``JoinHolidays``)."""

@@ -42,9 +42,9 @@ from xiphpc.market.curves import (
 from xiphpc.market.curves.bootstrap import _d, _reduce
 from xiphpc.pricing.kernels.rates import (
     FixedPeriods,
-    FloatPeriods,
     FraOutputs,
     FraTerms,
+    IndexPeriods,
     SwapOutputs,
     SwapTerms,
     discount_factors,
@@ -332,7 +332,7 @@ def _reprice_with_kernels(inst_list, proj: Curve, disc: Curve) -> float:
                 curves,
                 SwapTerms(*ids, np.array([inst.rate]), np.zeros(1), np.ones(1)),
                 FixedPeriods.of(fx),
-                FloatPeriods.of(fl),
+                IndexPeriods.of(fl),
                 moves(),
                 SwapOutputs(value, annuity, par),
             )

@@ -14,8 +14,10 @@ from markets import (
     PILLAR_DAYS,
     TODAY,
     VDATE,
+    qdate,
+    ql_calendar,
     ql_day_count,
-    ql_ibor_index,
+    ql_index_of,
     ql_rates_handles,
     ql_schedule,
     rates_curves,
@@ -23,7 +25,10 @@ from markets import (
     trade_table,
 )
 
+from xiphpc.market.conventions import INDICES
+from xiphpc.market.curves import calendar
 from xiphpc.market.factors import factor_set
+from xiphpc.market.fixings import Fixings
 from xiphpc.pricing.products import REGISTRY, PricingContext
 from xiphpc.pricing.products.rates import InterestRateSwap
 from xiphpc.risk.revalue import bump_sizes, sensitivities
@@ -38,7 +43,8 @@ CTX = PricingContext(valuation_date=VDATE)
 
 def _ql_swap(table, i, disc_z, proj_z):
     """QuantLib swap ``i`` on a linear-zero discount curve and a log-linear-discount
-    projection curve with the given pillar zero rates: ``(NPV, number of coupons)``."""
+    projection curve with the given pillar zero rates: ``(NPV, number of coupons)``; its
+    index ``USD-LIBOR-3M`` by the conventions table, with indexed coupons."""
     hd, hp = ql_rates_handles(disc_z, proj_z)
     fixed_m = int(table["fixed_frequency"][i][:-1])
     float_m = int(table["float_frequency"][i][:-1])
@@ -50,7 +56,7 @@ def _ql_swap(table, i, disc_z, proj_z):
         float(table["fixed_rate"][i]),
         ql_day_count(table["fixed_day_count"][i]),
         ql_schedule(table["start"][i], table["maturity"][i], float_m, "USD"),
-        ql_ibor_index(hp, float_m, table["float_day_count"][i]),
+        ql_index_of("USD-LIBOR-3M", hp),
         0.0,
         ql_day_count(table["float_day_count"][i]),
     )
@@ -58,7 +64,15 @@ def _ql_swap(table, i, disc_z, proj_z):
     return swap.NPV(), len(swap.leg(0)) + len(swap.leg(1))
 
 
-def test_swap_bucketed_pv01_equals_quantlib_finite_differences():
+@pytest.fixture
+def indexed_coupons():
+    """QuantLib's IBOR coupons forward over the index tenor (not par coupons)."""
+    ql.IborCoupon.createIndexedCoupons()
+    yield
+    ql.IborCoupon.createAtParCoupons()
+
+
+def test_swap_bucketed_pv01_equals_quantlib_finite_differences(indexed_coupons):
     rng = np.random.default_rng(5)
     n = 6
     start = TODAY + rng.integers(1, 300, n).astype("timedelta64[D]")
@@ -123,6 +137,88 @@ def test_swap_bucketed_pv01_equals_quantlib_finite_differences():
         rtol=h**2 * t_max**2 / 3,
         atol=(2 * k + 1) * one_pv,
     )
+
+
+def test_seasoned_ois_bucketed_pv01_equals_quantlib_finite_differences():
+    # The curve-state path (bucketed bumps in one kernel call) on compounded coupons: one
+    # swap per compounding method, seasoned, with fixings; projected on the discount curve.
+    n = 4
+    methods = np.array(["plain", "lookback", "observation_shift", "lockout"])
+    start = TODAY - np.array([40, 100, 20, 70]).astype("timedelta64[D]")
+    maturity = TODAY + np.array([800, 2000, 3000, 1500]).astype("timedelta64[D]")
+    table = trade_table(
+        "interest_rate_swap",
+        n,
+        underlying=np.full(n, "USD-SOFR"),
+        pay_receive=np.array(["payer", "receiver", "payer", "receiver"]),
+        fixed_rate=np.full(n, 0.035),
+        start=start,
+        maturity=maturity,
+        fixed_frequency=np.full(n, "12M"),
+        float_frequency=np.full(n, "12M"),
+        fixed_day_count=np.full(n, "ACT/360"),
+        float_day_count=np.full(n, "ACT/360"),
+        spread=np.zeros(n),
+        calendar=np.full(n, "US-SOFR"),
+        compounding=methods,
+        compounding_days=np.array([0.0, 2.0, 2.0, 2.0]),
+    )
+    market = rates_market()
+    days = np.arange(TODAY - 200, TODAY + 1)
+    days = days[calendar("US-SOFR").is_business_day(days)]
+    rates = 0.04 + 0.001 * np.sin(np.arange(days.size))
+    market.fixings = Fixings.of({"USD-SOFR": dict(zip(days.astype(str), rates, strict=True))})
+    fs = factor_set(market)
+    fidx, sens = sensitivities(
+        InterestRateSwap(), table, market, fs, bump_sizes(fs, 1e-4, 1e-3, 1e-3, 1e-3), CTX
+    )
+    disc, _ = rates_curves()
+    first = fs.index("ir", "USD")
+    c = INDICES["USD-SOFR"]
+    try:
+        checked = 0
+        for p in range(PILLAR_DAYS.size):
+            ours = np.array([sens[i][fidx[i] == first + p].sum() for i in range(n)])
+            for i in range(n):
+                npv = []
+                for h in (1e-4, -1e-4):
+                    z = disc.zero_rates.copy()
+                    z[p] += h
+                    hd, _ = ql_rates_handles(z, z)
+                    index = ql_index_of("USD-SOFR", hd)
+                    for d, r in zip(days, rates, strict=True):
+                        index.addFixing(qdate(d), float(r), True)
+                    look = 2 if methods[i] in ("lookback", "observation_shift") else 0
+                    swap = ql.OvernightIndexedSwap(
+                        ql.Swap.Payer if table["pay_receive"][i] == "payer" else ql.Swap.Receiver,
+                        [1.0],
+                        ql_schedule(start[i], maturity[i], 12, "US-SOFR"),
+                        0.035,
+                        ql.Actual360(),
+                        [1.0],
+                        ql_schedule(start[i], maturity[i], 12, "US-SOFR"),
+                        index,
+                        0.0,
+                        c.payment_lag,
+                        ql.Following,
+                        ql_calendar("US-SOFR"),
+                        False,
+                        ql.RateAveraging.Compound,
+                        look,
+                        2 if methods[i] == "lockout" else 0,
+                        bool(methods[i] == "observation_shift"),
+                    )
+                    swap.setPricingEngine(ql.DiscountingSwapEngine(hd))
+                    npv.append(swap.NPV())
+                ref = 0.5 * (npv[0] - npv[1])
+                # Half differences of two PVs of at most a factor a day each (as in
+                # tests/test_swap_conventions.py): within their rounding.
+                n_terms = int((maturity[i] - start[i]).astype(int)) + 10
+                assert abs(ours[i] - ref) <= sum_rounding(n_terms, 1.0), (p, methods[i])
+                checked += abs(ref) > 1e-8
+        assert checked > n * 4
+    finally:
+        ql.IndexManager.instance().clearHistories()
 
 
 def test_cds_cs01_buckets_sum_to_a_parallel_hazard_shift():

@@ -12,6 +12,7 @@ A job file is TOML::
 
     [market]
     path = "data/market.json"      # or: generate = { seed = 7 }
+    # fixings = "fixings.csv"      # past index fixings (index,date,value) of seasoned trades
 
     [aggregation]
     levels = ["desk", "book", "currency", "underlying"]
@@ -92,6 +93,8 @@ class PortfolioSpec(_Strict):
 class MarketSpec(_Strict):
     path: str | None = None
     generate: MarketGenerateSpec | None = None
+    #: Past fixings of rate indices (CSV or JSON: index, date, value), for seasoned trades.
+    fixings: str | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> MarketSpec:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from xiphpc.config.errors import JobError, Problem
 from xiphpc.config.job import JobSpec
 from xiphpc.io.portfolio import GeneratedSource, PortfolioSource, SelectedSource, open_portfolio
 from xiphpc.market.data import Market, load_market
+from xiphpc.market.fixings import load_fixings
 from xiphpc.parallel.mpi import Comm
 from xiphpc.parallel.workshare import agreed
 from xiphpc.risk.revalue import RiskSetup, prepare_risk
@@ -44,6 +46,12 @@ def load_inputs(spec: JobSpec) -> tuple[Market, PortfolioSource]:
 
         kw = {"valuation_date": spec.valuation_date} if spec.valuation_date else {}
         market = generate_market(spec.market.generate.seed, **kw)
+    if spec.market.fixings is not None:
+        try:
+            fixings = load_fixings(spec.input_path(spec.market.fixings))
+        except ValueError as e:
+            raise JobError([Problem(spec.source, "market.fixings", str(e))]) from None
+        market = dataclasses.replace(market, fixings=fixings)
     if spec.valuation_date is not None and spec.valuation_date != market.valuation_date:
         raise JobError(
             [

@@ -87,6 +87,11 @@ class IndexConvention:
     convention: str
     end_of_month: bool
     payment_lag: int
+    #: Compounding of an overnight index's coupons by default
+    #: (:data:`~xiphpc.market.coupons.COMPOUNDING`) and its days: plain compounding in
+    #: arrears, the OIS swap standard, whose payment lag stands in for a lookback.
+    compounding: str = "plain"
+    compounding_days: int = 0
 
     @property
     def overnight(self) -> bool:

@@ -91,6 +91,7 @@ from .curves.loader import (
     read_curve,
     read_extra_sections,
 )
+from .fixings import Fixings
 
 __all__ = ["Market", "TermStructure", "ZeroCurve", "load_market", "market_from_dict"]
 
@@ -157,6 +158,8 @@ class Market:
     fx_vol_surfaces: dict[str, Any] = field(default_factory=dict)
     credit_curves: dict[str, Any] = field(default_factory=dict)
     commodities: dict[str, Any] = field(default_factory=dict)
+    #: Past fixings of rate indices (:class:`~xiphpc.market.fixings.Fixings`).
+    fixings: Fixings = field(default_factory=Fixings)
 
     # -- lookups --------------------------------------------------------------------------
     def has_currency(self, ccy: str) -> bool:

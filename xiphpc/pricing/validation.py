@@ -93,7 +93,7 @@ def validate_table(table: Table, market: Market) -> tuple[np.ndarray, np.ndarray
                 flag(miss, Status.MISSING_FIELD, f"{name}: missing")
             flag(nat & ~miss, Status.BAD_VALUE, f"{name}: not a date (YYYY-MM-DD)")
             flag(
-                ~nat & (values <= vdate),
+                ~nat & (values <= vdate) & col.future,
                 Status.EXPIRED,
                 lambda i, v=values, nm=name: (
                     f"{nm}: {v[i]} is not after the valuation date {market.valuation_date}"

@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 
 from xiphpc.io.portfolio import table_from_strings
+from xiphpc.market.conventions import INDICES
 from xiphpc.market.curves import (
     Curve,
     DeltaSurface,
@@ -21,6 +22,7 @@ from xiphpc.market.curves import (
     add_months,
     bootstrap_hazard,
 )
+from xiphpc.market.curves import calendar as named_calendar
 from xiphpc.market.curves.credit import cds_maturities
 from xiphpc.market.curves.isda import previous_imm_date
 from xiphpc.market.curves.loader import Commodity, CreditCurve, FuturesCurve, fx_smile
@@ -336,6 +338,22 @@ def _optional_dates(rng, dates: np.ndarray, share: float) -> np.ndarray:
     return text.astype(str)
 
 
+def _spot_starts(market: Market, index: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Swaps on an IBOR index of the conventions table start, when ``start`` is empty, on
+    the spot date (the fixing lag after the valuation date): their first fixing is then
+    today's, projected, and the book needs no past fixings."""
+    out = start.copy().astype(object)
+    today = np.array([np.datetime64(market.valuation_date, "D")])
+    for name in np.unique(index):
+        c = INDICES.get(str(name))
+        if c is None or c.overnight or c.fixing_lag == 0:
+            continue
+        cal = named_calendar(c.calendar)
+        spot = cal.advance(cal.adjust(today, "following"), c.fixing_lag)[0]
+        out[(index == name) & (start == "")] = str(spot)
+    return out.astype(str)
+
+
 def _rate_rows(rng, market: Market, n: int, product: str) -> dict[str, np.ndarray]:
     ccy = _pick(rng, list(_INDICES), n)
     index = np.array([_INDICES[c][0] for c in ccy])
@@ -353,7 +371,7 @@ def _rate_rows(rng, market: Market, n: int, product: str) -> dict[str, np.ndarra
         cols |= {
             "pay_receive": _pick(rng, ["payer", "receiver"], n),
             "fixed_rate": rate,
-            "start": start,
+            "start": _spot_starts(market, index, start),
             "maturity": mat,
             "fixed_frequency": _pick(rng, ["", "12M", "6M"], n),
             "float_frequency": _pick(rng, ["", "3M", "6M"], n),

@@ -120,10 +120,18 @@ class Calendar:
             )
         return np.busday_offset(dates, 0, roll=_NUMPY_ROLL[convention], busdaycal=self._cal)
 
-    def advance(self, dates: np.ndarray, business_days: int) -> np.ndarray:
-        """Move each date by a number of business days (rolling forward first)."""
+    def advance(self, dates: np.ndarray, business_days: int | np.ndarray) -> np.ndarray:
+        """Move each date by a number of business days (rolling forward first); one number
+        or one per date."""
         dates = np.asarray(dates, dtype="datetime64[D]")
         return np.busday_offset(dates, business_days, roll="following", busdaycal=self._cal)
+
+    def business_days(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Number of business days in ``[start, end)`` of each pair (int64, shape of the
+        dates)."""
+        start = np.asarray(start, dtype="datetime64[D]")
+        end = np.asarray(end, dtype="datetime64[D]")
+        return np.busday_count(start, end, busdaycal=self._cal).astype(np.int64)
 
     def is_end_of_month(self, dates: np.ndarray) -> np.ndarray:
         """Whether each date is on or after its month's last business day (bool, shape of

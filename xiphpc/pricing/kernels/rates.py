@@ -19,7 +19,8 @@ at most two pillars, with weights that depend on the time alone
 every state in an inner loop over contiguous memory, which vectorizes
 (:func:`xiphpc.pricing.kernels.vmath.exp`).
 
-Ragged schedules are CSR (:class:`FixedPeriods`, :class:`FloatPeriods`, :class:`Cashflows`):
+Ragged schedules are CSR (:class:`FixedPeriods`, :class:`FloatPeriods`, :class:`IndexPeriods`,
+:class:`Cashflows`):
 period ``k`` of trade ``i`` lies in ``offsets[i]:offsets[i + 1]``. All times are years ACT/365F
 from the valuation date; accrual fractions come precomputed in each period's own day count.
 
@@ -117,6 +118,61 @@ class FloatPeriods(NamedTuple):
     def of(cls, leg) -> FloatPeriods:
         """The arrays of a :class:`~xiphpc.market.curves.legs.FloatLeg`."""
         return cls(leg.offsets, leg.start, leg.end, leg.tau, leg.accrual, leg.pay)
+
+
+class IndexPeriods(NamedTuple):
+    """A floating leg's coupons as products of growth factors, CSR.
+
+    Coupon ``k`` of trade ``i`` (``offsets[i] <= k < offsets[i + 1]``, ``offsets`` shape
+    ``(n + 1,)``) pays ``(rate + spread) * accrual[k]`` at ``pay[k]`` (years), with::
+
+        rate = (known[k] * prod_q g_q - 1) / tau[k]
+        g_q = 1 + ratio[q] * (P(start[q]) / P(end[q]) - 1)
+
+    over its factors ``q`` in ``sub_offsets[k]:sub_offsets[k + 1]``, ``P`` the projection
+    curve. A term (IBOR) coupon has one factor over its index period with ratio 1 and
+    ``tau`` the index fraction: ``rate`` is then the forward ``(P(s) / P(e) - 1) / tau``. A
+    compounded overnight coupon has ``tau`` its accrual fraction, ``known`` the product of
+    its past daily factors ``1 + fixing * span`` and one factor per run of future days
+    whose product telescopes (ratio 1: ``prod (1 + r_d d_d) = P(start) / P(end)``), or per
+    single day whose accrual span ``w`` differs from its rate's index fraction ``delta``
+    (ratio ``w / delta``). A coupon fixed in full has no factors.
+
+    Attributes
+    ----------
+    offsets : ndarray of int64, shape ``(n + 1,)``
+    known, tau, accrual, pay : ndarray of float64, shape ``(m,)``
+    sub_offsets : ndarray of int64, shape ``(m + 1,)``
+    sub_start, sub_end, sub_ratio : ndarray of float64, shape ``(q,)``
+        Times (years) and ratio of every factor.
+    """
+
+    offsets: np.ndarray
+    known: np.ndarray
+    tau: np.ndarray
+    accrual: np.ndarray
+    pay: np.ndarray
+    sub_offsets: np.ndarray
+    sub_start: np.ndarray
+    sub_end: np.ndarray
+    sub_ratio: np.ndarray
+
+    @classmethod
+    def of(cls, leg) -> IndexPeriods:
+        """Coupons of a :class:`~xiphpc.market.curves.legs.FloatLeg`: one forward each over
+        ``leg.start`` to ``leg.end``, none known."""
+        m = leg.tau.shape[0]
+        return cls(
+            leg.offsets,
+            np.ones(m),
+            leg.tau,
+            leg.accrual,
+            leg.pay,
+            np.arange(m + 1, dtype=np.int64),
+            leg.start,
+            leg.end,
+            np.ones(m),
+        )
 
 
 class Cashflows(NamedTuple):
@@ -303,12 +359,13 @@ def _discount_factors(ct, cz, ck, co, curve, t, out):
 
 
 @nb.njit(**_INLINE)
-def _legs(curves, dc, pc, spread, fixed, floating, i, h, b, ann, flt):
-    # Fixed-leg annuity and float-leg PV (forwards plus spread) of trade i per unit notional,
-    # in every state, into ann and flt (shape (states,)).
+def _legs(curves, dc, pc, spread, fixed, floating, i, h, b, ann, flt, grow):
+    # Fixed-leg annuity and float-leg PV (coupon rates plus spread) of trade i per unit
+    # notional, in every state, into ann and flt (shape (states,)); grow is scratch of that
+    # shape for each coupon's product of growth factors.
     ct, cz, ck, co = curves
     fix_off, fix_pay, fix_acc = fixed
-    flt_off, flt_start, flt_end, flt_tau, flt_acc, flt_pay = floating
+    flt_off, known, flt_tau, flt_acc, flt_pay, sub_off, sub_start, sub_end, sub_ratio = floating
     n_s = ann.shape[0]
     for s in range(n_s):
         ann[s] = 0.0
@@ -319,21 +376,33 @@ def _legs(curves, dc, pc, spread, fixed, floating, i, h, b, ann, flt):
         for s in range(n_s):
             ann[s] += acc * vmath.exp(log_df(cz, i1, i2, w1, w2, e, s))
     for k in range(flt_off[i], flt_off[i + 1]):
-        a1, a2, u1, u2, e1 = move_weights(ct, ck, co, pc, flt_start[k], h, b)
-        b1, b2, v1, v2, e2 = move_weights(ct, ck, co, pc, flt_end[k], h, b)
+        for s in range(n_s):
+            grow[s] = known[k]
+        for q in range(sub_off[k], sub_off[k + 1]):
+            a1, a2, u1, u2, e1 = move_weights(ct, ck, co, pc, sub_start[q], h, b)
+            b1, b2, v1, v2, e2 = move_weights(ct, ck, co, pc, sub_end[q], h, b)
+            r = sub_ratio[q]
+            if r == 1.0:
+                for s in range(n_s):
+                    grow[s] *= vmath.exp(
+                        log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
+                    )
+            else:
+                for s in range(n_s):
+                    g = vmath.exp(
+                        log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
+                    )
+                    grow[s] *= 1.0 + r * (g - 1.0)
         d1, d2, x1, x2, ed = move_weights(ct, ck, co, dc, flt_pay[k], h, b)
         tau = flt_tau[k]
         acc = flt_acc[k]
         for s in range(n_s):
-            growth = vmath.exp(
-                log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
-            )
-            fwd = (growth - 1.0) / tau
+            fwd = (grow[s] - 1.0) / tau
             flt[s] += (fwd + spread) * acc * vmath.exp(log_df(cz, d1, d2, x1, x2, ed, s))
 
 
 def _swap_loop(curves, terms, fixed, floating, mv, out):
-    # curves: YieldCurves; terms: SwapTerms; fixed, floating: FixedPeriods, FloatPeriods;
+    # curves: YieldCurves; terms: SwapTerms; fixed, floating: FixedPeriods, IndexPeriods;
     # mv: Moves; out: SwapOutputs.
     disc, proj, fixed_rate, spread, sign = terms
     vh, vb = mv
@@ -344,8 +413,22 @@ def _swap_loop(curves, terms, fixed, floating, mv, out):
     for i in nb.prange(disc.shape[0]):
         ann = np.empty(n_s)
         flt = np.empty(n_s)
+        grow = np.empty(n_s)
         for j in range(vh.shape[0]):
-            _legs(curves, disc[i], proj[i], spread[i], fixed, floating, i, vh[j], vb[j], ann, flt)
+            _legs(
+                curves,
+                disc[i],
+                proj[i],
+                spread[i],
+                fixed,
+                floating,
+                i,
+                vh[j],
+                vb[j],
+                ann,
+                flt,
+                grow,
+            )
             for s in range(n_s):
                 values[i, j, s] = sign[i] * (flt[s] - fixed_rate[i] * ann[s])
             if j == 0:
@@ -501,7 +584,7 @@ def _cap_loop(curves, terms, periods, fix_t, mv, out):
 
 def _swaption_loop(curves, terms, expiry, fixed, floating, mv, out):
     # curves: YieldCurves; terms: RateOptionTerms; expiry (years, shape (n,)); fixed,
-    # floating: the underlying swap's FixedPeriods and FloatPeriods; mv: Moves;
+    # floating: the underlying swap's FixedPeriods and IndexPeriods; mv: Moves;
     # out: SwaptionOutputs.
     disc, proj, strike, omega, vol, normal = terms
     vh, vb = mv
@@ -513,9 +596,10 @@ def _swaption_loop(curves, terms, expiry, fixed, floating, mv, out):
     for i in nb.prange(disc.shape[0]):
         ann = np.empty(n_s)
         flt = np.empty(n_s)
+        grow = np.empty(n_s)
         for j in range(vh.shape[0]):
             h = vh[j]
-            _legs(curves, disc[i], proj[i], 0.0, fixed, floating, i, h, vb[j], ann, flt)
+            _legs(curves, disc[i], proj[i], 0.0, fixed, floating, i, h, vb[j], ann, flt, grow)
             t_e = expiry[i] - h
             sq = math.sqrt(t_e) if t_e > 0.0 else 0.0
             for s in range(n_s):

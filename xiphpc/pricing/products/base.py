@@ -54,6 +54,8 @@ class Column:
         otherwise).
     ref
         What the value must name in the market: ``"currency"``, ``"equity"`` or ``"fx_pair"``.
+    future
+        A date column: a date on or before the valuation date is flagged ``expired``.
     """
 
     name: str
@@ -64,6 +66,7 @@ class Column:
     positive: bool = False
     ref: str | None = None
     choices: tuple[str, ...] = ()
+    future: bool = True
 
 
 COMMON_COLUMNS: tuple[Column, ...] = (

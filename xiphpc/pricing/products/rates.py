@@ -14,8 +14,13 @@ following; swaps and bonds on their ``calendar`` column (empty: the currency's c
 without one), FRAs, caps/floors and swaptions on the weekends-only calendar; payment at
 each period end; fixed legs annual
 30/360, floating legs quarterly ACT/360; forwards projected over each accrual period (par
-coupons, no fixing lag). A swap, cap or FRA starts at ``start`` (empty: the valuation date);
-periods that started before the valuation date are not supported (no fixing history).
+coupons, no fixing lag), except for swaps on an index of the conventions table
+(:mod:`xiphpc.market.conventions`), whose coupons follow the index: fixing lag, tenor and
+day count of an IBOR index, daily compounding of an overnight one, and its payment lag
+(:mod:`xiphpc.market.coupons`). A swap, cap or FRA starts at ``start`` (empty: the
+valuation date); a swap may have started before it (seasoned), its past fixings read from
+the market's fixings (:mod:`xiphpc.market.fixings`); caps and FRAs with periods fixed
+before the valuation date are projected from today.
 
 Measures, per trade, in the trade currency and scaled by quantity (the notional or face
 amount): ``pv``; ``delta``, ``gamma`` are 0 (no spot underlying); ``rho`` is the PV change for
@@ -38,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from xiphpc.market.coupons import COMPOUNDING, MAX_COMPOUNDING_DAYS, float_coupons, index_of
 from xiphpc.market.curve_states import CurveStates
 from xiphpc.market.curves.calendar import (
     CALENDARS,
@@ -58,6 +64,7 @@ from xiphpc.pricing.kernels.rates import (
     FloatPeriods,
     FraOutputs,
     FraTerms,
+    IndexPeriods,
     Moves,
     RateOptionTerms,
     SwapOutputs,
@@ -184,7 +191,7 @@ _MEMO: dict[tuple, tuple[list, Any]] = {}
 
 
 def memo_schedules(
-    table: Table, market: Market, kind: str, columns: tuple[str, ...], build: Callable[[], Any]
+    table: Table, market: Market, kind: Any, columns: tuple[str, ...], build: Callable[[], Any]
 ) -> Any:
     """``build()``, remembered while the same column arrays of ``table`` are priced again on
     the same valuation date (risk revalues one table on many shifted markets; schedules and
@@ -203,6 +210,8 @@ def memo_schedules(
 
 
 def _text(table: Table, name: str, default: str) -> np.ndarray:
+    if name not in table.columns:  # an optional column an in-memory table leaves out
+        return np.full(len(table), default)
     values = np.asarray(table[name]).astype(str)
     return np.where(values == "", default, values)
 
@@ -218,7 +227,19 @@ def _start(table: Table, market: Market) -> np.ndarray:
     return np.where(np.isnat(start), today, start)
 
 
+def _curve_name(market: Market, name: str) -> str:
+    """Name of the curve an index projects on: its own (a currency code, a market index
+    curve) or, for an overnight index of the conventions table without a curve of its own,
+    its currency's (the OIS curve), so that the currency curve's risk factors move it."""
+    if name in market.curves or name in getattr(market, "index_curves", {}):
+        return name
+    conv = index_of(name)
+    return conv.currency if conv is not None and conv.overnight else name
+
+
 def _projection(market: Market, name: str):
+    """Projection curve of an index name (:func:`_curve_name`), None if there is none."""
+    name = _curve_name(market, name)
     if name in market.curves:
         return market.curves[name]
     return getattr(market, "index_curves", {}).get(name)
@@ -231,7 +252,7 @@ def _curve_ids(table: Table, market: Market, states: CurveStates) -> tuple:
     A currency code names its discount curve, which is also its single-curve projection.
     """
     disc_names = table["currency"]
-    proj_names = table["underlying"]
+    proj_names = np.array([_curve_name(market, str(u)) for u in table["underlying"]])
     names = [str(k) for k in np.unique(np.concatenate((disc_names, proj_names)))]
     packed = states.yield_curves(names, [_projection(market, n) for n in names])
     disc = np.searchsorted(np.array(names), disc_names).astype(np.int64)
@@ -323,7 +344,8 @@ _SWAP_COLUMNS = ("fixed_frequency", "float_frequency", "fixed_day_count", "float
 def _swap_legs(
     table: Table, market: Market, start: np.ndarray, end: np.ndarray, calendars=WEEKENDS_ONLY
 ):
-    """Fixed and floating legs; ``calendars`` one calendar or a calendar name per trade."""
+    """Fixed and floating legs with par floating coupons (the swaption's underlying);
+    ``calendars`` one calendar or a calendar name per trade."""
     vd = market.valuation_date
     fx = fixed_leg(
         vd,
@@ -341,21 +363,138 @@ def _swap_legs(
         _text(table, "float_day_count", "ACT/360"),
         calendar=calendars,
     )
-    return fx, fl
+    return fx, IndexPeriods.of(fl)
+
+
+def _compounding(table: Table) -> tuple[np.ndarray, np.ndarray]:
+    """Compounding method and its days per swap, each index's default where empty."""
+    conv = [index_of(str(u)) for u in table["underlying"]]
+    method = np.array([c.compounding if c else "plain" for c in conv], dtype=object)
+    days = np.array([c.compounding_days if c else 0 for c in conv], dtype=np.float64)
+    if "compounding" in table.columns:
+        given = np.asarray(table["compounding"]).astype(str)
+        method = np.where(given == "", method, given)
+    if "compounding_days" in table.columns:
+        given = np.asarray(table["compounding_days"], dtype=np.float64)
+        days = np.where(np.isnan(given), days, given)
+    ok = np.isfinite(days) & (days >= 0) & (days <= MAX_COMPOUNDING_DAYS) & (days == np.round(days))
+    return method.astype(str), np.where(ok, days, 0).astype(np.int64)
+
+
+def _indexed_legs(table: Table, market: Market):
+    """Fixed leg and floating coupons of the swaps of ``table`` by their index's conventions
+    (:mod:`xiphpc.market.coupons`)."""
+    vd = market.valuation_date
+    start = _start(table, market)
+    calendars = _calendar_names(table)
+    method, days = _compounding(table)
+    coupons = float_coupons(
+        vd,
+        start,
+        table["maturity"],
+        _months(table, "float_frequency", "3M"),
+        _text(table, "float_day_count", "ACT/360"),
+        calendars,
+        np.asarray(table["underlying"]).astype(str),
+        method,
+        days,
+        market.fixings,
+    )
+    fx = fixed_leg(
+        vd,
+        start,
+        table["maturity"],
+        _months(table, "fixed_frequency", "12M"),
+        _text(table, "fixed_day_count", "30/360"),
+        calendar=calendars,
+        payment_lag=coupons.payment_lag,
+    )
+    return fx, coupons
+
+
+_SWAP_MEMO_COLUMNS = (
+    "start",
+    "maturity",
+    "currency",
+    "calendar",
+    "underlying",
+    "compounding",
+    "compounding_days",
+    *_SWAP_COLUMNS,
+)
+
+
+def _swap_schedules(table: Table, market: Market):
+    return memo_schedules(
+        table,
+        market,
+        ("interest_rate_swap", market.fixings),
+        _SWAP_MEMO_COLUMNS,
+        lambda: _indexed_legs(table, market),
+    )
+
+
+def _compounding_checks(table: Table):
+    out = []
+    if "compounding_days" in table.columns:
+        d = np.asarray(table["compounding_days"], dtype=np.float64)
+        bad = ~np.isnan(d) & ((d < 0) | (d > MAX_COMPOUNDING_DAYS) | (d != np.round(d)))
+        out.append(
+            (
+                bad,
+                Status.BAD_VALUE,
+                lambda i: (
+                    f"compounding_days: {d[i]!r} is not a whole number of business "
+                    f"days from 0 to {MAX_COMPOUNDING_DAYS}"
+                ),
+            )
+        )
+    return out
+
+
+def _buildable(table: Table, market: Market) -> np.ndarray:
+    """Swaps whose schedules can be generated: a maturity after the valuation date and after
+    the start, and frequencies, day counts and compounding among their choices or empty (the
+    column checks flag the others, by name)."""
+    today = np.datetime64(market.valuation_date, "D")
+    mat = table["maturity"]
+    ok = ~np.isnat(mat) & (mat > today) & (mat > _start(table, market))
+    for name, choices in (
+        ("fixed_frequency", FREQUENCIES),
+        ("float_frequency", FREQUENCIES),
+        ("fixed_day_count", DAY_COUNTS),
+        ("float_day_count", DAY_COUNTS),
+        ("compounding", COMPOUNDING),
+    ):
+        if name in table.columns:
+            v = np.asarray(table[name]).astype(str)
+            ok &= (v == "") | np.isin(v, list(choices))
+    return ok
 
 
 class InterestRateSwap(CurveProduct):
     """Fixed-vs-floating interest-rate swap, projected on its index, discounted on its
-    currency's curve. Quantity: notional (signed: a negative notional reverses the swap)."""
+    currency's curve. Quantity: notional (signed: a negative notional reverses the swap).
+
+    The floating leg follows its index's conventions (:mod:`xiphpc.market.coupons`): an IBOR
+    index of the conventions table fixes with the index's fixing lag and projects over the
+    index tenor in the index's day count; an overnight index (``USD-SOFR``, ...) makes an
+    overnight-indexed swap, compounding daily in arrears by ``compounding``; both pay with
+    the index's payment lag. Past fixings come from the market's fixings."""
 
     name = "interest_rate_swap"
-    description = "fixed-vs-float interest-rate swap (multi-curve)"
+    description = "fixed-vs-float interest-rate or overnight-indexed swap (multi-curve)"
     columns = (
         _INDEX,
         _PAY_RECEIVE,
         Column("fixed_rate", "float", "decimal per year", "fixed coupon rate"),
         Column(
-            "start", "date", "ISO date", "effective date; empty: the valuation date", required=False
+            "start",
+            "date",
+            "ISO date",
+            "effective date, past dates allowed (seasoned swaps); empty: the valuation date",
+            required=False,
+            future=False,
         ),
         Column("maturity", "date", "ISO date", "termination date (unadjusted)"),
         _freq("fixed_frequency", "12M", "fixed-leg"),
@@ -366,34 +505,61 @@ class InterestRateSwap(CurveProduct):
             "spread", "float", "decimal per year", "spread over the index; empty: 0", required=False
         ),
         _CALENDAR,
+        Column(
+            "compounding",
+            "choice",
+            "",
+            "overnight indices: compounding in arrears, plain, lookback, observation_shift "
+            "or lockout; empty: the index's default (plain)",
+            required=False,
+            choices=COMPOUNDING,
+        ),
+        Column(
+            "compounding_days",
+            "float",
+            "business days",
+            "the lookback, shift or lockout in business days (0 to 10); empty: the index's "
+            "default (0)",
+            required=False,
+        ),
     )
     cost_per_trade = 12.0
 
     def check(self, table: Table, market: Market):
-        return (
+        checks = (
             _index_checks(table, market)
             + _order_checks(table, market, "start", "maturity")
             + rate_checks(table, "fixed_rate")
             + _calendar_checks(table)
+            + _compounding_checks(table)
         )
+        bad = ~_buildable(table, market)
+        for mask, _, _ in checks:
+            bad |= mask
+        ok = np.flatnonzero(~bad)
+        if ok.size:
+            # Coupons of the trades that passed: a missing past fixing or a lockout longer
+            # than a period is the trade's error.
+            _, coupons = _swap_schedules(table.take(ok), market)
+            err = np.full(len(table), "", dtype=object)
+            err[ok] = coupons.error
+            fixing = np.array([e.startswith("fixings") for e in err], dtype=bool)
+            other = np.array([bool(e) for e in err], dtype=bool) & ~fixing
+            checks += [
+                (fixing, Status.MISSING_FIELD, lambda i: str(err[i])),
+                (other, Status.BAD_VALUE, lambda i: str(err[i])),
+            ]
+        return checks
 
     def unit_values(self, table, market, states, mv, parallel):
         n = len(table)
         curves, disc, proj = _curve_ids(table, market, states)
-        fx, fl = memo_schedules(
-            table,
-            market,
-            self.name,
-            ("start", "maturity", "currency", "calendar", *_SWAP_COLUMNS),
-            lambda: _swap_legs(
-                table, market, _start(table, market), table["maturity"], _calendar_names(table)
-            ),
-        )
+        fx, coupons = _swap_schedules(table, market)
         sign = np.where(table["pay_receive"] == "payer", 1.0, -1.0)
         terms = SwapTerms(disc, proj, table["fixed_rate"], np.nan_to_num(table["spread"]), sign)
         out = allocate_outputs(SwapOutputs, n, mv, len(states))
         kernel = swap_parallel if parallel else swap_serial
-        kernel(curves, terms, FixedPeriods.of(fx), FloatPeriods.of(fl), mv, out)
+        kernel(curves, terms, FixedPeriods.of(fx), coupons.periods, mv, out)
         return out.values, None
 
 
@@ -741,5 +907,5 @@ class Swaption(CurveProduct):
         terms = RateOptionTerms(disc, proj, table["strike"], omega, vol, normal)
         out = allocate_outputs(SwaptionOutputs, n, mv, len(states))
         kernel = swaption_parallel if parallel else swaption_serial
-        kernel(curves, terms, t_exp, FixedPeriods.of(fx), FloatPeriods.of(fl), mv, out)
+        kernel(curves, terms, t_exp, FixedPeriods.of(fx), fl, mv, out)
         return out.values, out.vega * point
