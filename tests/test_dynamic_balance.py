@@ -14,6 +14,7 @@ from xiphpc.parallel.mpi import DELAY_ENV
 
 XIPHPC = str(VENV_BIN / "xiphpc")
 RISK = """sensitivities = true
+trade_sensitivities = true
 historical = { generate = { days = 20, seed = 2 }, trade_pnl = true }"""
 
 

@@ -22,6 +22,7 @@ from xiphpc.output.target import _alive
 SKIP = ("diagnostics", "partitions/rank")
 
 RISK = """sensitivities = true
+trade_sensitivities = true
 historical = { generate = { days = 20, seed = 2 }, trade_pnl = true }"""
 
 

@@ -25,7 +25,21 @@ from xiphpc.output.result_file import TRADE_COLUMNS
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["STAGES", "Result", "ResultError", "open_result"]
+__all__ = ["CRIF_RISK_TYPES", "STAGES", "Result", "ResultError", "open_result"]
+
+#: Risk type of each factor kind in the CRIF layout (:meth:`Result.crif`).
+CRIF_RISK_TYPES = {
+    "ir": "Risk_IRCurve",
+    "fx": "Risk_FX",
+    "eq": "Risk_Equity",
+    "eqvol": "Risk_EquityVol",
+    "fxvol": "Risk_FXVol",
+    "cs": "Risk_CreditQ",
+    "cmd": "Risk_Commodity",
+    "cmdvol": "Risk_CommodityVol",
+    "irvol": "Risk_IRVol",
+    "irlvol": "Risk_IRVol",
+}
 
 #: Per-rank stage times of ``/diagnostics/ranks``, in the order a rank goes through them.
 STAGES = ("read_s", "compute_s", "reduce_s", "write_s")
@@ -229,6 +243,69 @@ class Result:
                 values = fac[name][()][pos]
                 cols[name] = _text_column(values) if values.dtype.kind == "S" else values
         return pd.DataFrame(cols)
+
+    def trade_sensitivities(self) -> pd.DataFrame:
+        """Each priced trade's non-zero sensitivities (tidy, one row per trade and factor):
+        ``trade`` (row of :meth:`trades`), ``trade_id`` (when the file has per-trade
+        results), ``factor``, ``kind``, ``name``, ``pillar``, ``unit`` and ``value`` (base
+        currency per factor unit), by trade then factor.
+
+        Raises
+        ------
+        ResultError
+            The run did not keep them (``[risk] trade_sensitivities``).
+        """
+        pd = _pandas()
+        g = self._group("trade_sensitivities", "per-trade sensitivities")
+        fac = self._f["sensitivities/factors"]
+        factor = g["factor"][()]
+        cols: dict[str, Any] = {"trade": g["trade"][()]}
+        if "trade_id" in self._f["trades"]:
+            cols["trade_id"] = _decode(self._f["trades/trade_id"][()][cols["trade"]])
+        cols["factor"] = pd.Categorical.from_codes(factor, categories=_decode(fac["label"][()]))
+        for name in ("kind", "name", "pillar", "unit"):
+            values = fac[name][()][factor]
+            cols[name] = _text_column(values) if values.dtype.kind == "S" else values
+        cols["value"] = g["value"][()]
+        return pd.DataFrame(cols)
+
+    def crif(self) -> pd.DataFrame:
+        """The per-trade sensitivities in the layout of a risk-factor input file for initial
+        margin models (CRIF): ``TradeID, RiskType, Qualifier, Bucket, Label1, Label2,
+        Amount, AmountCurrency, AmountUSD``.
+
+        The amounts are this engine's sensitivities (the bump and unit of each factor kind,
+        ``/sensitivities/factors``), not a margin model's own definitions, which differ for
+        some kinds (e.g. equity delta per 1% against this engine's per +1%); ``AmountUSD``
+        is filled when the base currency is USD, NaN otherwise. Risk types: rate pillars
+        ``Risk_IRCurve`` (Label1 the tenor, Label2 the curve: ``OIS`` for a currency's
+        discount curve, else the index), FX ``Risk_FX``, equities ``Risk_Equity``, equity and
+        FX vols ``Risk_EquityVol`` / ``Risk_FXVol``, credit ``Risk_CreditQ``, commodities
+        ``Risk_Commodity`` / ``Risk_CommodityVol``, rate vols ``Risk_IRVol``.
+        """
+        pd = _pandas()
+        t = self.trade_sensitivities()
+        labels = t["factor"].astype(str)
+        tenor = labels.str.split(":").str[2].fillna("")
+        kind = t["kind"].astype(str)
+        name = t["name"].astype(str)
+        is_ir = kind == "ir"
+        qualifier = np.where(is_ir, name.str[:3], name)
+        label2 = np.where(is_ir, np.where(name.str.len() == 3, "OIS", name), "")
+        amount = t["value"].to_numpy()
+        return pd.DataFrame(
+            {
+                "TradeID": t["trade_id"] if "trade_id" in t else t["trade"].astype(str),
+                "RiskType": kind.map(CRIF_RISK_TYPES).fillna("").to_numpy(),
+                "Qualifier": qualifier,
+                "Bucket": "",
+                "Label1": np.where(kind.isin(["fx", "eq"]), "", tenor.str.lower()),
+                "Label2": label2,
+                "Amount": amount,
+                "AmountCurrency": self.base_currency,
+                "AmountUSD": amount if self.base_currency == "USD" else np.nan,
+            }
+        )
 
     def scenario_pnl(
         self, level: str, kind: Literal["historical", "stress"] = "historical"

@@ -188,12 +188,17 @@ class BumpSpec(_Strict):
 
 class RiskSpec(_Strict):
     sensitivities: bool = False
+    #: Also write each trade's non-zero sensitivities (``/trade_sensitivities``; read them
+    #: in the CRIF layout with :meth:`xiphpc.results.Result.crif`).
+    trade_sensitivities: bool = False
     bumps: BumpSpec = BumpSpec()
     historical: HistoricalSpec | None = None
     stress: list[StressSpec] = []
 
     @model_validator(mode="after")
     def _unique_names(self) -> RiskSpec:
+        if self.trade_sensitivities and not self.sensitivities:
+            raise ValueError("trade_sensitivities needs sensitivities = true")
         names = [s.name for s in self.stress]
         if len(set(names)) != len(names):
             raise ValueError("stress scenario names must be unique")

@@ -88,6 +88,11 @@ def sum_risk(run: RunState, partitions: range, members: dict[str, np.ndarray]) -
             if risk.bumps is not None:
                 fidx, sens = sensitivities(product, sub, market, risk.factors, risk.bumps, ctx)
                 cols = np.where(fidx >= 0, fidx + layout.sensitivities.start, -1)
+                if trades.sensitivities is not None:
+                    kept = (fidx >= 0) & (sens != 0.0)
+                    trades.sensitivities.append(
+                        (np.repeat(rows, fidx.shape[1])[kept.ravel()], fidx[kept], sens[kept])
+                    )
             if shifts.shape[0]:
                 scen = scenario_pnl(product, sub, market, risk.factors, shifts, ctx)
                 if trades.trade_pnl is not None:

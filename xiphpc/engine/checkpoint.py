@@ -149,6 +149,10 @@ class CheckpointStore(RunListener):
             trades.fx_to_base[rows] = data["fx_to_base"]
             if trades.trade_pnl is not None:
                 trades.trade_pnl[rows] = data["trade_pnl"]
+            if trades.sensitivities is not None:
+                trades.sensitivities.append(
+                    (data["sens_row"] + rows.start, data["sens_factor"], data["sens_value"])
+                )
         self.restored.append(partition)
         return True
 
@@ -166,6 +170,9 @@ class CheckpointStore(RunListener):
         }
         if trades.trade_pnl is not None:
             arrays["trade_pnl"] = trades.trade_pnl[rows]
+        if trades.sensitivities is not None:
+            row, factor, value = trades.sensitivities_of(rows)
+            arrays |= {"sens_row": row - rows.start, "sens_factor": factor, "sens_value": value}
         path = self._file(partition)
         tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
         with open(tmp, "wb") as f:

@@ -36,6 +36,10 @@ class TradeResults:
         Base currency per unit of trade currency.
     trade_pnl : ndarray of float64, shape ``(n, S)``, or None
         Historical scenario P&L per trade in the base currency, when the job asks for it.
+    sensitivities : list of (ndarray, ndarray, ndarray), or None
+        Non-zero sensitivities per trade, when the job asks for them: blocks of local row
+        (int64), factor index (int64) and value (float64, base currency per reporting
+        unit), each shape ``(k,)``.
     """
 
     measures: tuple[str, ...]
@@ -44,9 +48,16 @@ class TradeResults:
     reason: np.ndarray
     fx_to_base: np.ndarray
     trade_pnl: np.ndarray | None = None
+    sensitivities: list | None = None
 
     @classmethod
-    def empty(cls, n: int, measures: tuple[str, ...], n_trade_pnl: int | None) -> TradeResults:
+    def empty(
+        cls,
+        n: int,
+        measures: tuple[str, ...],
+        n_trade_pnl: int | None,
+        sensitivities: bool = False,
+    ) -> TradeResults:
         """Results of ``n`` trades before pricing (all zero, status ok)."""
         return cls(
             measures,
@@ -55,7 +66,19 @@ class TradeResults:
             np.full(n, "", dtype=object),
             np.full(n, np.nan),
             None if n_trade_pnl is None else np.full((n, n_trade_pnl), np.nan),
+            [] if sensitivities else None,
         )
+
+    def sensitivities_of(self, rows: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The kept sensitivities of local ``rows``: (local row, factor, value), ordered by
+        row then factor."""
+        blocks = self.sensitivities or []
+        row = np.concatenate([b[0] for b in blocks]) if blocks else np.zeros(0, np.int64)
+        factor = np.concatenate([b[1] for b in blocks]) if blocks else np.zeros(0, np.int64)
+        value = np.concatenate([b[2] for b in blocks]) if blocks else np.zeros(0)
+        mine = (row >= rows.start) & (row < rows.stop)
+        order = np.lexsort((factor[mine], row[mine]))
+        return row[mine][order], factor[mine][order], value[mine][order]
 
     @property
     def priced(self) -> np.ndarray:

@@ -226,7 +226,10 @@ def price_pass(run: RunState, partitions: range, checkpoint: CheckpointStore, li
     lo, hi = share.plan.rows(partitions)
     book = read_book_rows(run.inputs.source, lo, hi, spec.aggregation.levels, run.index)
     run.timers["read_s"] += time.perf_counter() - run.pass_started
-    trades = TradeResults.empty(hi - lo, run.measures, run.n_trade_pnl)
+    risk = run.inputs.risk
+    trades = TradeResults.empty(
+        hi - lo, run.measures, run.n_trade_pnl, risk is not None and risk.trade_sensitivities
+    )
     run.batch = Batch(partitions, lo, book, trades, share.plan.bounds)
     todo = [p for p in partitions if not checkpoint.restore(run, p)]
     run.restored += [p for p in partitions if p not in todo]

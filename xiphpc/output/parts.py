@@ -10,6 +10,7 @@ that a run that dies leaves nothing a later run does not remove. Layout::
     /<name>            numeric columns, blocks one after another along axis 0
     /text/<name>/bytes uint8: the UTF-8 bytes of every string, one after another
     /text/<name>/size  int32: bytes of each string
+    /records/<table>/<name>  rows of a table of their own (not one per trade), appended
 
 Text goes in as bytes and sizes because a fixed-width column would need the widest string
 of the whole run before the first row is written.
@@ -98,8 +99,23 @@ class RankPart:
             if size.size:
                 self.widths[name] = max(self.widths[name], int(size.max()))
 
+    def append_records(self, table: str, columns: dict[str, np.ndarray]) -> None:
+        """Add rows to ``table``, a table of this part with its own row count."""
+        for name, values in columns.items():
+            key = f"records/{table}/{name}"
+            if key not in self.file:
+                self._growing(key, values.dtype, values.shape[1:])
+            self._append(key, values)
+
     def close(self) -> None:
         self.file.close()
+
+    @staticmethod
+    def records(path: Path, table: str) -> dict[str, np.ndarray]:
+        """Every row of ``table`` in the part at ``path`` (empty dict if it has none)."""
+        with h5py.File(path, "r") as f:
+            group = f.get(f"records/{table}")
+            return {} if group is None else {k: group[k][()] for k in group}
 
     @staticmethod
     def copy_into(path: Path, out: dict[str, h5py.Dataset], widths: dict[str, int]) -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "STRESS",
     "TRADES",
     "TRADE_PNL",
+    "TRADE_SENSITIVITIES",
 ]
 
 #: One row per trade, in global trade order.
@@ -45,6 +46,9 @@ FACTORS = "factors"
 HISTORICAL = "scenarios/historical"
 #: Per-trade historical P&L, ``(trades, scenarios)``.
 TRADE_PNL = f"{HISTORICAL}/trade_pnl"
+#: Per-trade non-zero sensitivities, tidy: ``{trade, factor, value}`` by trade then factor
+#: (factor indexes ``sensitivities/factors``).
+TRADE_SENSITIVITIES = "trade_sensitivities"
 #: Stress scenarios: ``names``, ``<level>/{key, pnl}``.
 STRESS = "scenarios/stress"
 #: Every risk group a result may hold.

@@ -33,6 +33,7 @@ from xiphpc.output.schema import (
     PARTITIONS,
     RANK_DIAGNOSTICS,
     TRADE_PNL,
+    TRADE_SENSITIVITIES,
     TRADES,
 )
 from xiphpc.output.target import OutputTarget, forget_temporary, rank_temporary
@@ -106,6 +107,11 @@ class ResultWriter(RunListener):
             numeric["trade_pnl"] = trades.trade_pnl[rows]
         if numeric:
             self.part.append(batch.lo + rows.start, rows.stop - rows.start, numeric, text)
+        if trades.sensitivities is not None:
+            row, factor, value = trades.sensitivities_of(rows)
+            self.part.append_records(
+                "sensitivities", {"trade": row + batch.lo, "factor": factor, "value": value}
+            )
         run.timers["write_s"] += time.perf_counter() - t0
 
     def end(self, run: RunState, reduced: Reduced) -> None:
@@ -139,6 +145,9 @@ class ResultWriter(RunListener):
                 out["trade_pnl"] = f[TRADE_PNL]
             for path in parts:
                 RankPart.copy_into(Path(path), out, widths)
+            risk = run.inputs.risk
+            if risk is not None and risk.trade_sensitivities:
+                _write_trade_sensitivities(f, parts, market.base_currency)
             if spec.output.trades and "pv" in run.measures:
                 pv = f[TRADES]["pv"][()]
                 f[TRADES]["pv_base"][...] = pv * f[TRADES]["fx_to_base"][()]
@@ -157,6 +166,33 @@ class ResultWriter(RunListener):
             f.attrs["partitions_restored"] = int(restored[0])
             f.attrs["complete"] = True
         self.target.commit(tmp)
+
+
+def _write_trade_sensitivities(f: h5py.File, parts: list[str], base: str) -> None:
+    """Every part's per-trade sensitivities, ordered by trade then factor, chunked and
+    compressed."""
+    found = [RankPart.records(Path(p), "sensitivities") for p in parts]
+    found = [r for r in found if r]
+    cols = {
+        k: np.concatenate([r[k] for r in found]) if found else np.zeros(0, dtype=dt)
+        for k, dt in (("trade", np.int64), ("factor", np.int64), ("value", np.float64))
+    }
+    order = np.lexsort((cols["factor"], cols["trade"]))
+    g = f.create_group(TRADE_SENSITIVITIES)
+    g.attrs["description"] = (
+        "non-zero sensitivities of each priced trade, one row per (trade, factor); "
+        "trade: row of /trades, factor: row of /sensitivities/factors"
+    )
+    units = {"trade": "", "factor": "", "value": f"{base} per factor reporting unit"}
+    for name, values in cols.items():
+        ds = g.create_dataset(
+            name,
+            data=values[order],
+            chunks=(max(1, min(values.size, 1 << 16)),) if values.size else None,
+            compression="gzip" if values.size else None,
+            compression_opts=4 if values.size else None,
+        )
+        ds.attrs["unit"] = units[name]
 
 
 class _MeasureColumns:

@@ -411,6 +411,8 @@ class RiskSetup:
     stress_shifts : ndarray, shape ``(T, F)``; stress_names : list of str
     held : tuple of str
         Factors the history lacks, held at today's level in every historical scenario.
+    trade_sensitivities : bool
+        Keep each trade's sensitivities, not only their sums by node.
     """
 
     factors: FactorSet
@@ -423,6 +425,7 @@ class RiskSetup:
     es_confidence: float = 0.975
     trade_pnl: bool = False
     held: tuple[str, ...] = ()
+    trade_sensitivities: bool = False
 
     @property
     def n_columns(self) -> int:
@@ -502,4 +505,5 @@ def prepare_risk(spec, market: Market) -> RiskSetup | None:
         h.es_confidence if h else 0.975,
         bool(h and h.trade_pnl),
         held,
+        risk.trade_sensitivities,
     )
