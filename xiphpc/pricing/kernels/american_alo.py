@@ -97,6 +97,8 @@ N_HALLEY = 4
 N_FP = 8
 #: Gauss–Legendre points of the early-exercise premium.
 N_PRICE = 24
+#: Lowest boundary kept, as a fraction of ``B(0+)`` (see :func:`fixed_point_sweeps`).
+BOUNDARY_FLOOR = 1e-12
 #: FP-A replaces FP-B where ``r - q > FP_A_ABOVE * vol^2``: there (low vol, rate well above
 #: the yield) the Jacobi sweeps of FP-B oscillate, those of FP-A converge (slower).
 FP_A_ABOVE = 2.0
@@ -225,7 +227,9 @@ def qd_plus_boundary(big_t, r, q, vol, x0, h_nodes):
             colour = gamma * (q + c_ch[i] * dp + (1.0 - dp * dm) * c_co[i])
             f2 = dq[i] * pdf_p / (si * vi) * (1.0 - dp / vi) + beta[i] * gamma + c_th[i] * colour
             lf = f * f2 / (f1 * f1)
-            s[i] = max(x_min, si - f / f1 / (1.0 - 0.5 * lf))
+            step = si - f / f1 / (1.0 - 0.5 * lf)
+            # Below the floor, or NaN where the terms underflow (r far below q): the floor.
+            s[i] = step if step > x_min else x_min
     for i in range(n):
         lg = math.log(min(s[i], x0) / x0)
         h_nodes[i] = lg * lg
@@ -351,6 +355,13 @@ def fixed_point_sweeps(big_t, r, q, vol, fp_a, n_sweeps, h_nodes):
                 n_int += ta[i * n_fp + k]
                 d_int += tb[i * n_fp + k]
             b_new = (num[i] + r * n_int) / (den[i] + q * d_int)
+            # Where r is far below q the boundary B(0+) = r / q is small, and with a small
+            # vol * sqrt(tau) every term of the update can underflow (0 / 0). The early
+            # exercise premium is then at most 1 - exp(-r tau) of the strike, below what a
+            # boundary could add: the boundary is held at the floor instead of taking the
+            # log of 0 or NaN.
+            if not b_new > BOUNDARY_FLOOR * x0:
+                b_new = BOUNDARY_FLOOR * x0
             lg = math.log(min(b_new, x0) / x0)
             h_nodes[i] = lg * lg
 
