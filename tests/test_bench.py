@@ -27,7 +27,19 @@ def test_bench_kernels(tmp_path):
     path = tmp_path / "kernels.json"
     result = CliRunner().invoke(
         bench,
-        ["kernels", "--n", "20000", "--repeat", "2", "--quantlib-n", "50", "--json", str(path)],
+        [
+            "kernels",
+            "--n",
+            "20000",
+            "--repeat",
+            "2",
+            "--quantlib-n",
+            "50",
+            "--american-n",
+            "500",
+            "--json",
+            str(path),
+        ],
     )
     assert result.exit_code == 0, result.output
     rows = _rows(result.output)
@@ -47,6 +59,17 @@ def test_bench_kernels(tmp_path):
     assert all(r["median"] > 0 and r["low"] <= r["median"] <= r["high"] for r in figures["rates"])
     assert all(v > 0 for v in figures["ratios"].values())
     assert figures["memory"]["1"]["copy_bytes_per_s"] > 0
+    american = figures["american"]
+    assert american["n"] == 500
+    names = {r["name"] for r in american["rates"]}
+    assert {
+        "ALO, value alone",
+        "ALO, value + 5 greeks",
+        "Bjerksund-Stensland, value + 5 greeks",
+        "QuantLib QdFpAmericanEngine accurate, value",
+    } <= names
+    assert all(r["median"] > 0 for r in american["rates"])
+    assert ("ALO, value alone", 1) in rows
 
 
 def test_bench_mc(tmp_path):

@@ -3,7 +3,10 @@
 ``bench kernels`` times Black–Scholes PV + delta, gamma, vega, theta, rho in
 float64 for the vectorized fused kernel, the scalar-libm kernel, a NumPy
 array formulation and a QuantLib per-option loop, side by side in one run, and
-relates them to the machine's copy bandwidth. ``bench mc`` times path
+relates them to the machine's copy bandwidth; then American options: the
+Andersen–Lake–Offengenden kernel (value alone and with greeks) and the
+Bjerksund–Stensland one beside QuantLib's ``QdFpAmericanEngine`` and
+``BjerksundStenslandApproximationEngine`` loops. ``bench mc`` times path
 simulation: the Philox kernels against numba with ``np.random`` and NumPy.
 ``bench products`` times every product of the registry end to end
 (``Product.price`` on a synthetic portfolio, one thread).
@@ -26,9 +29,9 @@ import click
 import numba as nb
 import numpy as np
 
+from xiphpc.pricing.kernels import american, american_alo, vmath
 from xiphpc.pricing.kernels import black_scholes as bs
 from xiphpc.pricing.kernels import montecarlo as mc
-from xiphpc.pricing.kernels import vmath
 
 BYTES_PER_OPTION = (7 + 6) * 8
 """Seven float64 inputs read and six float64 outputs written per option."""
@@ -170,13 +173,17 @@ def numpy_black_scholes(spot, strike, tau, rate, carry_yield, vol, cp) -> tuple[
     return pv, delta, gamma, vega, theta, rho
 
 
-def quantlib_loop(book: tuple[np.ndarray, ...]) -> Callable[[], np.ndarray] | None:
+def quantlib_loop(
+    book: tuple[np.ndarray, ...], engine: str = "analytic_european"
+) -> Callable[[], np.ndarray] | None:
     """A callable pricing ``book`` option by option with QuantLib, or ``None``.
 
-    One ``AnalyticEuropeanEngine`` on one Black–Scholes–Merton process whose
-    spot, rate, dividend and vol quotes are reset per option; the option object
-    is built per option (strike, type and expiry differ), expiry rounded to
-    whole days (ACT/365F).
+    One engine on one Black–Scholes–Merton process whose spot, rate, dividend
+    and vol quotes are reset per option; the option object is built per option
+    (strike, type and expiry differ), expiry rounded to whole days (ACT/365F).
+    ``engine``: ``analytic_european`` (PV and five greeks, European exercise);
+    for American exercise and the value alone, ``qdfp_fast``, ``qdfp_accurate``
+    (``QdFpAmericanEngine`` with that scheme) or ``bjerksund_stensland``.
     """
     try:
         import QuantLib as ql
@@ -193,7 +200,15 @@ def quantlib_loop(book: tuple[np.ndarray, ...]) -> Callable[[], np.ndarray] | No
         ql.YieldTermStructureHandle(ql.FlatForward(0, cal, ql.QuoteHandle(r_q), dc)),
         ql.BlackVolTermStructureHandle(ql.BlackConstantVol(0, cal, ql.QuoteHandle(v_q), dc)),
     )
-    engine = ql.AnalyticEuropeanEngine(process)
+    american = engine != "analytic_european"
+    pricing_engine = {
+        "analytic_european": lambda: ql.AnalyticEuropeanEngine(process),
+        "qdfp_fast": lambda: ql.QdFpAmericanEngine(process, ql.QdFpAmericanEngine.fastScheme()),
+        "qdfp_accurate": lambda: ql.QdFpAmericanEngine(
+            process, ql.QdFpAmericanEngine.accurateScheme()
+        ),
+        "bjerksund_stensland": lambda: ql.BjerksundStenslandApproximationEngine(process),
+    }[engine]()
     spot, strike, tau, rate, carry_yield, vol, cp = (a.tolist() for a in book)
     days = [max(1, round(t * 365.0)) for t in tau]
 
@@ -205,10 +220,16 @@ def quantlib_loop(book: tuple[np.ndarray, ...]) -> Callable[[], np.ndarray] | No
             q_q.setValue(carry_yield[i])
             v_q.setValue(vol[i])
             kind = ql.Option.Call if cp[i] > 0 else ql.Option.Put
-            option = ql.VanillaOption(
-                ql.PlainVanillaPayoff(kind, strike[i]), ql.EuropeanExercise(today + days[i])
+            exercise = (
+                ql.AmericanExercise(today, today + days[i])
+                if american
+                else ql.EuropeanExercise(today + days[i])
             )
-            option.setPricingEngine(engine)
+            option = ql.VanillaOption(ql.PlainVanillaPayoff(kind, strike[i]), exercise)
+            option.setPricingEngine(pricing_engine)
+            if american:
+                out[i, 0] = option.NPV()
+                continue
             out[i] = (
                 option.NPV(),
                 option.delta(),
@@ -220,6 +241,65 @@ def quantlib_loop(book: tuple[np.ndarray, ...]) -> Callable[[], np.ndarray] | No
         return out
 
     return run
+
+
+def american_book(n: int, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """:func:`random_book` with the rates made non-negative (0-8%), where QuantLib's QD+
+    engines price American options."""
+    spot, strike, tau, rate, carry_yield, vol, cp = random_book(n, seed)
+    return spot, strike, tau, np.abs(rate), carry_yield, vol, cp
+
+
+def american_rates(
+    n: int, repeat: int, quantlib_n: int, all_threads: int
+) -> tuple[list[Rate], dict[str, float]]:
+    """Options/s of the American kernels (1 thread: the serial target; more: the parallel
+    one) and of QuantLib's engines (value alone, Python loop), with their ratios."""
+    book = american_book(n, seed=2)
+    out = bs.allocate_greeks(n)
+    rates: list[Rate] = []
+    for threads in sorted({1, all_threads}):
+        alo = (
+            american_alo.american_alo_serial if threads == 1 else american_alo.american_alo_parallel
+        )
+        bs93 = american.american_serial if threads == 1 else american.american_parallel
+        with _Threads(threads):
+            for label, greeks in (("ALO, value alone", 0), ("ALO, value + 5 greeks", 1)):
+                rates.append(
+                    _rate(label, threads, n, lambda k=alo, g=greeks: k(*book, g, *out), repeat)
+                )
+            rates.append(
+                _rate(
+                    "Bjerksund-Stensland, value + 5 greeks",
+                    threads,
+                    n,
+                    lambda k=bs93: k(*book, *out),
+                    repeat,
+                )
+            )
+    small = tuple(a[:quantlib_n] for a in book)
+    ql_labels = {
+        "qdfp_fast": "QuantLib QdFpAmericanEngine fast, value",
+        "qdfp_accurate": "QuantLib QdFpAmericanEngine accurate, value",
+        "bjerksund_stensland": "QuantLib Bjerksund-Stensland, value",
+    }
+    for engine, label in ql_labels.items():
+        run = quantlib_loop(small, engine)
+        if run is None:
+            click.echo("QuantLib not importable: its American loops are skipped")
+            break
+        note = f"({small[0].shape[0]:,} options)"
+        rates.append(_rate(label, 1, small[0].shape[0], run, repeat, note))
+    by = {(r.name, r.threads): r.median for r in rates}
+    ratios = {}
+    for ours, theirs in (
+        ("ALO, value alone", ql_labels["qdfp_fast"]),
+        ("ALO, value alone", ql_labels["qdfp_accurate"]),
+        ("Bjerksund-Stensland, value + 5 greeks", ql_labels["bjerksund_stensland"]),
+    ):
+        if (theirs, 1) in by:
+            ratios[f"{ours} / {theirs}, 1 thread"] = by[(ours, 1)] / by[(theirs, 1)]
+    return rates, ratios
 
 
 def copy_bandwidth(repeat: int, threads: int, n_bytes: int = 1 << 28) -> float:
@@ -289,14 +369,24 @@ def bench() -> None:
     help="Options in the QuantLib loop (its rate is per option, so it scales).",
 )
 @click.option(
+    "--american-n",
+    default=20_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="American options per run of the American kernels.",
+)
+@click.option(
     "--json",
     "json_path",
     type=click.Path(dir_okay=False),
     default=None,
     help="Also write the figures to this JSON file.",
 )
-def kernels_command(n: int, repeat: int, quantlib_n: int, json_path: str | None) -> None:
-    """Black–Scholes PV + delta, gamma, vega, theta, rho in float64: options per second."""
+def kernels_command(
+    n: int, repeat: int, quantlib_n: int, american_n: int, json_path: str | None
+) -> None:
+    """Black–Scholes PV + delta, gamma, vega, theta, rho in float64, then American options:
+    options per second."""
     all_threads = nb.config.NUMBA_NUM_THREADS
     book = random_book(n)
     outputs = bs.allocate_greeks(n)
@@ -368,6 +458,19 @@ def kernels_command(n: int, repeat: int, quantlib_n: int, json_path: str | None)
             f"  {threads} thread(s): copy {bw / 1e9:.1f} GB/s -> bound "
             f"{bound / 1e6:.0f} M options/s; vectorized kernel at {fraction:.1%}"
         )
+
+    am_rates, am_ratios = american_rates(american_n, repeat, quantlib_n, all_threads)
+    _print_rates(
+        f"American options, float64, {american_n:,} options (expiries up to 10 years), "
+        f"median of {repeat} runs, k options/s",
+        "k/s",
+        am_rates,
+        scale=1e3,
+    )
+    if am_ratios:
+        click.echo("ratios")
+        for k, v in am_ratios.items():
+            click.echo(f"  {k:<46} {v:>10.1f}x")
     _write_json(
         json_path,
         dict(
@@ -377,6 +480,7 @@ def kernels_command(n: int, repeat: int, quantlib_n: int, json_path: str | None)
             rates=[asdict(r) for r in rates],
             ratios=ratios,
             memory=memory,
+            american=dict(n=american_n, rates=[asdict(r) for r in am_rates], ratios=am_ratios),
         ),
     )
 

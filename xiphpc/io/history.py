@@ -12,6 +12,10 @@ labelled with date ``k + 1``: an absolute change for rates, hazard rates and vol
 change (``level[k + 1] / level[k] − 1``) for FX rates, spots and commodity futures prices
 (:data:`xiphpc.market.factors.ABSOLUTE_KINDS`). It is applied to today's market. Levels must
 be finite, and those of relatively moved factors above zero (:func:`load_history`).
+
+A factor is found in a history by its label or by its alias, its label by pillar time: a
+pillar labelled by its quoted tenor (``ir:USD:2Y``) is also read from a history that names it
+in days (``ir:USD:731D``), as histories written before such pillars took their tenors do.
 """
 
 from __future__ import annotations
@@ -206,9 +210,11 @@ def write_history(history: History, path: str | Path) -> None:
 
 
 def missing_factors(history: History, factors: FactorSet) -> list[str]:
-    """Labels of the factors of ``factors`` that ``history`` has no levels for."""
-    have = set(history.labels)
-    return [lb for lb in factors.labels if lb not in have]
+    """Labels of the factors of ``factors`` that ``history`` has no levels for, by label or
+    by alias (:attr:`~xiphpc.market.factors.FactorSet.aliases`: a history written when a
+    quoted pillar was labelled in days)."""
+    col = factors.columns(history.labels)
+    return [lb for lb, j in zip(factors.labels, col, strict=True) if j < 0]
 
 
 def historical_shifts(
@@ -233,7 +239,7 @@ def historical_shifts(
     JobError
         A factor of the market is absent from the history (unless ``hold_missing``).
     """
-    col = {lb: j for j, lb in enumerate(history.labels)}
+    col = factors.columns(history.labels)
     absent = missing_factors(history, factors)
     if absent and not hold_missing:
         raise JobError(
@@ -246,8 +252,8 @@ def historical_shifts(
                 )
             ]
         )
-    present = np.array([lb in col for lb in factors.labels], dtype=bool)
-    lv = history.levels[:, [col.get(lb, 0) for lb in factors.labels]]
+    present = col >= 0
+    lv = history.levels[:, np.maximum(col, 0)]
     absolute = factors.absolute
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = lv[1:] / lv[:-1] - 1.0

@@ -18,6 +18,15 @@ A market exposes one factor per
   absolute shift in rate units (0.0001 = 1bp of normal vol) — or ``irlvol:...`` of a
   lognormal (Black) grid — absolute shift (0.01 = one vol point).
 
+Pillars are labelled by their tenor (``3M``, ``5Y``) where their time is a whole number of
+months, else in days (``45D``), except where the market file names the tenor a pillar was
+quoted at: the pillars of a curve bootstrapped from quotes (``quotes`` or
+``bootstrapped_from``) take the quotes' tenors (``ir:USD:2Y`` for a 2-year swap maturing 731
+days out, ``ir:USD:3Mx6M`` for an FRA; a future, quoted by date, keeps days), and those of a
+credit curve bootstrapped from CDS spreads the CDS tenors (``cs:ACME:5Y``). The label by time
+stays an alias of such a factor (:attr:`FactorSet.aliases`): history files and exact stress
+patterns written with it still find the factor.
+
 A flat vol is one pillar. Factor order (and so the columns of every sensitivity and
 scenario array) is: rates by currency then tenor, FX, equities, equity vols, FX vols, names
 sorted, then index curves, credit curves, commodity futures, commodity vols and rate vol
@@ -29,7 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,6 +51,7 @@ __all__ = [
     "curve_pillars",
     "factor_levels",
     "factor_set",
+    "pillar_labels",
     "shifted_market",
     "tenor_label",
 ]
@@ -67,6 +77,23 @@ def tenor_label(years: float) -> str:
     return f"{int(round(years * 365))}D"
 
 
+def pillar_labels(times: np.ndarray, quoted=()) -> tuple[list[str], list[str]]:
+    """Labels of the pillars at ``times`` (years, shape ``(k,)``) and their labels by time.
+
+    ``quoted``: the tenor each pillar was quoted at (None where quoted by date), in pillar
+    order, or empty. A pillar with a quoted tenor is labelled by it, the others by
+    :func:`tenor_label`; should the labels of one curve not all differ, all are labelled by
+    time.
+    """
+    by_time = [tenor_label(t) for t in times]
+    if len(quoted) != len(by_time):
+        return by_time, by_time
+    labels = [str(q) if q else lb for q, lb in zip(quoted, by_time, strict=True)]
+    if len(set(labels)) != len(labels):
+        return by_time, by_time
+    return labels, by_time
+
+
 @dataclass(frozen=True)
 class FactorSet:
     """The factors of one market, in a fixed order.
@@ -80,6 +107,9 @@ class FactorSet:
     first : dict of (kind, name) to int
         Index of the first factor of a curve or surface (pillars follow in order), or of the
         spot factor.
+    aliases : list of str, length F
+        Each factor's label by its pillar's time (``ir:USD:731D``), the same as its label
+        except for pillars labelled by a quoted tenor; empty: none.
     """
 
     labels: list[str]
@@ -87,6 +117,7 @@ class FactorSet:
     name: np.ndarray
     pillar: np.ndarray
     first: dict[tuple[str, str], int]
+    aliases: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -101,28 +132,53 @@ class FactorSet:
         return np.isin(self.kind, ABSOLUTE_KINDS)
 
     def match(self, pattern: str) -> np.ndarray:
-        """Boolean mask, shape ``(F,)``, of labels matching a shell-style pattern."""
-        return np.array([fnmatch.fnmatchcase(lb, pattern) for lb in self.labels], dtype=bool)
+        """Boolean mask, shape ``(F,)``, of labels matching a shell-style pattern; a pattern
+        without wildcards (``*?[``) also selects the factor it names by its alias."""
+        hit = np.array([fnmatch.fnmatchcase(lb, pattern) for lb in self.labels], dtype=bool)
+        if self.aliases and not any(c in pattern for c in "*?["):
+            hit |= np.array([a == pattern for a in self.aliases], dtype=bool)
+        return hit
+
+    def columns(self, labels: list[str]) -> np.ndarray:
+        """For each factor, the position of its label in ``labels`` or, failing that, of its
+        alias; -1 where ``labels`` has neither. Shape ``(F,)``."""
+        pos = {lb: j for j, lb in enumerate(labels)}
+        aliases = self.aliases or self.labels
+        return np.array(
+            [pos.get(lb, pos.get(a, -1)) for lb, a in zip(self.labels, aliases, strict=True)],
+            dtype=np.int64,
+        )
 
 
 def factor_set(market: Market) -> FactorSet:
     """All factors of ``market``."""
     labels: list[str] = []
+    aliases: list[str] = []
     kind: list[str] = []
     name: list[str] = []
     pillar: list[float] = []
     first: dict[tuple[str, str], int] = {}
 
-    def add(k: str, n: str, p: float, label: str) -> None:
+    def add(k: str, n: str, p: float, label: str, alias: str | None = None) -> None:
         first.setdefault((k, n), len(labels))
         labels.append(label)
+        aliases.append(alias or label)
         kind.append(k)
         name.append(n)
         pillar.append(p)
 
+    def add_curve(k: str, n: str, times: np.ndarray, quoted) -> None:
+        tenors, by_time = pillar_labels(times, quoted)
+        for t, lb, a in zip(times, tenors, by_time, strict=True):
+            add(k, n, float(t), f"{k}:{n}:{lb}", f"{k}:{n}:{a}")
+
+    def quoted(curve) -> tuple:
+        # The quoted tenors of a curve bootstrapped from quotes (CurveQuotes.tenors).
+        return getattr(getattr(curve, "quotes", None), "tenors", ())
+
     for ccy in sorted(market.curves):
-        for t in curve_pillars(market.curves[ccy]):
-            add("ir", ccy, float(t), f"ir:{ccy}:{tenor_label(t)}")
+        curve = market.curves[ccy]
+        add_curve("ir", ccy, curve_pillars(curve), quoted(curve))
     for ccy in sorted(market.fx):
         if ccy != market.base_currency:
             add("fx", ccy, np.nan, f"fx:{ccy}")
@@ -135,11 +191,11 @@ def factor_set(market: Market) -> FactorSet:
         for t in market.fx_vols[pair].expiries:
             add("fxvol", pair, float(t), f"fxvol:{pair}:{tenor_label(t)}")
     for index in sorted(market.index_curves):
-        for t in curve_pillars(market.index_curves[index]):
-            add("ir", index, float(t), f"ir:{index}:{tenor_label(t)}")
+        curve = market.index_curves[index]
+        add_curve("ir", index, curve_pillars(curve), quoted(curve))
     for entity in sorted(market.credit_curves):
-        for t in market.credit_curves[entity].hazard.times:
-            add("cs", entity, float(t), f"cs:{entity}:{tenor_label(t)}")
+        cc = market.credit_curves[entity]
+        add_curve("cs", entity, cc.hazard.times, getattr(cc, "quote_tenors", ()))
     # Appended after every other kind, so that adding commodities moves no existing index.
     for com in sorted(market.commodities):
         for t in market.commodities[com].futures.expiries:
@@ -153,7 +209,7 @@ def factor_set(market: Market) -> FactorSet:
         for t in surf.expiries:
             for x in surf.tenors:
                 add(k, ccy, float(t), f"{k}:{ccy}:{tenor_label(t)}x{tenor_label(x)}")
-    return FactorSet(labels, np.array(kind), np.array(name), np.array(pillar), first)
+    return FactorSet(labels, np.array(kind), np.array(name), np.array(pillar), first, aliases)
 
 
 def shifted_market(market: Market, factors: FactorSet, shift: np.ndarray) -> Market:

@@ -391,14 +391,17 @@ def _years(tenor: str) -> float:
         return np.inf
 
 
-def _grid_panel(name: str, labels, rows, cols, value: dict[str, float]) -> dict:
+def _grid_panel(
+    name: str, labels, rows, cols, value: dict[str, float], years: dict[str, float] | None = None
+) -> dict:
     """A matrix panel: ``rows`` x ``cols`` (one entry of each per factor of ``labels``);
-    rows in order of appearance, columns (tenor labels) by length. A cell holds the sum of
-    the ``value`` of its factors (0 for factors without a sensitivity) and None where no
-    factor falls in it."""
+    rows in order of appearance, columns (tenor labels) by length (``years`` of a column
+    where given, else read from its label). A cell holds the sum of the ``value`` of its
+    factors (0 for factors without a sensitivity) and None where no factor falls in it."""
     rows, cols = list(rows), list(cols)
     row_names = list(dict.fromkeys(rows))
-    col_names = sorted(dict.fromkeys(cols), key=lambda c: (_years(c), c))
+    years = years or {}
+    col_names = sorted(dict.fromkeys(cols), key=lambda c: (years.get(c, _years(c)), c))
     ri = {n: i for i, n in enumerate(row_names)}
     ci = {n: i for i, n in enumerate(col_names)}
     matrix: list[list[float | None]] = [[None] * len(col_names) for _ in row_names]
@@ -418,6 +421,9 @@ def _sensitivities(r: Result, top: int) -> Section | None:
     labels = fac["label"].to_numpy()
     kind = fac["kind"].astype(str).to_numpy()
     name = fac["name"].astype(str).to_numpy()
+    pillar = (
+        fac["pillar"].to_numpy(dtype=np.float64) if "pillar" in fac else np.full(len(fac), np.nan)
+    )
     unit = dict(zip(kind.tolist(), fac["unit"].astype(str).tolist(), strict=True))
     blocks: list = []
     idx = _top(sens["value"].to_numpy(), top)
@@ -443,9 +449,19 @@ def _sensitivities(r: Result, top: int) -> Section | None:
         if not m.any():
             continue
         is_vol = k in VOL_KINDS
-        # Rate vol nodes are "<expiry>x<tenor>": by expiry, summed over the swap tenors.
-        column = [_tenor(x).split("x")[0] for x in labels[m]]
-        panel = _grid_panel(text, labels[m], name[m], column, value)
+        # Rate vol nodes are "<expiry>x<tenor>": by expiry, summed over the swap tenors. A
+        # curve pillar is its tenor, quoted ones included ("3Mx6M", an FRA), placed by its
+        # time (the earliest of the curves').
+        if k in RATE_VOL_KINDS:
+            column = [_tenor(x).split("x")[0] for x in labels[m]]
+            years = None
+        else:
+            column = [_tenor(x) for x in labels[m]]
+            years = {}
+            for c, t in zip(column, pillar[m], strict=True):
+                if np.isfinite(t):
+                    years[c] = min(years.get(c, np.inf), float(t))
+        panel = _grid_panel(text, labels[m], name[m], column, value, years)
         what = "vol expiry of each surface" if is_vol else "pillar of each curve"
         if k in RATE_VOL_KINDS:
             note = "; rate vols are summed over the swap tenors."

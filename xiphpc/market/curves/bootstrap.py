@@ -45,7 +45,9 @@ __all__ = [
     "instrument_label",
     "instrument_to_dict",
     "par_rate",
+    "pillar_tenors",
     "quote_pricer",
+    "quote_tenor",
 ]
 
 
@@ -229,6 +231,35 @@ def instrument_label(inst: Instrument) -> str:
     if isinstance(inst, Future):
         return f"FUT {inst.start}"
     return f"{'OIS' if isinstance(inst, OisSwap) else 'SWAP'} {inst.tenor}"
+
+
+def quote_tenor(inst: Instrument) -> str | None:
+    """The tenor a quote names its pillar by, as the market file gives it: a deposit's, swap's
+    or OIS swap's ``tenor`` (``"2Y"``), an FRA's ``"3Mx6M"``; None for a future, which is
+    quoted by its start date."""
+    if isinstance(inst, Fra):
+        return f"{inst.start_months}Mx{inst.end_months}M"
+    if isinstance(inst, Future):
+        return None
+    return inst.tenor
+
+
+def pillar_tenors(
+    valuation_date: dt.date,
+    instruments: list[Instrument] | tuple[Instrument, ...],
+    *,
+    calendar: Calendar = WEEKENDS_ONLY,
+    convention: str = "modified_following",
+    spot_lag: int = 0,
+) -> tuple[str | None, ...]:
+    """:func:`quote_tenor` of each instrument in pillar (maturity) order, the order of the
+    pillars of :func:`bootstrap_curve`."""
+    spot = calendar.advance(_d(valuation_date), spot_lag)
+    order = sorted(
+        range(len(instruments)),
+        key=lambda k: _reduce(instruments[k], valuation_date, spot, calendar, convention).maturity,
+    )
+    return tuple(quote_tenor(instruments[k]) for k in order)
 
 
 #: Quote type of each instrument class in market files.

@@ -40,10 +40,15 @@ class CurveQuotes:
     discount : str or None
         Market name of the curve that discounted the swaps (multi-curve); None when the
         curve discounted itself.
+    tenors : tuple of (str or None)
+        The tenor each pillar was quoted at, in pillar order (``"2Y"``, ``"3Mx6M"``; None for
+        a future, quoted by date): the pillars' risk-factor labels
+        (:mod:`xiphpc.market.factors`). Empty when not known.
     """
 
     instruments: tuple[Any, ...]
     discount: str | None = None
+    tenors: tuple[str | None, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from .bootstrap import (
     OisSwap,
     Swap,
     bootstrap_curve,
+    pillar_tenors,
     quote_pricer,
 )
 from .calendar import add_tenor, tenor_months
@@ -229,7 +230,10 @@ def read_curve(
             curve = bootstrap_curve(
                 vdate, inst, interpolation=interp or "loglinear_discount", discount=discount
             )
-            return replace(curve, quotes=CurveQuotes(tuple(inst), discount_name))
+            return replace(
+                curve,
+                quotes=CurveQuotes(tuple(inst), discount_name, pillar_tenors(vdate, inst)),
+            )
         except ValueError as exc:
             r.bad(f"{field}.quotes", f"cannot bootstrap: {exc}")
             return None
@@ -327,7 +331,9 @@ def _with_quotes(
     if not err <= 1e-9:
         r.bad(f"{field}.quotes", f"the pillars reprice the quotes only to {err:.2e}")
         return None
-    return replace(curve, quotes=CurveQuotes(tuple(inst), discount_name))
+    return replace(
+        curve, quotes=CurveQuotes(tuple(inst), discount_name, pillar_tenors(vdate, inst))
+    )
 
 
 def _spread_tenors(r, meta: Any, field: str, times: np.ndarray, vdate: dt.date):
