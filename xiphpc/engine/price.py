@@ -136,7 +136,7 @@ def price_rows(
         values = out.values[r0:r1]
         ok = np.flatnonzero(st == Status.OK)
         if ok.size:
-            priced = REGISTRY[piece.product].price(table.take(ok), market, ctx)
+            priced = REGISTRY[piece.product].price(table.subset(ok), market, ctx)
             block = np.column_stack([priced[m] for m in out.measures])
             bad = ~np.isfinite(block).all(axis=1)
             st[ok[bad]] = Status.PRICING_FAILED

@@ -167,8 +167,11 @@ def float_coupons(
     """
     n = effective.shape[0]
     today = np.datetime64(valuation_date, "D")
-    conv = [index_of(str(x)) for x in index]
-    lag = np.array([0 if c is None else c.payment_lag for c in conv], dtype=np.int64)
+    names = np.asarray(index).astype(str)
+    # One look-up per distinct index, not per trade.
+    uniq, code = np.unique(names, return_inverse=True)
+    conv = [index_of(str(x)) for x in uniq]
+    lag = np.array([0 if c is None else c.payment_lag for c in conv], dtype=np.int64)[code]
     s = generate_schedules(effective, termination, months, calendar=calendars)
     trade_all = s.trade
     pay_all = payment_dates(s.end, trade_all, calendars, lag)
@@ -189,10 +192,10 @@ def float_coupons(
             if not error[i]:
                 error[i] = why(p)
 
-    names = np.asarray(index).astype(str)
     _lockout_checks(s, names, compounding, compounding_days, error)
-    for name in np.unique(names):
-        rows = np.flatnonzero(names[trade] == name)
+    period_code = code[trade]
+    for k, name in enumerate(uniq):
+        rows = np.flatnonzero(period_code == k)
         if rows.size == 0:
             continue
         c = index_of(name)

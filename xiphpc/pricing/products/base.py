@@ -138,6 +138,13 @@ class Table:
         offset = self.offset + (rows.start or 0) if isinstance(rows, slice) else self.offset
         return Table(self.product, cols, miss, self.source, offset)
 
+    def subset(self, rows: np.ndarray) -> Table:
+        """The rows ``rows`` (increasing, distinct) as a table: this very table when they are
+        all of its rows, so that what was computed and kept for its arrays (schedules built
+        while validating, :func:`~xiphpc.pricing.products.rates.memo_schedules`) is found
+        again when pricing."""
+        return self if rows.size == len(self) else self.take(rows)
+
 
 @dataclass(frozen=True)
 class PricingContext:

@@ -540,7 +540,7 @@ class InterestRateSwap(CurveProduct):
         if ok.size:
             # Coupons of the trades that passed: a missing past fixing or a lockout longer
             # than a period is the trade's error.
-            _, coupons = _swap_schedules(table.take(ok), market)
+            _, coupons = _swap_schedules(table.subset(ok), market)
             err = np.full(len(table), "", dtype=object)
             err[ok] = coupons.error
             fixing = np.array([e.startswith("fixings") for e in err], dtype=bool)
