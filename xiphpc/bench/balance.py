@@ -10,13 +10,9 @@ waits for it, a dynamic one gives it fewer partitions.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
-import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -24,6 +20,7 @@ import click
 import h5py
 import numpy as np
 
+from xiphpc.bench.launch import Launcher, run_seconds
 from xiphpc.parallel.mpi import DELAY_ENV
 
 __all__ = ["balance", "ideal_ratio"]
@@ -49,28 +46,17 @@ def _job(folder: Path, book: Path, partitions: int, balance: str) -> Path:
     return job
 
 
-def _one_run(mpiexec: str, exe: str, ranks: int, job: Path, out: Path, delay: str) -> dict:
+def _one_run(launcher: Launcher, ranks: int, job: Path, out: Path, delay: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k != DELAY_ENV}
     if delay:
         env[DELAY_ENV] = delay
-    proc = subprocess.run(
-        [mpiexec, "-n", str(ranks), exe, "run", str(job), "--out", str(out), "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-        env=env,
-    )
-    if proc.returncode != 0:
-        raise click.ClickException(f"run at {ranks} ranks failed:\n{proc.stderr[-2000:]}")
+    launcher.run(ranks, job, out, env=env, timeout=1800)
     with h5py.File(out, "r") as f:
         d = f["diagnostics/ranks"]
         p = f["diagnostics/partitions"]
-        started = dt.datetime.fromisoformat(f.attrs["started"])
-        finished = dt.datetime.fromisoformat(f.attrs["finished"])
         spans = p["end_s"][()] - p["start_s"][()]
         return {
-            "run_s": (finished - started).total_seconds(),
+            "run_s": run_seconds(f),
             "compute_s": float(np.max(d["compute_s"][()])),
             "partitions_per_rank": d["partitions"][()].astype(int).tolist(),
             "partition_s": float(np.median(spans)),
@@ -100,11 +86,7 @@ def balance(
     """
     from xiphpc.synth.generate import generate_portfolio, write_portfolio_hdf5
 
-    bindir = Path(sys.executable).parent
-    path = f"{bindir}:{os.environ.get('PATH', '')}"
-    mpiexec, exe = shutil.which("mpiexec", path=path), shutil.which("xiphpc", path=path)
-    if mpiexec is None or exe is None:
-        raise click.ClickException("mpiexec and xiphpc must be on PATH")
+    launcher = Launcher.find()
     runs: dict[tuple[str, bool], list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="xiphpc-bench-") as tmp:
         folder = Path(tmp)
@@ -113,13 +95,13 @@ def balance(
         jobs = {b: _job(folder, book, partitions, b) for b in ("static", "dynamic")}
         out = folder / "o.h5"
         # The first run warms the numba cache and measures one partition's pricing.
-        warm = _one_run(mpiexec, exe, ranks, jobs["static"], out, "")
+        warm = _one_run(launcher, ranks, jobs["static"], out, "")
         seconds = warm["partition_s"] if delay is None else delay
         slow = f"{ranks - 1}:{seconds:.6f}"
         for _ in range(repeat):
             for b in ("static", "dynamic"):  # interleaved, so that drift hits every case
                 for delayed in (False, True):
-                    run = _one_run(mpiexec, exe, ranks, jobs[b], out, slow if delayed else "")
+                    run = _one_run(launcher, ranks, jobs[b], out, slow if delayed else "")
                     runs.setdefault((b, delayed), []).append(run)
     per_partition = statistics.median(r["partition_s"] for r in runs[("static", False)])
     ideal = ideal_ratio(ranks, per_partition, seconds)

@@ -12,13 +12,8 @@ for is pricing.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import os
-import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +21,8 @@ from pathlib import Path
 import click
 import h5py
 import numpy as np
+
+from xiphpc.bench.launch import Launcher, run_seconds
 
 __all__ = ["engine"]
 
@@ -45,24 +42,12 @@ def _job(folder: Path, book: Path, products: list[str] | None) -> Path:
     return job
 
 
-def _one_run(mpiexec: str, exe: str, ranks: int, job: Path, out: Path) -> dict[str, float]:
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [mpiexec, "-n", str(ranks), exe, "run", str(job), "--out", str(out), "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise click.ClickException(f"run at {ranks} ranks failed:\n{proc.stderr[-2000:]}")
+def _one_run(launcher: Launcher, ranks: int, job: Path, out: Path) -> dict[str, float]:
+    wall = launcher.run(ranks, job, out)
     with h5py.File(out, "r") as f:
         d = f["diagnostics/ranks"]
-        started = dt.datetime.fromisoformat(f.attrs["started"])
-        finished = dt.datetime.fromisoformat(f.attrs["finished"])
         row = {s: float(np.max(d[s][()])) for s in STAGES}
-        row["run_s"] = (finished - started).total_seconds()
+        row["run_s"] = run_seconds(f)
         row["wall_s"] = wall
         row["peak_memory_b"] = float(np.max(d["peak_memory_b"][()]))
         row["trades"] = int(f.attrs["n_trades"])
@@ -114,11 +99,7 @@ def engine(trades: int, ranks: str, repeat: int, products: str, json_path: Path 
     if unknown:
         raise click.BadParameter(f"unknown products {unknown}", param_hint="--products")
     counts = [int(x) for x in ranks.split(",")]
-    bindir = Path(sys.executable).parent
-    path = f"{bindir}:{os.environ.get('PATH', '')}"
-    mpiexec, exe = shutil.which("mpiexec", path=path), shutil.which("xiphpc", path=path)
-    if mpiexec is None or exe is None:
-        raise click.ClickException("mpiexec and xiphpc must be on PATH")
+    launcher = Launcher.find()
     runs: dict[int, list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="xiphpc-bench-") as tmp:
         folder = Path(tmp)
@@ -128,10 +109,10 @@ def engine(trades: int, ranks: str, repeat: int, products: str, json_path: Path 
             tables = {p: t for p, t in tables.items() if p in chosen}
         write_portfolio_hdf5(tables, book)
         job = _job(folder, book, chosen)
-        _one_run(mpiexec, exe, 1, job, folder / "warm.h5")  # warm the numba cache
+        _one_run(launcher, 1, job, folder / "warm.h5")  # warm the numba cache
         for _ in range(repeat):
             for n in counts:  # interleaved, so that drift of the machine hits every count
-                runs.setdefault(n, []).append(_one_run(mpiexec, exe, n, job, folder / "o.h5"))
+                runs.setdefault(n, []).append(_one_run(launcher, n, job, folder / "o.h5"))
         pricing = _pricing_seconds(tables, repeat)
     n_trades = sum(len(t) for t in tables.values())
     med = {n: {k: statistics.median(r[k] for r in runs[n]) for k in runs[n][0]} for n in counts}

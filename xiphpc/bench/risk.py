@@ -8,19 +8,16 @@ result file's per-rank diagnostics. Valuations are trades × scenarios.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import os
-import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import click
 import h5py
 import numpy as np
+
+from xiphpc.bench.launch import Launcher, run_seconds
 
 __all__ = ["VANILLA", "risk"]
 
@@ -42,25 +39,15 @@ def _job(folder: Path, book: Path, scenarios: int, partitions: int, name: str) -
     return job
 
 
-def _one_run(mpiexec: str, exe: str, ranks: int, job: Path, out: Path) -> dict[str, float]:
-    proc = subprocess.run(
-        [mpiexec, "-n", str(ranks), exe, "run", str(job), "--out", str(out), "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise click.ClickException(f"run at {ranks} ranks failed:\n{proc.stderr[-2000:]}")
+def _one_run(launcher: Launcher, ranks: int, job: Path, out: Path) -> dict[str, float]:
+    launcher.run(ranks, job, out, timeout=1800)
     with h5py.File(out, "r") as f:
         d = f["diagnostics/ranks"]
-        started = dt.datetime.fromisoformat(f.attrs["started"])
-        finished = dt.datetime.fromisoformat(f.attrs["finished"])
         return {
             "compute_s": float(np.max(d["compute_s"][()])),
             "read_s": float(np.max(d["read_s"][()])),
             "reduce_s": float(np.max(d["reduce_s"][()])),
-            "run_s": (finished - started).total_seconds(),
+            "run_s": run_seconds(f),
             # What was run, read back from the result, so figures cannot describe another job.
             "scenarios": int(f["scenarios/historical/dates"].shape[0]),
             "partitions": int(f.attrs["n_partitions"]),
@@ -107,11 +94,7 @@ def risk(
     share = sum(PRODUCT_MIX.get(p, 0.0) for p in chosen) or 1.0
 
     counts = [int(x) for x in ranks.split(",")]
-    bindir = Path(sys.executable).parent
-    mpiexec = shutil.which("mpiexec", path=f"{bindir}:{os.environ.get('PATH', '')}")
-    exe = shutil.which("xiphpc", path=f"{bindir}:{os.environ.get('PATH', '')}")
-    if mpiexec is None or exe is None:
-        raise click.ClickException("mpiexec and xiphpc must be on PATH")
+    launcher = Launcher.find()
     results: dict[int, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="xiphpc-bench-") as tmp:
         folder = Path(tmp)
@@ -122,10 +105,10 @@ def risk(
         write_portfolio_hdf5(tables, book)
         job = _job(folder, book, scenarios, partitions, "bench-risk")
         # Warm the numba cache once so that no repetition pays for compilation.
-        _one_run(mpiexec, exe, 1, _job(folder, book, 2, 1, "warm-up"), folder / "warm.h5")
+        _one_run(launcher, 1, _job(folder, book, 2, 1, "warm-up"), folder / "warm.h5")
         for _ in range(repeat):
             for n in counts:  # interleaved, so that drift of the machine hits every count
-                results.setdefault(n, []).append(_one_run(mpiexec, exe, n, job, folder / "o.h5"))
+                results.setdefault(n, []).append(_one_run(launcher, n, job, folder / "o.h5"))
     valuations = trades * scenarios
     click.echo(
         f"bench risk: {trades:,} trades x {scenarios} scenarios = {valuations:,} "

@@ -19,16 +19,13 @@ costs only.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,6 +33,7 @@ import click
 import h5py
 import numpy as np
 
+from xiphpc.bench.launch import Launcher, run_seconds
 from xiphpc.bench.scaling_probe import ID_BYTES
 from xiphpc.config.job import TRADES_PER_PARTITION, RunSpec
 from xiphpc.parallel.dispatch import guided_runs
@@ -284,24 +282,12 @@ def _trade_bytes(f: h5py.File) -> float:
     return float(total)
 
 
-def _engine_run(mpiexec: str, exe: str, ranks: int, job: Path, out: Path) -> dict:
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [mpiexec, "-n", str(ranks), exe, "run", str(job), "--out", str(out), "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise click.ClickException(f"run at {ranks} ranks failed:\n{proc.stderr[-2000:]}")
+def _engine_run(launcher: Launcher, ranks: int, job: Path, out: Path) -> dict:
+    wall = launcher.run(ranks, job, out)
     with h5py.File(out, "r") as f:
         d, p = f["diagnostics/ranks"], f["diagnostics/partitions"]
-        started = dt.datetime.fromisoformat(f.attrs["started"])
-        finished = dt.datetime.fromisoformat(f.attrs["finished"])
         levels = f.attrs["levels"].split(",")
-        run_s = (finished - started).total_seconds()
+        run_s = run_seconds(f)
         return {
             "ranks": ranks,
             "wall_s": wall,
@@ -478,11 +464,7 @@ def scaling(
     if unknown:
         raise click.BadParameter(f"unknown products {unknown}", param_hint="--families")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    bindir = Path(sys.executable).parent
-    path = f"{bindir}:{os.environ.get('PATH', '')}"
-    mpiexec, exe = shutil.which("mpiexec", path=path), shutil.which("xiphpc", path=path)
-    if mpiexec is None or exe is None:
-        raise click.ClickException("mpiexec and xiphpc must be on PATH")
+    launcher = Launcher.find()
 
     mix: dict[int, list[dict]] = {}
     low: list[dict] = []
@@ -509,19 +491,19 @@ def scaling(
         low_job = _job(folder, books["mix"], LOW_SCENARIOS, None, "low")
         out = folder / "o.h5"
         # Warm the numba cache for every product so that no repetition pays for compiling.
-        _engine_run(mpiexec, exe, 1, low_job, out)
+        _engine_run(launcher, 1, low_job, out)
         for _ in range(repeat):  # interleaved, so that drift of the machine hits every case
             for r in counts:
-                mix.setdefault(r, []).append(_engine_run(mpiexec, exe, r, jobs["mix"], out))
-            low.append(_engine_run(mpiexec, exe, 1, low_job, out))
+                mix.setdefault(r, []).append(_engine_run(launcher, r, jobs["mix"], out))
+            low.append(_engine_run(launcher, 1, low_job, out))
             for p in books:
                 if p != "mix":
-                    fam.setdefault(p, []).append(_engine_run(mpiexec, exe, 1, jobs[p], out))
+                    fam.setdefault(p, []).append(_engine_run(launcher, 1, jobs[p], out))
         first = mix[1][0]
         columns = first["measures"] + 2 + scenarios
         for r in counts:
             probes[r] = _probe(
-                mpiexec, r, first["nodes"], columns, first["partitions"], folder / "p.json"
+                launcher.mpiexec, r, first["nodes"], columns, first["partitions"], folder / "p.json"
             )
     model, pair = fit(mix, low, [run for rs in fam.values() for run in rs], probes, cores)
     table = scaling_table(model, target_trades, target_scenarios, targets, target_partitions)
