@@ -64,6 +64,19 @@ def _handles(spread: float = 0.0):
     return ql_rates_handles(disc.zero_rates, proj.zero_rates, spread)
 
 
+#: An index the conventions table does not list: par coupons, forwards over each accrual
+#: period, no fixing lag (tests/test_rate_conventions.py checks FRAs, caps/floors and
+#: swaptions on the table's indices).
+PAR_INDEX = "USD-TERMSOFR-3M"
+
+
+def _par_market(**kw) -> Market:
+    """:func:`rates_market` with :data:`PAR_INDEX` on its 3M curve."""
+    m = rates_market(**kw)
+    m.index_curves[PAR_INDEX] = m.index_curves["USD-LIBOR-3M"]
+    return m
+
+
 def _days(rng, lo, hi, n):
     return rng.integers(lo, hi, n).astype("timedelta64[D]")
 
@@ -169,14 +182,15 @@ def test_fras_match_quantlib():
     table = trade_table(
         "forward_rate_agreement",
         n,
-        underlying=np.full(n, "USD-LIBOR-3M"),
+        underlying=np.full(n, PAR_INDEX),
         pay_receive=rng.choice(["payer", "receiver"], n),
         fixed_rate=rng.uniform(0.01, 0.07, n),
         start=start,
         end=end,
         day_count=dcs,
+        calendar=np.full(n, "WEEKENDS_ONLY"),
     )
-    got = ForwardRateAgreement().price(table, rates_market(), CTX)
+    got = ForwardRateAgreement().price(table, _par_market(), CTX)
     hd, hp = _handles()
     # QuantLib moves only the end date to a business day; the product moves both, so
     # QuantLib is given the adjusted dates.
@@ -286,7 +300,8 @@ def test_caps_floors_match_quantlib(vol_type):
     table = trade_table(
         "cap_floor",
         n,
-        underlying=np.full(n, "USD-LIBOR-3M"),
+        underlying=np.full(n, PAR_INDEX),
+        calendar=np.full(n, "WEEKENDS_ONLY"),
         cap_floor=rng.choice(["cap", "floor"], n),
         strike=rng.uniform(0.02, 0.06, n),
         start=start,
@@ -296,7 +311,7 @@ def test_caps_floors_match_quantlib(vol_type):
         vol=vol,
         vol_type=np.full(n, vol_type),
     )
-    got = CapFloor().price(table, rates_market(), CTX)
+    got = CapFloor().price(table, _par_market(), CTX)
     hd, hp = _handles()
     point = 0.01 if vol_type == "lognormal" else 1e-4
     for i in range(n):
@@ -335,7 +350,8 @@ def test_swaptions_match_quantlib(vol_type):
     table = trade_table(
         "swaption",
         n,
-        underlying=np.full(n, "USD-LIBOR-3M"),
+        underlying=np.full(n, PAR_INDEX),
+        calendar=np.full(n, "WEEKENDS_ONLY"),
         payer_receiver=rng.choice(["payer", "receiver"], n),
         strike=rng.uniform(0.02, 0.07, n),
         expiry=expiry,
@@ -347,7 +363,7 @@ def test_swaptions_match_quantlib(vol_type):
         vol=vol,
         vol_type=np.full(n, vol_type),
     )
-    got = Swaption().price(table, rates_market(), CTX)
+    got = Swaption().price(table, _par_market(), CTX)
     hd, hp = _handles()
     point = 0.01 if vol_type == "lognormal" else 1e-4
     for i in range(n):
