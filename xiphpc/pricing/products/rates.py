@@ -598,9 +598,11 @@ def _fra_terms(table: Table, market: Market):
         rows = np.flatnonzero(und == name)
         # The index's fixing for the period starting at ``start`` (QuantLib's
         # ForwardRateAgreement on an IborIndex): fixed ``fixing_lag`` business days before,
-        # the forward over the index tenor from the fixing's value date.
+        # the forward over the index tenor from the fixing's value date. As the index's
+        # own fixingDate, a zero lag moves a start off the index calendar forward (a
+        # coupon's fixing moves back).
         cal = calendar(c.calendar)
-        fixing = cal.advance_period(start[rows], f"-{c.fixing_lag}D", "preceding")
+        fixing = cal.advance_period(start[rows], f"-{c.fixing_lag}D", "following")
         value = cal.advance(fixing, c.fixing_lag)
         mat = cal.advance_period(value, c.tenor, c.convention, end_of_month=c.end_of_month)
         f_start[rows], f_end[rows] = value, mat
@@ -996,9 +998,12 @@ def _swaption_dates(table: Table) -> tuple[np.ndarray, np.ndarray]:
     und = np.asarray(table["underlying"]).astype(str)
     for name in np.unique(und):
         c = _term_index(str(name))
-        if c is not None and c.fixing_lag:
+        if c is not None:
             rows = np.flatnonzero(und == name)
-            start[rows] = calendar(c.calendar).advance(expiry[rows], c.fixing_lag)
+            # QuantLib's advance by business days: a zero lag moves an exercise date off
+            # the index calendar to the next business day.
+            cal = calendar(c.calendar)
+            start[rows] = cal.advance_period(expiry[rows], f"{c.fixing_lag}D", "following")
     years = np.array([int(str(t)[:-1]) for t in table["tenor"]], dtype=np.int64)
     return start, add_months(start, 12 * years)
 
