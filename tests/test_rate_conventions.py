@@ -126,7 +126,7 @@ def _ok(table, m):
 def test_fras_match_quantlib(world):
     m, hd, indices = world
     rng = np.random.default_rng(21)
-    n = 400
+    n = 1000
     names = rng.choice(IBORS, n)
     # Starts from the next day (the fixing then lies before the valuation date: seasoned)
     # to three years out.
@@ -220,7 +220,7 @@ def _caps(rng, n, vol_type):
 def test_caps_floors_match_quantlib(world, vol_type):
     m, hd, indices = world
     rng = np.random.default_rng(22 if vol_type == "normal" else 23)
-    n = 300
+    n = 1000
     table = _caps(rng, n, vol_type)
     _ok(table, m)
     got = CapFloor().price(table, m, CTX)
@@ -266,7 +266,7 @@ TENORS = ["1Y", "2Y", "5Y", "10Y", "20Y"]
 def test_swaptions_match_quantlib(world, vol_type):
     m, hd, indices = world
     rng = np.random.default_rng(24 if vol_type == "normal" else 25)
-    n = 300
+    n = 1000
     names = rng.choice(IBORS, n)
     expiry = TODAY + _days(rng, 1, 365 * 10, n)
     tenor = rng.choice(TENORS, n)
