@@ -33,6 +33,7 @@ from markets import (
 )
 
 from xiphpc.market.conventions import INDICES
+from xiphpc.market.curve_states import CurveStates
 from xiphpc.market.curves import add_months, calendar
 from xiphpc.market.fixings import Fixings
 from xiphpc.pricing.products.base import PricingContext
@@ -51,6 +52,7 @@ pytestmark = pytest.mark.usefixtures("quantlib_today")
 
 CTX = PricingContext(valuation_date=VDATE)
 IBORS = ("USD-LIBOR-3M", "EUR-EURIBOR-6M", "GBP-LIBOR-6M", "JPY-TIBOR-3M", "EUR-EURIBOR-3M")
+OVERNIGHT = ("USD-SOFR", "EUR-ESTR", "GBP-SONIA", "CHF-SARON", "JPY-TONA")
 CALENDARS = ["", "", "TARGET", "US-SOFR", "UK", "USD+EUR", "WEEKENDS_ONLY"]
 #: First date of the fixings both sides are given (seasoned caps start after it).
 FIRST_FIXING = TODAY - 500
@@ -97,6 +99,11 @@ def world():
         for day, value in series[name].items():
             index.addFixing(qdate(np.datetime64(day)), value, True)
         indices[name] = index
+    for name in OVERNIGHT:
+        # Projected on the currency curve (the discount curve), as the products do.
+        m.curves[INDICES[name].currency] = disc
+        m.fx[INDICES[name].currency] = 1.0
+        indices[name] = ql_index_of(name, hd)
     yield m, hd, indices
     ql.IborCoupon.createAtParCoupons()
     ql.IndexManager.instance().clearHistories()
@@ -390,3 +397,132 @@ def test_missing_fixing_is_a_per_trade_error(world):
     status, reason = validate_table(cap, m)
     assert status[0] == Status.MISSING_FIELD and status[1] == Status.OK
     assert reason[0].startswith("fixings: no EUR-EURIBOR-6M fixing on ")
+
+
+@pytest.mark.parametrize("vol_type", ["lognormal", "normal"])
+def test_ois_swaptions_match_quantlib(world, vol_type):
+    # On an overnight index the underlying is the overnight-indexed swap the swap product
+    # builds (compounded in arrears, the index's payment lag), starting on the exercise date.
+    m, hd, indices = world
+    rng = np.random.default_rng(26 if vol_type == "normal" else 27)
+    n = 1000
+    names = rng.choice(OVERNIGHT, n)
+    cals = rng.choice(CALENDARS, n)
+    ccy = _currencies(names)
+    # Exercise on business days of the trade's calendar: QuantLib's engines refuse a swap
+    # whose start a holiday exercise at a month end moves before it.
+    expiry = TODAY + _days(rng, 1, 365 * 10, n)
+    for i in range(n):
+        cal = ql_calendar(str(cals[i]) or str(ccy[i]))
+        expiry[i] = _npdate(cal.adjust(qdate(expiry[i]), ql.Following))
+    tenor = rng.choice(TENORS, n)
+    if vol_type == "lognormal":
+        vol = rng.uniform(0.1, 0.5, n)
+    else:
+        vol = rng.uniform(0.003, 0.015, n)
+    table = trade_table(
+        "swaption",
+        n,
+        currency=ccy,
+        underlying=names,
+        payer_receiver=rng.choice(["payer", "receiver"], n),
+        strike=rng.uniform(0.02, 0.07, n),
+        expiry=expiry,
+        tenor=tenor,
+        fixed_frequency=rng.choice(["", "6M", "12M"], n),
+        float_frequency=rng.choice(["", "3M", "12M"], n),
+        fixed_day_count=rng.choice(["", "ACT/360", "30/360"], n),
+        # QuantLib's overnight leg accrues in the index's day count.
+        float_day_count=np.array([INDICES[str(x)].day_count for x in names]),
+        vol=vol,
+        vol_type=np.full(n, vol_type),
+        calendar=cals,
+    )
+    _ok(table, m)
+    got = Swaption().price(table, m, CTX)
+    point = 0.01 if vol_type == "lognormal" else 1e-4
+    for i in range(n):
+        name = str(names[i])
+        cal = str(cals[i]) or str(ccy[i])
+        years = int(tenor[i][:-1])
+        end = add_months(np.array([expiry[i]]), 12 * years)[0]
+        fixed_months = int((str(table["fixed_frequency"][i]) or "12M")[:-1])
+        float_months = int((str(table["float_frequency"][i]) or "3M")[:-1])
+        swap = ql.OvernightIndexedSwap(
+            ql.Swap.Payer if table["payer_receiver"][i] == "payer" else ql.Swap.Receiver,
+            [1.0],
+            ql_schedule(expiry[i], end, fixed_months, cal),
+            float(table["strike"][i]),
+            ql_day_count(str(table["fixed_day_count"][i]) or "30/360"),
+            [1.0],
+            ql_schedule(expiry[i], end, float_months, cal),
+            indices[name],
+            0.0,
+            INDICES[name].payment_lag,
+            ql.Following,
+            ql_calendar(cal),
+        )
+        swap.setPricingEngine(ql.DiscountingSwapEngine(hd))
+        opt = ql.Swaption(swap, ql.EuropeanExercise(qdate(expiry[i])))
+        quote = ql.QuoteHandle(ql.SimpleQuote(float(vol[i])))
+        engine = (
+            ql.BlackSwaptionEngine(hd, quote, ql.Actual365Fixed())
+            if vol_type == "lognormal"
+            else ql.BachelierSwaptionEngine(hd, quote, ql.Actual365Fixed())
+        )
+        opt.setPricingEngine(engine)
+        # As above; a compounded coupon of future days telescopes to one ratio of discount
+        # factors (xiphpc.market.coupons), QuantLib's to the same ratio.
+        terms = len(swap.leg(0)) + len(swap.leg(1))
+        t = (expiry[i] - TODAY).astype(np.float64) / 365.0
+        vega = vega_rounding(terms, t, vol[i]) * point
+        assert got["pv"][i] == pytest.approx(opt.NPV(), rel=0, abs=sum_rounding(terms, 1.0)), i
+        assert got["vega"][i] == pytest.approx(opt.vega() * point, rel=0, abs=vega), i
+    assert np.median(np.abs(got["pv"])) > 1e-3
+
+
+def test_parallel_serial_and_curve_states_agree(world):
+    # One loop body compiled twice: the same operations in the same order per trade; the
+    # curve-state path (scenarios, bucketed sensitivities) values today's state alike.
+    m, _, _ = world
+    rng = np.random.default_rng(28)
+    n = 80
+    caps = _caps(rng, n, "normal")
+    start = TODAY + _days(rng, 1, 700, n)
+    fras = trade_table(
+        "forward_rate_agreement",
+        n,
+        currency=_currencies(caps["underlying"]),
+        underlying=caps["underlying"],
+        pay_receive=rng.choice(["payer", "receiver"], n),
+        fixed_rate=rng.uniform(0.01, 0.07, n),
+        start=start,
+        end=start + 91,
+        calendar=caps["calendar"],
+    )
+    swaptions = trade_table(
+        "swaption",
+        n,
+        currency=_currencies(caps["underlying"]),
+        underlying=caps["underlying"],
+        payer_receiver=rng.choice(["payer", "receiver"], n),
+        strike=rng.uniform(0.02, 0.07, n),
+        expiry=start,
+        tenor=rng.choice(TENORS, n),
+        vol=caps["vol"],
+        vol_type=caps["vol_type"],
+        calendar=caps["calendar"],
+    )
+    parallel = PricingContext(valuation_date=VDATE, parallel=True)
+    for product, table in (
+        (CapFloor(), caps),
+        (ForwardRateAgreement(), fras),
+        (Swaption(), swaptions),
+    ):
+        _ok(table, m)
+        serial = product.price(table, m, CTX)
+        par = product.price(table, m, parallel)
+        for k in ("pv", "rho", "theta", "vega"):
+            assert np.array_equal(serial[k], par[k]), (product.name, k)
+        states = product.value_states(table, m, CurveStates.today(), CTX)[:, 0]
+        assert np.array_equal(states, serial["pv"]), product.name
