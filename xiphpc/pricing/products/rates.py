@@ -9,18 +9,19 @@ discount curve (single curve). The trade currency must be the index's currency.
 
 Conventions, unless the trade's columns say otherwise (see each table): schedules generated
 backward from the maturity with a short first period, every date moved by modified
-following; swaps and bonds on their ``calendar`` column (empty: the currency's calendar,
+following on the trade's ``calendar`` column (empty: the currency's calendar,
 :data:`~xiphpc.market.curves.calendar.CURRENCY_CALENDARS`, weekends only for a currency
-without one), FRAs, caps/floors and swaptions on the weekends-only calendar; payment at
-each period end; fixed legs annual
-30/360, floating legs quarterly ACT/360; forwards projected over each accrual period (par
-coupons, no fixing lag), except for swaps on an index of the conventions table
-(:mod:`xiphpc.market.conventions`), whose coupons follow the index: fixing lag, tenor and
-day count of an IBOR index, daily compounding of an overnight one, and its payment lag
-(:mod:`xiphpc.market.coupons`). A swap, cap or FRA starts at ``start`` (empty: the
-valuation date); a swap may have started before it (seasoned), its past fixings read from
-the market's fixings (:mod:`xiphpc.market.fixings`); caps and FRAs with periods fixed
-before the valuation date are projected from today.
+without one); payment at each period end; fixed legs annual 30/360, floating legs quarterly
+ACT/360. On an index of the conventions table (:mod:`xiphpc.market.conventions`) floating
+rates follow the index: fixing lag, tenor and day count of an IBOR index, daily compounding
+of an overnight one, and its payment lag (:mod:`xiphpc.market.coupons`) — for swaps, caps'
+caplets, FRAs (the index fixing for their start) and swaptions' underlying swaps (which
+start the IBOR fixing lag after the exercise date). On any other index, forwards are
+projected over each accrual period (par coupons, no fixing lag). A swap, cap or FRA starts
+at ``start`` (empty: the valuation date); swaps and caps may have started before it
+(seasoned). Fixings dated before the valuation date are read from the market's fixings
+(:mod:`xiphpc.market.fixings`), a missing one a per-trade error; caps and FRAs off the
+table's indices project such periods from today instead.
 
 Measures, per trade, in the trade currency and scaled by quantity (the notional or face
 amount): ``pv``; ``delta``, ``gamma`` are 0 (no spot underlying); ``rho`` is the PV change for
