@@ -555,14 +555,18 @@ class InterestRateSwap(CurveProduct):
             + _calendar_checks(table)
             + _compounding_checks(table)
         )
-        # Coupons of the trades that passed: a missing past fixing or a lockout longer than
-        # a period is the trade's error.
-        return _built_checks(
-            table,
-            checks,
-            _buildable(table, market),
-            lambda t: _swap_schedules(t, market)[1].error,
-        )
+        bad = ~_buildable(table, market)
+        for mask, _, _ in checks:
+            bad |= mask
+        ok = np.flatnonzero(~bad)
+        if ok.size:
+            # Coupons of the trades that passed: a missing past fixing or a lockout longer
+            # than a period is the trade's error.
+            _, coupons = _swap_schedules(table.take(ok), market)
+            err = np.full(len(table), "", dtype=object)
+            err[ok] = coupons.error
+            checks += _error_checks(err)
+        return checks
 
     def unit_values(self, table, market, states, mv, parallel):
         n = len(table)
