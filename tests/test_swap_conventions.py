@@ -157,7 +157,7 @@ def _check_ibor(table, market, hd, indices):
 
 def test_ibor_swaps_match_quantlib_indexed_coupons(indexed_coupons):
     rng = np.random.default_rng(11)
-    n = 250
+    n = 1000
     names = rng.choice(IBORS, n)
     start = TODAY + _days(rng, 5, 700, n)
     table = _swaps(
@@ -270,7 +270,7 @@ def _check_ois(table, market, hd, indices):
 
 def test_ois_swaps_match_quantlib():
     rng = np.random.default_rng(12)
-    n = 200
+    n = 1000
     # Starts beyond the longest lookback: no fixing falls before the valuation date.
     start = TODAY + _days(rng, 15, 500, n)
     table = _ois_table(rng, n, start)
@@ -281,7 +281,7 @@ def test_ois_swaps_match_quantlib():
 def test_ois_without_fixings_on_a_spot_start():
     # Empty start: the valuation date; its first fixing is today's, projected when not given.
     rng = np.random.default_rng(13)
-    n = 40
+    n = 1000
     table = _ois_table(rng, n, np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"))
     table.columns["compounding"] = np.full(n, "plain")
     hd, _ = _handles()
@@ -302,7 +302,7 @@ def _add_fixings(index, series):
 
 def test_seasoned_ois_swaps_use_past_fixings():
     rng = np.random.default_rng(14)
-    n = 150
+    n = 1000
     start = TODAY - _days(rng, 1, 400, n)
     table = _ois_table(rng, n, start)
     m, series = _seasoned_market(rng, OVERNIGHT, TODAY - 430)
@@ -318,7 +318,7 @@ def test_seasoned_ois_swaps_use_past_fixings():
 
 def test_seasoned_ibor_swaps_use_past_fixings(indexed_coupons):
     rng = np.random.default_rng(15)
-    n = 150
+    n = 1000
     start = TODAY - _days(rng, 0, 400, n)
     names = rng.choice(IBORS, n)
     table = _swaps(

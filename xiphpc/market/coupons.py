@@ -93,11 +93,15 @@ class FloatCoupons:
     error : ndarray of str, shape ``(n,)``
         Why a trade cannot be priced (a missing fixing, a lockout longer than a period);
         empty when it can.
+    fixing : ndarray of datetime64[D], shape ``(m,)``
+        Fixing date of every coupon (an IBOR coupon's, a par coupon's accrual start, an
+        overnight coupon's accrual end): a caplet's expiry.
     """
 
     periods: IndexPeriods
     payment_lag: np.ndarray
     error: np.ndarray
+    fixing: np.ndarray
 
 
 class _Coupons:
@@ -106,6 +110,7 @@ class _Coupons:
     def __init__(self, m: int):
         self.known = np.ones(m)
         self.tau = np.empty(m)
+        self.fixing = np.empty(m, dtype="datetime64[D]")
         self.sub = []  # (period, start time, end time, ratio) arrays
 
     def add(self, period, start, end, ratio):
@@ -144,8 +149,10 @@ def float_coupons(
     compounding: np.ndarray,
     compounding_days: np.ndarray,
     fixings: Fixings,
+    *,
+    project_par: bool = False,
 ) -> FloatCoupons:
-    """Floating coupons still to be paid, for ``n`` swaps.
+    """Floating coupons still to be paid, for ``n`` swaps (or caps).
 
     Parameters
     ----------
@@ -164,6 +171,10 @@ def float_coupons(
     compounding_days : ndarray of int, shape ``(n,)``
         Its ``N``.
     fixings : Fixings
+    project_par : bool
+        Project par coupons (the third kind) fixed before the valuation date from today's
+        curve instead of reading their fixings: the caps' treatment of indices off the
+        table.
     """
     n = effective.shape[0]
     today = np.datetime64(valuation_date, "D")
@@ -200,7 +211,9 @@ def float_coupons(
             continue
         c = index_of(name)
         if c is None:
-            _par(out, rows, start, end, acc, today, valuation_date, fixings, name, fail)
+            _par(
+                out, rows, start, end, acc, today, valuation_date, fixings, name, fail, project_par
+            )
         elif not c.overnight:
             _term(out, rows, start, c, today, valuation_date, fixings, fail)
         else:
@@ -211,7 +224,7 @@ def float_coupons(
             )
     sub = out.factors(m)
     periods = IndexPeriods(offsets, out.known, out.tau, acc, times_from(valuation_date, pay), *sub)
-    return FloatCoupons(periods, lag, error.astype(str))
+    return FloatCoupons(periods, lag, error.astype(str), out.fixing)
 
 
 def _lockout_checks(s, names, compounding, days, error) -> None:
@@ -238,10 +251,14 @@ def _missing(name: str, dates: np.ndarray):
     return lambda p: f"fixings: no {name} fixing on {dates[p]} (before the valuation date)"
 
 
-def _par(out, rows, start, end, acc, today, vd, fixings, name, fail):
+def _par(out, rows, start, end, acc, today, vd, fixings, name, fail, project=False):
     # Fixing at the accrual start, forward over the accrual period in the leg's day count.
     out.tau[rows] = acc[rows]
+    out.fixing[rows] = start[rows]
     value, used, missing = _fixed(fixings, name, start[rows], today)
+    if project:
+        used[:] = False
+        missing[:] = False
     fix_dates = np.empty(start.shape, dtype="datetime64[D]")
     fix_dates[rows] = start[rows]
     fail(rows[missing], _missing(name, fix_dates))
@@ -257,6 +274,7 @@ def _term(out, rows, start, c: IndexConvention, today, vd, fixings, fail):
     maturity = cal.advance_period(value_date, c.tenor, c.convention, end_of_month=c.end_of_month)
     tau = year_fraction(value_date, maturity, c.day_count)
     out.tau[rows] = tau
+    out.fixing[rows] = fixing
     value, used, missing = _fixed(fixings, c.name, fixing, today)
     fix_dates = np.empty(start.shape, dtype="datetime64[D]")
     fix_dates[rows] = fixing
@@ -279,6 +297,7 @@ def _overnight(out, rows, start, end, acc, c, method, days, today, vd, fixings, 
     # the value dates with the observation shift; the rate divided by their sum.
     cal = named_calendar(c.calendar)
     s, e = start[rows], end[rows]
+    out.fixing[rows] = e
     shift = method == "observation_shift"
     look = np.where((method == "lookback") | shift, days, 0)
     lock = np.where(method == "lockout", days, 0)

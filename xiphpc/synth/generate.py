@@ -339,9 +339,9 @@ def _optional_dates(rng, dates: np.ndarray, share: float) -> np.ndarray:
 
 
 def _spot_starts(market: Market, index: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """Swaps on an IBOR index of the conventions table start, when ``start`` is empty, on
-    the spot date (the fixing lag after the valuation date): their first fixing is then
-    today's, projected, and the book needs no past fixings."""
+    """Swaps and caps on an IBOR index of the conventions table start, when ``start`` is
+    empty, on the spot date (the fixing lag after the valuation date): their first fixing
+    is then today's, projected, and the book needs no past fixings."""
     out = start.copy().astype(object)
     today = np.array([np.datetime64(market.valuation_date, "D")])
     for name in np.unique(index):
@@ -392,7 +392,7 @@ def _rate_rows(rng, market: Market, n: int, product: str) -> dict[str, np.ndarra
         cols |= {
             "cap_floor": _pick(rng, ["cap", "floor"], n),
             "strike": np.round(level + rng.normal(0.0, 0.01, size=n), 4),
-            "start": start,
+            "start": _spot_starts(market, index, start),
             "maturity": _dates(rng, market, n, 760, 365 * 12),
             "frequency": _pick(rng, ["", "3M", "6M"], n),
             "day_count": np.full(n, ""),

@@ -198,8 +198,14 @@ class SwapTerms(NamedTuple):
 
 class FraTerms(NamedTuple):
     """Per FRA, shape ``(n,)``: discount and projection curve, contract rate ``strike``,
-    ``sign`` (+1 payer), the rate period's ``start`` and ``end`` (years) and its year
-    fraction ``tau``."""
+    ``sign`` (+1 payer); the forward's period ``start`` and ``end`` (years) and its year
+    fraction ``tau`` in the index's day count; the ``known`` rate of a FRA fixed before the
+    valuation date (NaN: projected); the settlement period's ``accrual`` fraction and the
+    settlement (``pay``) time.
+
+    The payer receives ``(F - K) a / (1 + F a)`` at ``pay``, ``a`` the accrual. A par FRA
+    has the forward's period for its own (``accrual == tau``, ``pay == start``).
+    """
 
     disc: np.ndarray
     proj: np.ndarray
@@ -208,6 +214,9 @@ class FraTerms(NamedTuple):
     start: np.ndarray
     end: np.ndarray
     tau: np.ndarray
+    known: np.ndarray
+    accrual: np.ndarray
+    pay: np.ndarray
 
 
 class RateOptionTerms(NamedTuple):
@@ -359,13 +368,38 @@ def _discount_factors(ct, cz, ck, co, curve, t, out):
 
 
 @nb.njit(**_INLINE)
+def _growth(curves, pc, floating, k, h, b, grow):
+    # Coupon k's growth factor known[k] * prod_q g_q (IndexPeriods) on projection curve pc
+    # in every state, into grow (shape (states,)).
+    ct, cz, ck, co = curves
+    known = floating[1]
+    sub_off, sub_start, sub_end, sub_ratio = floating[5], floating[6], floating[7], floating[8]
+    n_s = grow.shape[0]
+    for s in range(n_s):
+        grow[s] = known[k]
+    for q in range(sub_off[k], sub_off[k + 1]):
+        a1, a2, u1, u2, e1 = move_weights(ct, ck, co, pc, sub_start[q], h, b)
+        b1, b2, v1, v2, e2 = move_weights(ct, ck, co, pc, sub_end[q], h, b)
+        r = sub_ratio[q]
+        if r == 1.0:
+            for s in range(n_s):
+                grow[s] *= vmath.exp(
+                    log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
+                )
+        else:
+            for s in range(n_s):
+                g = vmath.exp(log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s))
+                grow[s] *= 1.0 + r * (g - 1.0)
+
+
+@nb.njit(**_INLINE)
 def _legs(curves, dc, pc, spread, fixed, floating, i, h, b, ann, flt, grow):
     # Fixed-leg annuity and float-leg PV (coupon rates plus spread) of trade i per unit
     # notional, in every state, into ann and flt (shape (states,)); grow is scratch of that
     # shape for each coupon's product of growth factors.
     ct, cz, ck, co = curves
     fix_off, fix_pay, fix_acc = fixed
-    flt_off, known, flt_tau, flt_acc, flt_pay, sub_off, sub_start, sub_end, sub_ratio = floating
+    flt_off, _, flt_tau, flt_acc, flt_pay = floating[:5]
     n_s = ann.shape[0]
     for s in range(n_s):
         ann[s] = 0.0
@@ -376,23 +410,7 @@ def _legs(curves, dc, pc, spread, fixed, floating, i, h, b, ann, flt, grow):
         for s in range(n_s):
             ann[s] += acc * vmath.exp(log_df(cz, i1, i2, w1, w2, e, s))
     for k in range(flt_off[i], flt_off[i + 1]):
-        for s in range(n_s):
-            grow[s] = known[k]
-        for q in range(sub_off[k], sub_off[k + 1]):
-            a1, a2, u1, u2, e1 = move_weights(ct, ck, co, pc, sub_start[q], h, b)
-            b1, b2, v1, v2, e2 = move_weights(ct, ck, co, pc, sub_end[q], h, b)
-            r = sub_ratio[q]
-            if r == 1.0:
-                for s in range(n_s):
-                    grow[s] *= vmath.exp(
-                        log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
-                    )
-            else:
-                for s in range(n_s):
-                    g = vmath.exp(
-                        log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
-                    )
-                    grow[s] *= 1.0 + r * (g - 1.0)
+        _growth(curves, pc, floating, k, h, b, grow)
         d1, d2, x1, x2, ed = move_weights(ct, ck, co, dc, flt_pay[k], h, b)
         tau = flt_tau[k]
         acc = flt_acc[k]
@@ -440,24 +458,29 @@ def _swap_loop(curves, terms, fixed, floating, mv, out):
 def _fra_loop(curves, terms, mv, out):
     # curves: YieldCurves; terms: FraTerms; mv: Moves; out: FraOutputs.
     ct, cz, ck, co = curves
-    disc, proj, strike, sign, t_start, t_end, tau = terms
+    disc, proj, strike, sign, t_start, t_end, tau, known, acc, t_pay = terms
     vh, vb = mv
     values = out.values
     forward = out.forward
     n_s = cz.shape[1]
     for i in nb.prange(disc.shape[0]):
+        fixed = not math.isnan(known[i])
         for j in range(vh.shape[0]):
             a1, a2, u1, u2, e1 = move_weights(ct, ck, co, proj[i], t_start[i], vh[j], vb[j])
             b1, b2, v1, v2, e2 = move_weights(ct, ck, co, proj[i], t_end[i], vh[j], vb[j])
-            d1, d2, x1, x2, ed = move_weights(ct, ck, co, disc[i], t_start[i], vh[j], vb[j])
+            d1, d2, x1, x2, ed = move_weights(ct, ck, co, disc[i], t_pay[i], vh[j], vb[j])
             for s in range(n_s):
-                growth = vmath.exp(
-                    log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
-                )
-                f = (growth - 1.0) / tau[i]
+                if fixed:
+                    f = known[i]
+                else:
+                    growth = vmath.exp(
+                        log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
+                    )
+                    f = (growth - 1.0) / tau[i]
                 d = vmath.exp(log_df(cz, d1, d2, x1, x2, ed, s))
-                # Settled at the start date, discounted at the forward rate for the period.
-                values[i, j, s] = sign[i] * (f - strike[i]) * tau[i] / (1.0 + f * tau[i]) * d
+                # Settled at the start of its period, discounted at the rate for the period.
+                a = acc[i]
+                values[i, j, s] = sign[i] * (f - strike[i]) * a / (1.0 + f * a) * d
                 if j == 0 and s == 0:
                     forward[i] = f
 
@@ -543,11 +566,11 @@ def option_value(fwd, strike, sd, omega, normal):
 
 
 def _cap_loop(curves, terms, periods, fix_t, mv, out):
-    # curves: YieldCurves; terms: RateOptionTerms; periods: FloatPeriods of the caplets, whose
+    # curves: YieldCurves; terms: RateOptionTerms; periods: IndexPeriods of the caplets, whose
     # fixing times are fix_t (shape (m,)); mv: Moves; out: CapOutputs.
     ct, cz, ck, co = curves
     disc, proj, strike, omega, vol, normal = terms
-    off, start_t, end_t, tau, acc, pay_t = periods
+    off, _, tau, acc, pay_t = periods[:5]
     vh, vb = mv
     values = out.values
     vega = out.vega
@@ -562,14 +585,10 @@ def _cap_loop(curves, terms, periods, fix_t, mv, out):
             for s in range(n_s):
                 values[i, j, s] = 0.0
             for k in range(off[i], off[i + 1]):
-                a1, a2, u1, u2, e1 = move_weights(ct, ck, co, proj[i], start_t[k], h, b)
-                b1, b2, v1, v2, e2 = move_weights(ct, ck, co, proj[i], end_t[k], h, b)
+                _growth(curves, proj[i], periods, k, h, b, fwd)
                 d1, d2, x1, x2, ed = move_weights(ct, ck, co, disc[i], pay_t[k], h, b)
                 for s in range(n_s):
-                    growth = vmath.exp(
-                        log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
-                    )
-                    fwd[s] = (growth - 1.0) / tau[k]
+                    fwd[s] = (fwd[s] - 1.0) / tau[k]
                     dfs[s] = acc[k] * vmath.exp(log_df(cz, d1, d2, x1, x2, ed, s))
                 t_fix = fix_t[k] - h
                 sq = math.sqrt(t_fix) if t_fix > 0.0 else 0.0

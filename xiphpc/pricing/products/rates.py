@@ -9,18 +9,19 @@ discount curve (single curve). The trade currency must be the index's currency.
 
 Conventions, unless the trade's columns say otherwise (see each table): schedules generated
 backward from the maturity with a short first period, every date moved by modified
-following; swaps and bonds on their ``calendar`` column (empty: the currency's calendar,
+following on the trade's ``calendar`` column (empty: the currency's calendar,
 :data:`~xiphpc.market.curves.calendar.CURRENCY_CALENDARS`, weekends only for a currency
-without one), FRAs, caps/floors and swaptions on the weekends-only calendar; payment at
-each period end; fixed legs annual
-30/360, floating legs quarterly ACT/360; forwards projected over each accrual period (par
-coupons, no fixing lag), except for swaps on an index of the conventions table
-(:mod:`xiphpc.market.conventions`), whose coupons follow the index: fixing lag, tenor and
-day count of an IBOR index, daily compounding of an overnight one, and its payment lag
-(:mod:`xiphpc.market.coupons`). A swap, cap or FRA starts at ``start`` (empty: the
-valuation date); a swap may have started before it (seasoned), its past fixings read from
-the market's fixings (:mod:`xiphpc.market.fixings`); caps and FRAs with periods fixed
-before the valuation date are projected from today.
+without one); payment at each period end; fixed legs annual 30/360, floating legs quarterly
+ACT/360. On an index of the conventions table (:mod:`xiphpc.market.conventions`) floating
+rates follow the index: fixing lag, tenor and day count of an IBOR index, daily compounding
+of an overnight one, and its payment lag (:mod:`xiphpc.market.coupons`) — for swaps, caps'
+caplets, FRAs (the index fixing for their start) and swaptions' underlying swaps (which
+start the IBOR fixing lag after the exercise date). On any other index, forwards are
+projected over each accrual period (par coupons, no fixing lag). A swap, cap or FRA starts
+at ``start`` (empty: the valuation date); swaps and caps may have started before it
+(seasoned). Fixings dated before the valuation date are read from the market's fixings
+(:mod:`xiphpc.market.fixings`), a missing one a per-trade error; caps and FRAs off the
+table's indices project such periods from today instead.
 
 Measures, per trade, in the trade currency and scaled by quantity (the notional or face
 amount): ``pv``; ``delta``, ``gamma`` are 0 (no spot underlying); ``rho`` is the PV change for
@@ -43,17 +44,17 @@ from typing import Any
 
 import numpy as np
 
+from xiphpc.market.conventions import IndexConvention
 from xiphpc.market.coupons import COMPOUNDING, MAX_COMPOUNDING_DAYS, float_coupons, index_of
 from xiphpc.market.curve_states import CurveStates
 from xiphpc.market.curves.calendar import (
     CALENDARS,
     CURRENCY_CALENDARS,
-    WEEKENDS_ONLY,
     add_months,
     calendar,
 )
 from xiphpc.market.curves.daycount import DAY_COUNTS, year_fraction
-from xiphpc.market.curves.legs import fixed_leg, float_leg, times_from
+from xiphpc.market.curves.legs import fixed_leg, times_from
 from xiphpc.market.data import Market
 from xiphpc.market.factors import RATE_VOL_FACTOR
 from xiphpc.pricing.kernels.rates import (
@@ -61,10 +62,8 @@ from xiphpc.pricing.kernels.rates import (
     CashflowOutputs,
     Cashflows,
     FixedPeriods,
-    FloatPeriods,
     FraOutputs,
     FraTerms,
-    IndexPeriods,
     Moves,
     RateOptionTerms,
     SwapOutputs,
@@ -174,6 +173,47 @@ def _calendar_checks(table: Table) -> list[tuple[np.ndarray, int, Callable[[int]
             lambda i: f"calendar: unknown calendar {str(names[i])!r}; accepted: {accepted}",
         )
     ]
+
+
+def _term_index(name: str) -> IndexConvention | None:
+    """Conventions of an IBOR index of the conventions table, None for any other name."""
+    c = index_of(name)
+    return c if c is not None and not c.overnight else None
+
+
+def _adjust(dates: np.ndarray, names: np.ndarray, convention: str) -> np.ndarray:
+    """``dates`` moved by ``convention`` on each trade's calendar ``names``."""
+    out = dates.copy()
+    for name in np.unique(names):
+        rows = np.flatnonzero(names == name)
+        out[rows] = calendar(str(name)).adjust(dates[rows], convention)
+    return out
+
+
+def _error_checks(err: np.ndarray) -> list[tuple[np.ndarray, int, Callable[[int], str]]]:
+    """Checks of the per-trade errors of coupon building (shape ``(n,)``, empty: none): a
+    missing past fixing, else a bad value."""
+    fixing = np.array([e.startswith("fixings") for e in err], dtype=bool)
+    other = np.array([bool(e) for e in err], dtype=bool) & ~fixing
+    return [
+        (fixing, Status.MISSING_FIELD, lambda i: str(err[i])),
+        (other, Status.BAD_VALUE, lambda i: str(err[i])),
+    ]
+
+
+def _built_checks(
+    table: Table, checks: list, ok: np.ndarray, errors: Callable[[Table], np.ndarray]
+) -> list:
+    """``checks`` and those of ``errors(trades)`` (:func:`_error_checks`), run on the trades
+    that pass ``checks`` and ``ok`` only (the others cannot be built)."""
+    bad = ~ok
+    for mask, _, _ in checks:
+        bad |= mask
+    rows = np.flatnonzero(~bad)
+    err = np.full(len(table), "", dtype=object)
+    if rows.size:
+        err[rows] = errors(table.take(rows))
+    return checks + _error_checks(err)
 
 
 def _day_count(name: str, default: str, what: str) -> Column:
@@ -341,31 +381,6 @@ class CurveProduct(Product):
 _SWAP_COLUMNS = ("fixed_frequency", "float_frequency", "fixed_day_count", "float_day_count")
 
 
-def _swap_legs(
-    table: Table, market: Market, start: np.ndarray, end: np.ndarray, calendars=WEEKENDS_ONLY
-):
-    """Fixed and floating legs with par floating coupons (the swaption's underlying);
-    ``calendars`` one calendar or a calendar name per trade."""
-    vd = market.valuation_date
-    fx = fixed_leg(
-        vd,
-        start,
-        end,
-        _months(table, "fixed_frequency", "12M"),
-        _text(table, "fixed_day_count", "30/360"),
-        calendar=calendars,
-    )
-    fl = float_leg(
-        vd,
-        start,
-        end,
-        _months(table, "float_frequency", "3M"),
-        _text(table, "float_day_count", "ACT/360"),
-        calendar=calendars,
-    )
-    return fx, IndexPeriods.of(fl)
-
-
 def _compounding(table: Table) -> tuple[np.ndarray, np.ndarray]:
     """Compounding method and its days per swap, each index's default where empty."""
     conv = [index_of(str(u)) for u in table["underlying"]]
@@ -381,17 +396,24 @@ def _compounding(table: Table) -> tuple[np.ndarray, np.ndarray]:
     return method.astype(str), np.where(ok, days, 0).astype(np.int64)
 
 
-def _indexed_legs(table: Table, market: Market):
+def _indexed_legs(
+    table: Table,
+    market: Market,
+    start: np.ndarray | None = None,
+    maturity: np.ndarray | None = None,
+):
     """Fixed leg and floating coupons of the swaps of ``table`` by their index's conventions
-    (:mod:`xiphpc.market.coupons`)."""
+    (:mod:`xiphpc.market.coupons`), from ``start`` to ``maturity`` (default: the table's
+    columns)."""
     vd = market.valuation_date
-    start = _start(table, market)
+    start = _start(table, market) if start is None else start
+    maturity = table["maturity"] if maturity is None else maturity
     calendars = _calendar_names(table)
     method, days = _compounding(table)
     coupons = float_coupons(
         vd,
         start,
-        table["maturity"],
+        maturity,
         _months(table, "float_frequency", "3M"),
         _text(table, "float_day_count", "ACT/360"),
         calendars,
@@ -403,7 +425,7 @@ def _indexed_legs(table: Table, market: Market):
     fx = fixed_leg(
         vd,
         start,
-        table["maturity"],
+        maturity,
         _months(table, "fixed_frequency", "12M"),
         _text(table, "fixed_day_count", "30/360"),
         calendar=calendars,
@@ -543,12 +565,7 @@ class InterestRateSwap(CurveProduct):
             _, coupons = _swap_schedules(table.subset(ok), market)
             err = np.full(len(table), "", dtype=object)
             err[ok] = coupons.error
-            fixing = np.array([e.startswith("fixings") for e in err], dtype=bool)
-            other = np.array([bool(e) for e in err], dtype=bool) & ~fixing
-            checks += [
-                (fixing, Status.MISSING_FIELD, lambda i: str(err[i])),
-                (other, Status.BAD_VALUE, lambda i: str(err[i])),
-            ]
+            checks += _error_checks(err)
         return checks
 
     def unit_values(self, table, market, states, mv, parallel):
@@ -563,10 +580,71 @@ class InterestRateSwap(CurveProduct):
         return out.values, None
 
 
+def _fra_terms(table: Table, market: Market):
+    """Per FRA: forward start, end (dates), its fraction ``tau``, the known rate (NaN:
+    projected), the accrual fraction and the settlement date; and the per-trade errors."""
+    n = len(table)
+    today = np.datetime64(market.valuation_date, "D")
+    names = _calendar_names(table)
+    start = _adjust(table["start"], names, "modified_following")
+    end = _adjust(table["end"], names, "modified_following")
+    und = np.asarray(table["underlying"]).astype(str)
+    conv = {str(u): _term_index(str(u)) for u in np.unique(und)}
+    default = np.array([conv[u].day_count if conv[u] else "ACT/360" for u in und], dtype=object)
+    dc = _text(table, "day_count", "").astype(object)
+    dc = np.where(dc == "", default, dc).astype(str)
+    accrual = year_fraction(start, end, dc)
+    f_start, f_end, tau = start.copy(), end.copy(), accrual.copy()
+    known = np.full(n, np.nan)
+    error = np.full(n, "", dtype=object)
+    for name, c in conv.items():
+        if c is None:
+            continue
+        rows = np.flatnonzero(und == name)
+        # The index's fixing for the period starting at ``start`` (QuantLib's
+        # ForwardRateAgreement on an IborIndex): fixed ``fixing_lag`` business days before,
+        # the forward over the index tenor from the fixing's value date. As the index's
+        # own fixingDate, a zero lag moves a start off the index calendar forward (a
+        # coupon's fixing moves back).
+        cal = calendar(c.calendar)
+        fixing = cal.advance_period(start[rows], f"-{c.fixing_lag}D", "following")
+        value = cal.advance(fixing, c.fixing_lag)
+        mat = cal.advance_period(value, c.tenor, c.convention, end_of_month=c.end_of_month)
+        f_start[rows], f_end[rows] = value, mat
+        tau[rows] = year_fraction(value, mat, c.day_count)
+        rate, found = market.fixings.lookup(name, fixing)
+        used = found & (fixing <= today)
+        known[rows[used]] = rate[used]
+        for k in np.flatnonzero(~found & (fixing < today)):
+            error[rows[k]] = f"fixings: no {name} fixing on {fixing[k]} (before the valuation date)"
+    return (f_start, f_end, tau, known, accrual, start), error.astype(str)
+
+
+_FRA_MEMO_COLUMNS = ("underlying", "start", "end", "day_count", "currency", "calendar")
+
+
+def _fra_schedules(table: Table, market: Market):
+    return memo_schedules(
+        table,
+        market,
+        ("forward_rate_agreement", market.fixings),
+        _FRA_MEMO_COLUMNS,
+        lambda: _fra_terms(table, market),
+    )
+
+
 class ForwardRateAgreement(CurveProduct):
-    """FRA on an index: at ``start`` the payer receives ``(F - K) tau / (1 + F tau)`` per unit
-    notional, ``F`` the index forward from ``start`` to ``end`` (both dates moved by modified
-    following on the weekends-only calendar). Quantity: notional."""
+    """FRA on an index: at ``start`` the payer receives ``(F - K) a / (1 + F a)`` per unit
+    notional, ``a`` the fraction of ``start`` to ``end`` (both moved by modified following
+    on the trade's calendar) in ``day_count``. Quantity: notional.
+
+    ``F`` on an IBOR index of the conventions table (:mod:`xiphpc.market.conventions`) is
+    the index fixing for ``start``: fixed ``fixing_lag`` business days before it on the
+    index calendar, the forward over the index tenor from the fixing's value date in the
+    index's day count (QuantLib's ``ForwardRateAgreement`` on an ``IborIndex``), read from
+    the market's fixings when fixed before the valuation date; ``day_count`` defaults to the
+    index's. On any other index ``F`` is the forward from ``start`` to ``end`` in
+    ``day_count`` (default ACT/360)."""
 
     name = "forward_rate_agreement"
     description = "forward rate agreement, settled at the start of its period"
@@ -576,27 +654,42 @@ class ForwardRateAgreement(CurveProduct):
         Column("fixed_rate", "float", "decimal per year", "contract rate"),
         Column("start", "date", "ISO date", "start of the rate period (settlement)"),
         Column("end", "date", "ISO date", "end of the rate period"),
-        _day_count("day_count", "ACT/360", "rate period"),
+        _day_count("day_count", "the index's (ACT/360 off the conventions table)", "rate period"),
+        _CALENDAR,
     )
     cost_per_trade = 1.1
 
     def check(self, table: Table, market: Market):
-        return (
+        checks = (
             _index_checks(table, market)
             + _order_checks(table, market, "start", "end")
             + rate_checks(table, "fixed_rate")
+            + _calendar_checks(table)
         )
+        ok = ~np.isnat(table["start"]) & ~np.isnat(table["end"])
+        if "day_count" in table.columns:
+            v = np.asarray(table["day_count"]).astype(str)
+            ok &= (v == "") | np.isin(v, list(DAY_COUNTS))
+        return _built_checks(table, checks, ok, lambda t: _fra_schedules(t, market)[1])
 
     def unit_values(self, table, market, states, mv, parallel):
         n = len(table)
         curves, disc, proj = _curve_ids(table, market, states)
         vd = market.valuation_date
-        start = WEEKENDS_ONLY.adjust(table["start"], "modified_following")
-        end = WEEKENDS_ONLY.adjust(table["end"], "modified_following")
-        t0, t1 = times_from(vd, start), times_from(vd, end)
-        tau = year_fraction(start, end, _text(table, "day_count", "ACT/360"))
+        (f_start, f_end, tau, known, accrual, pay), _ = _fra_schedules(table, market)
         sign = np.where(table["pay_receive"] == "payer", 1.0, -1.0)
-        terms = FraTerms(disc, proj, table["fixed_rate"], sign, t0, t1, tau)
+        terms = FraTerms(
+            disc,
+            proj,
+            table["fixed_rate"],
+            sign,
+            times_from(vd, f_start),
+            times_from(vd, f_end),
+            tau,
+            known,
+            accrual,
+            times_from(vd, pay),
+        )
         out = allocate_outputs(FraOutputs, n, mv, len(states))
         kernel = fra_parallel if parallel else fra_serial
         kernel(curves, terms, mv, out)
@@ -783,12 +876,65 @@ _VOL_TYPE = Column(
 )
 
 
+def _cap_coupons(table: Table, market: Market):
+    """Caplet coupons (:class:`~xiphpc.market.coupons.FloatCoupons`): an IBOR index of the
+    conventions table's, par coupons (projected from today, no lag) on any other index."""
+    n = len(table)
+    und = np.asarray(table["underlying"]).astype(str)
+    term = np.array([_term_index(u) is not None for u in und], dtype=bool)
+    conv = [_term_index(u) for u in und]
+    dc = _text(table, "day_count", "").astype(object)
+    default = np.array([c.day_count if c else "ACT/360" for c in conv], dtype=object)
+    return float_coupons(
+        market.valuation_date,
+        _start(table, market),
+        table["maturity"],
+        _months(table, "frequency", "3M"),
+        np.where(dc == "", default, dc).astype(str),
+        _calendar_names(table),
+        np.where(term, und, ""),
+        np.full(n, "plain"),
+        np.zeros(n, dtype=np.int64),
+        market.fixings,
+        project_par=True,
+    )
+
+
+_CAP_MEMO_COLUMNS = (
+    "underlying",
+    "start",
+    "maturity",
+    "frequency",
+    "day_count",
+    "currency",
+    "calendar",
+)
+
+
+def _cap_schedules(table: Table, market: Market):
+    return memo_schedules(
+        table,
+        market,
+        ("cap_floor", market.fixings),
+        _CAP_MEMO_COLUMNS,
+        lambda: _cap_coupons(table, market),
+    )
+
+
 class CapFloor(CurveProduct):
     """Cap or floor on an index: a strip of caplets/floorlets, one per floating period,
     each priced with Black (lognormal) or Bachelier (normal) at one flat vol per trade, read
-    from the rate vol surface at (cap maturity, index tenor). A caplet fixing at or before
-    the valuation date is worth its intrinsic value on the projected forward.
-    Quantity: notional."""
+    from the rate vol surface at (cap maturity, index tenor), to its fixing date.
+    Quantity: notional.
+
+    On an IBOR index of the conventions table the caplets are the index's coupons
+    (:mod:`xiphpc.market.coupons`): each fixes ``fixing_lag`` business days of the index
+    calendar before its accrual start, its rate the forward over the index tenor from the
+    fixing's value date in the index's day count, accrued in ``day_count`` (default the
+    index's) and paid with the index's payment lag; a caplet fixed before the valuation date
+    reads its fixing from the market's fixings and is worth its intrinsic value. On any
+    other index each caplet's rate is the forward over its accrual period, fixing at its
+    start (default day count ACT/360), projected from today when that is past."""
 
     name = "cap_floor"
     factor_kinds = ("ir", "fx", "irvol", "irlvol")
@@ -801,58 +947,97 @@ class CapFloor(CurveProduct):
             "start",
             "date",
             "ISO date",
-            "first period start; empty: the valuation date",
+            "first period start, past dates allowed (seasoned caps); empty: the valuation date",
             required=False,
+            future=False,
         ),
         Column("maturity", "date", "ISO date", "last period end (unadjusted)"),
         _freq("frequency", "3M", "caplet"),
-        _day_count("day_count", "ACT/360", "caplet"),
+        _day_count("day_count", "the index's (ACT/360 off the conventions table)", "caplet"),
         _VOL,
         _VOL_TYPE,
+        _CALENDAR,
     )
     cost_per_trade = 18.0
 
     def check(self, table: Table, market: Market):
-        return (
+        checks = (
             _index_checks(table, market)
             + _order_checks(table, market, "start", "maturity")
             + _vol_checks(table, market)
             + rate_checks(table, "strike")
+            + _calendar_checks(table)
         )
+        today = np.datetime64(market.valuation_date, "D")
+        mat = table["maturity"]
+        ok = ~np.isnat(mat) & (mat > today) & (mat > _start(table, market))
+        for name, choices in (("frequency", FREQUENCIES), ("day_count", DAY_COUNTS)):
+            if name in table.columns:
+                v = np.asarray(table[name]).astype(str)
+                ok &= (v == "") | np.isin(v, list(choices))
+        return _built_checks(table, checks, ok, lambda t: _cap_schedules(t, market).error)
 
     def unit_values(self, table, market, states, mv, parallel):
         n = len(table)
         curves, disc, proj = _curve_ids(table, market, states)
         months = _months(table, "frequency", "3M")
-        fl = memo_schedules(
-            table,
-            market,
-            self.name,
-            ("start", "maturity", "frequency", "day_count"),
-            lambda: float_leg(
-                market.valuation_date,
-                _start(table, market),
-                table["maturity"],
-                months,
-                _text(table, "day_count", "ACT/360"),
-            ),
-        )
+        coupons = _cap_schedules(table, market)
         t_mat = market.year_fraction(table["maturity"])
         vol, normal, point = _vol_inputs(table, market, states, t_mat, months / 12.0)
         omega = np.where(table["cap_floor"] == "cap", 1.0, -1.0)
         terms = RateOptionTerms(disc, proj, table["strike"], omega, vol, normal)
         out = allocate_outputs(CapOutputs, n, mv, len(states))
         kernel = cap_parallel if parallel else cap_serial
-        # Each caplet fixes at the start of its period (no fixing lag).
-        kernel(curves, terms, FloatPeriods.of(fl), fl.start, mv, out)
+        fix_t = times_from(market.valuation_date, coupons.fixing)
+        kernel(curves, terms, coupons.periods, fix_t, mv, out)
         return out.values, out.vega * point
 
 
+def _swaption_dates(table: Table) -> tuple[np.ndarray, np.ndarray]:
+    """Start and (unadjusted) maturity of each swaption's underlying swap: the exercise
+    date moved the index's ``fixing_lag`` business days on the index calendar for an IBOR
+    index of the conventions table (QuantLib's ``MakeSwaption``: the swap starts on the
+    value date of a fixing on the exercise date), the exercise date otherwise."""
+    expiry = table["expiry"]
+    start = expiry.copy()
+    und = np.asarray(table["underlying"]).astype(str)
+    for name in np.unique(und):
+        c = _term_index(str(name))
+        if c is not None:
+            rows = np.flatnonzero(und == name)
+            # QuantLib's advance by business days: a zero lag moves an exercise date off
+            # the index calendar to the next business day.
+            cal = calendar(c.calendar)
+            start[rows] = cal.advance_period(expiry[rows], f"{c.fixing_lag}D", "following")
+    years = np.array([int(str(t)[:-1]) for t in table["tenor"]], dtype=np.int64)
+    return start, add_months(start, 12 * years)
+
+
+def _swaption_schedules(table: Table, market: Market):
+    def build():
+        start, maturity = _swaption_dates(table)
+        return _indexed_legs(table, market, start, maturity)
+
+    return memo_schedules(
+        table,
+        market,
+        ("swaption", market.fixings),
+        ("underlying", "expiry", "tenor", "currency", "calendar", *_SWAP_COLUMNS),
+        build,
+    )
+
+
 class Swaption(CurveProduct):
-    """European swaption, physically settled into a spot-starting swap at expiry: payer
-    (right to pay fixed) or receiver. Black (lognormal) or Bachelier (normal) on the forward
-    swap rate with the annuity of the fixed leg (multi-curve). Vol from the rate vol surface
-    at (expiry, tenor) unless given. Quantity: notional of the underlying swap."""
+    """European swaption, physically settled into a swap: payer (right to pay fixed) or
+    receiver. Black (lognormal) or Bachelier (normal) on the forward swap rate with the
+    annuity of the fixed leg (multi-curve), to the exercise date. Vol from the rate vol
+    surface at (expiry, tenor) unless given. Quantity: notional of the underlying swap.
+
+    The underlying is the swap the swap product builds (:class:`InterestRateSwap`, its
+    floating coupons by the index's conventions), on the trade's calendar, starting on the
+    exercise date or, on an IBOR index of the conventions table, ``fixing_lag`` business
+    days of the index calendar after it (the value date of a fixing on the exercise date,
+    as QuantLib's ``MakeSwaption`` builds a standard swaption)."""
 
     name = "swaption"
     factor_kinds = ("ir", "fx", "irvol", "irlvol")
@@ -867,7 +1052,12 @@ class Swaption(CurveProduct):
             choices=("payer", "receiver"),
         ),
         Column("strike", "float", "decimal per year", "fixed rate of the underlying swap"),
-        Column("expiry", "date", "ISO date", "exercise date, also the swap's start"),
+        Column(
+            "expiry",
+            "date",
+            "ISO date",
+            "exercise date; the swap starts on it, or on the value date of an IBOR fixing on it",
+        ),
         Column("tenor", "choice", "", "length of the underlying swap", choices=_TENORS),
         _freq("fixed_frequency", "12M", "fixed-leg"),
         _freq("float_frequency", "3M", "floating-leg"),
@@ -875,6 +1065,7 @@ class Swaption(CurveProduct):
         _day_count("float_day_count", "ACT/360", "floating-leg"),
         _VOL,
         _VOL_TYPE,
+        _CALENDAR,
     )
     cost_columns = ("tenor",)
 
@@ -885,27 +1076,30 @@ class Swaption(CurveProduct):
         return 0.5 + 0.9 * years
 
     def check(self, table: Table, market: Market):
-        return (
-            _index_checks(table, market) + _vol_checks(table, market) + rate_checks(table, "strike")
+        checks = (
+            _index_checks(table, market)
+            + _vol_checks(table, market)
+            + rate_checks(table, "strike")
+            + _calendar_checks(table)
         )
+        ok = ~np.isnat(table["expiry"]) & np.isin(np.asarray(table["tenor"]).astype(str), _TENORS)
+        for name in _SWAP_COLUMNS:
+            if name in table.columns:
+                v = np.asarray(table[name]).astype(str)
+                choices = FREQUENCIES if "frequency" in name else DAY_COUNTS
+                ok &= (v == "") | np.isin(v, list(choices))
+        return _built_checks(table, checks, ok, lambda t: _swaption_schedules(t, market)[1].error)
 
     def unit_values(self, table, market, states, mv, parallel):
         n = len(table)
         curves, disc, proj = _curve_ids(table, market, states)
-        years = np.array([int(str(t)[:-1]) for t in table["tenor"]], dtype=np.int64)
-        start = table["expiry"]
-        fx, fl = memo_schedules(
-            table,
-            market,
-            self.name,
-            ("expiry", "tenor", *_SWAP_COLUMNS),
-            lambda: _swap_legs(table, market, start, add_months(start, 12 * years)),
-        )
-        t_exp = market.year_fraction(start)
-        vol, normal, point = _vol_inputs(table, market, states, t_exp, years.astype(np.float64))
+        years = np.array([int(str(t)[:-1]) for t in table["tenor"]], dtype=np.float64)
+        fx, coupons = _swaption_schedules(table, market)
+        t_exp = market.year_fraction(table["expiry"])
+        vol, normal, point = _vol_inputs(table, market, states, t_exp, years)
         omega = np.where(table["payer_receiver"] == "payer", 1.0, -1.0)
         terms = RateOptionTerms(disc, proj, table["strike"], omega, vol, normal)
         out = allocate_outputs(SwaptionOutputs, n, mv, len(states))
         kernel = swaption_parallel if parallel else swaption_serial
-        kernel(curves, terms, t_exp, FixedPeriods.of(fx), fl, mv, out)
+        kernel(curves, terms, t_exp, FixedPeriods.of(fx), coupons.periods, mv, out)
         return out.values, out.vega * point
