@@ -212,7 +212,7 @@ def _built_checks(
     rows = np.flatnonzero(~bad)
     err = np.full(len(table), "", dtype=object)
     if rows.size:
-        err[rows] = errors(table.take(rows))
+        err[rows] = errors(table.subset(rows))
     return checks + _error_checks(err)
 
 
