@@ -228,10 +228,10 @@ def test_isda_dates_match_quantlib_coupons():
 
 
 def test_isda_cds_match_quantlib_engine():
-    """Dirty value, par spread and upfront of 300 random CDS (maturities 6M to 10Y, spreads
+    """Dirty value, par spread and upfront of 2,000 random CDS (maturities 6M to 10Y, spreads
     20bp to 1000bp, recoveries 0.2 to 0.6, both sides), each on its own hazard curve."""
     rng = np.random.default_rng(11)
-    n = 300
+    n = 2000
     names = np.array([f"N{i}" for i in range(n)])
     recovery = rng.uniform(0.2, 0.6, n)
     hazards = {str(names[i]): _hazard(rng, float(recovery[i])) for i in range(n)}
