@@ -159,7 +159,7 @@ def distributed_duplicate_mask(comm, ids: np.ndarray, rows: np.ndarray) -> np.nd
 
     Parameters
     ----------
-    ids : ndarray of str, shape ``(n,)``
+    ids : ndarray of str or bytes (UTF-8), shape ``(n,)``
         This rank's trade ids.
     rows : ndarray of int64, shape ``(n,)``
         Their global rows (trade order).
@@ -172,11 +172,12 @@ def distributed_duplicate_mask(comm, ids: np.ndarray, rows: np.ndarray) -> np.nd
     from xiphpc.output.result_file import write_strings
     from xiphpc.parallel.mpi import allreduce_max, exchange_rows
 
-    raw = write_strings(np.asarray(ids, dtype=str))
+    ids = np.asarray(ids)
+    raw = ids if ids.dtype.kind == "S" else write_strings(ids.astype(str))
     width = max(1, allreduce_max(comm, raw.dtype.itemsize if raw.size else 1))
     raw = raw.astype(f"S{width}")
     octets = raw.view(np.uint8).reshape(raw.size, width)
-    owner = (trade_keys(ids) % np.uint64(comm.Get_size())).astype(np.int64)
+    owner = (trade_keys(raw) % np.uint64(comm.Get_size())).astype(np.int64)
     (got_ids, got_rows), sources, order = exchange_rows(
         comm, owner, octets, np.asarray(rows, dtype=np.int64)
     )

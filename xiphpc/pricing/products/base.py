@@ -85,12 +85,21 @@ COMMON_COLUMNS: tuple[Column, ...] = (
 
 
 def trade_keys(trade_ids: np.ndarray) -> np.ndarray:
-    """64-bit FNV-1a hash of each trade id's UTF-8 bytes, shape ``(n,)`` uint64.
+    """64-bit FNV-1a hash of each trade id's UTF-8 bytes, shape ``(n,)`` uint64 (ids as str,
+    or as their UTF-8 bytes).
 
     A stable key: the same id gives the same key on every machine, rank and run (Monte Carlo
     draws derive from it; duplicate ids are routed by it).
     """
-    raw = np.char.encode(np.asarray(trade_ids, dtype=str), "utf-8")
+    ids = np.asarray(trade_ids)
+    if ids.dtype.kind == "S":
+        raw = ids  # already UTF-8 bytes
+    else:
+        text = ids.astype(str)
+        try:
+            raw = text.astype("S")  # ASCII, the common case, without a per-element encode
+        except UnicodeEncodeError:
+            raw = np.char.encode(text, "utf-8")
     width = max(raw.dtype.itemsize, 1)
     octets = raw.astype(f"S{width}").view(np.uint8).reshape(raw.size, width)
     length = np.char.str_len(raw)

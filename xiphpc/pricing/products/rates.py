@@ -245,7 +245,13 @@ def memo_schedules(
     value = build()
     if len(_MEMO) >= 32:
         _MEMO.clear()
-    _MEMO[key] = ([weakref.ref(a) for a in arrays], value)
+
+    def forget(_ref, key=key) -> None:
+        # The table's arrays are gone: nothing can ask for these schedules again, and a
+        # run pricing pass after pass must not keep the schedules of every past pass.
+        _MEMO.pop(key, None)
+
+    _MEMO[key] = ([weakref.ref(a, forget) for a in arrays], value)
     return value
 
 
