@@ -88,6 +88,10 @@ def inject_delay(comm: MPI.Comm) -> None:
         time.sleep(float(seconds))
 
 
+#: Seconds a failing rank waits between writing its reason and aborting the job.
+ABORT_GRACE_S = 0.5
+
+
 @contextlib.contextmanager
 def abort_on_error(comm: MPI.Comm) -> Iterator[None]:
     """Turn an exception on any rank into the end of the whole job, naming rank and reason.
@@ -109,6 +113,9 @@ def abort_on_error(comm: MPI.Comm) -> Iterator[None]:
             "xiphpc: aborting all ranks\n"
         )
         sys.stderr.flush()
+        # The launcher forwards a rank's output through a pipe and stops reading it once
+        # an abort reaches it: a moment first, so that the reason is not lost with the rank.
+        time.sleep(ABORT_GRACE_S)
         MPI.COMM_WORLD.Abort(1)
 
 
