@@ -13,7 +13,7 @@ import numpy as np
 from xiphpc.engine.partition import block_rows
 from xiphpc.engine.plan import product_offsets
 from xiphpc.io.portfolio import PortfolioSource
-from xiphpc.output.result_file import write_strings
+from xiphpc.io.text import encode_utf8
 from xiphpc.parallel.workshare import WorkShare
 from xiphpc.pricing.products import Table
 from xiphpc.pricing.validation import distributed_duplicate_mask
@@ -139,7 +139,7 @@ def index_book(source: PortfolioSource, share: WorkShare, levels: list[str]) -> 
             table = source.read(product, a - offsets[k], b - offsets[k], wanted)
             # Ids as UTF-8 bytes (a quarter of str's memory) and only the distinct level
             # values of each table: the index holds little per trade beyond the ids.
-            ids.append(write_strings(table["trade_id"]))
+            ids.append(encode_utf8(table["trade_id"]))
             for lv in levels:
                 values[lv].update(np.unique(level_values(lv, product, table)).tolist())
             del table

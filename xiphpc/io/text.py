@@ -6,9 +6,11 @@ from __future__ import annotations
 import reprlib
 from pathlib import Path
 
+import numpy as np
+
 from xiphpc.config.errors import JobError, Problem
 
-__all__ = ["brief", "decode_utf8", "read_text"]
+__all__ = ["brief", "decode_utf8", "encode_utf8", "read_text"]
 
 _BRIEF = reprlib.Repr()
 _BRIEF.maxlevel = 3
@@ -57,3 +59,17 @@ def read_text(path: str | Path, what: str = "") -> str:
         label = f"cannot read {what}" if what else "cannot read"
         raise JobError([Problem(str(path), "", f"{label}: {exc.strerror}")]) from exc
     return decode_utf8(data, str(path))
+
+
+def encode_utf8(values: np.ndarray) -> np.ndarray:
+    """UTF-8 bytes (``S`` dtype, the width of the longest) of str ``values``, any shape; bytes
+    are returned as they are."""
+    values = np.asarray(values)
+    if values.dtype.kind == "S":
+        return values
+    text = values.astype(str)
+    try:
+        # ASCII, the common case, converts without a per-element encode.
+        return text.astype("S")
+    except UnicodeEncodeError:
+        return np.char.encode(text, "utf-8")

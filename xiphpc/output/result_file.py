@@ -27,6 +27,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from xiphpc.io.text import encode_utf8
+
 from .target import finalize, temporary_path
 
 __all__ = [
@@ -92,9 +94,4 @@ def create_result(path: Path, n_trades: int, columns: dict[str, tuple], write_tr
 
 def write_strings(values: np.ndarray) -> np.ndarray:
     """UTF-8 bytes of ``values`` for a fixed-width string dataset."""
-    text = values.astype(str)
-    try:
-        # ASCII, the common case, converts without a per-element encode.
-        return text.astype("S")
-    except UnicodeEncodeError:
-        return np.char.encode(text, "utf-8")
+    return encode_utf8(values)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from xiphpc.io.text import encode_utf8
 from xiphpc.market.data import Market
 
 from .products import REGISTRY, Column, Table
@@ -169,11 +170,9 @@ def distributed_duplicate_mask(comm, ids: np.ndarray, rows: np.ndarray) -> np.nd
     ndarray of bool, shape ``(n,)``
         True where an earlier global row has the same non-empty id.
     """
-    from xiphpc.output.result_file import write_strings
     from xiphpc.parallel.mpi import allreduce_max, exchange_rows
 
-    ids = np.asarray(ids)
-    raw = ids if ids.dtype.kind == "S" else write_strings(ids.astype(str))
+    raw = encode_utf8(ids)
     width = max(1, allreduce_max(comm, raw.dtype.itemsize if raw.size else 1))
     raw = raw.astype(f"S{width}")
     octets = raw.view(np.uint8).reshape(raw.size, width)

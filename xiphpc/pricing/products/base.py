@@ -20,6 +20,7 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from xiphpc.config.names import MEASURES
+from xiphpc.io.text import encode_utf8
 from xiphpc.market.data import Market
 from xiphpc.market.factors import FactorSet, factor_set
 
@@ -91,15 +92,7 @@ def trade_keys(trade_ids: np.ndarray) -> np.ndarray:
     A stable key: the same id gives the same key on every machine, rank and run (Monte Carlo
     draws derive from it; duplicate ids are routed by it).
     """
-    ids = np.asarray(trade_ids)
-    if ids.dtype.kind == "S":
-        raw = ids  # already UTF-8 bytes
-    else:
-        text = ids.astype(str)
-        try:
-            raw = text.astype("S")  # ASCII, the common case, without a per-element encode
-        except UnicodeEncodeError:
-            raw = np.char.encode(text, "utf-8")
+    raw = encode_utf8(trade_ids)
     width = max(raw.dtype.itemsize, 1)
     octets = raw.astype(f"S{width}").view(np.uint8).reshape(raw.size, width)
     length = np.char.str_len(raw)
