@@ -72,13 +72,18 @@ class TradeResults:
     def sensitivities_of(self, rows: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The kept sensitivities of local ``rows``: (local row, factor, value), ordered by
         row then factor."""
-        blocks = self.sensitivities or []
-        row = np.concatenate([b[0] for b in blocks]) if blocks else np.zeros(0, np.int64)
-        factor = np.concatenate([b[1] for b in blocks]) if blocks else np.zeros(0, np.int64)
-        value = np.concatenate([b[2] for b in blocks]) if blocks else np.zeros(0)
-        mine = (row >= rows.start) & (row < rows.stop)
-        order = np.lexsort((factor[mine], row[mine]))
-        return row[mine][order], factor[mine][order], value[mine][order]
+        blocks = self.sensitivities
+        if not blocks:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        row, factor, value = (np.concatenate([b[j] for b in blocks]) for j in range(3))
+        ordered = (np.diff(row) > 0) | ((np.diff(row) == 0) & (np.diff(factor) > 0))
+        if len(blocks) > 1 or not ordered.all():
+            # Joined and ordered once per pass, not once per partition asking for its rows.
+            order = np.lexsort((factor, row))
+            row, factor, value = row[order], factor[order], value[order]
+            blocks[:] = [(row, factor, value)]
+        a, b = np.searchsorted(row, [rows.start, rows.stop])
+        return row[a:b], factor[a:b], value[a:b]
 
     @property
     def priced(self) -> np.ndarray:
