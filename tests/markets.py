@@ -254,3 +254,10 @@ def ql_schedule(start, end, months: int, calendar: str = "WEEKENDS_ONLY"):
         ql.DateGeneration.Backward,
         False,
     )
+
+
+#: IBOR and overnight indices of the conventions table, and the calendar names (empty: the
+#: currency's) that the convention tests draw from.
+IBORS = ("USD-LIBOR-3M", "EUR-EURIBOR-6M", "GBP-LIBOR-6M", "JPY-TIBOR-3M", "EUR-EURIBOR-3M")
+OVERNIGHT = ("USD-SOFR", "EUR-ESTR", "GBP-SONIA", "CHF-SARON", "JPY-TONA")
+CALENDARS = ["", "", "TARGET", "US-SOFR", "UK", "USD+EUR", "WEEKENDS_ONLY"]

@@ -19,6 +19,9 @@ import numpy as np
 import pytest
 from conftest import sum_rounding
 from markets import (
+    CALENDARS,
+    IBORS,
+    OVERNIGHT,
     TODAY,
     VDATE,
     qdate,
@@ -51,9 +54,6 @@ ql = pytest.importorskip("QuantLib")
 pytestmark = pytest.mark.usefixtures("quantlib_today")
 
 CTX = PricingContext(valuation_date=VDATE)
-IBORS = ("USD-LIBOR-3M", "EUR-EURIBOR-6M", "GBP-LIBOR-6M", "JPY-TIBOR-3M", "EUR-EURIBOR-3M")
-OVERNIGHT = ("USD-SOFR", "EUR-ESTR", "GBP-SONIA", "CHF-SARON", "JPY-TONA")
-CALENDARS = ["", "", "TARGET", "US-SOFR", "UK", "USD+EUR", "WEEKENDS_ONLY"]
 #: First date of the fixings both sides are given (seasoned caps start after it).
 FIRST_FIXING = TODAY - 500
 
@@ -269,6 +269,27 @@ def test_caps_floors_match_quantlib(world, vol_type):
 TENORS = ["1Y", "2Y", "5Y", "10Y", "20Y"]
 
 
+def _check_swaption(got, i, swap, hd, expiry, vol, vol_type, point) -> None:
+    """Value and vega of trade ``i`` against QuantLib's European swaption on ``swap``
+    (discounted on ``hd``) at the flat ``vol``."""
+    swap.setPricingEngine(ql.DiscountingSwapEngine(hd))
+    opt = ql.Swaption(swap, ql.EuropeanExercise(qdate(expiry)))
+    quote = ql.QuoteHandle(ql.SimpleQuote(float(vol)))
+    engine = (
+        ql.BlackSwaptionEngine(hd, quote, ql.Actual365Fixed())
+        if vol_type == "lognormal"
+        else ql.BachelierSwaptionEngine(hd, quote, ql.Actual365Fixed())
+    )
+    opt.setPricingEngine(engine)
+    # Per unit notional: the annuity's fixed coupons and the forward's float coupons (up to
+    # twelve a year), at most 1 each; the vega moves with the forward's rounding.
+    terms = len(swap.leg(0)) + len(swap.leg(1))
+    t = (expiry - TODAY).astype(np.float64) / 365.0
+    vega = vega_rounding(terms, t, vol) * point
+    assert got["pv"][i] == pytest.approx(opt.NPV(), rel=0, abs=sum_rounding(terms, 1.0)), i
+    assert got["vega"][i] == pytest.approx(opt.vega() * point, rel=0, abs=vega), i
+
+
 @pytest.mark.parametrize("vol_type", ["lognormal", "normal"])
 def test_swaptions_match_quantlib(world, vol_type):
     m, hd, indices = world
@@ -324,22 +345,7 @@ def test_swaptions_match_quantlib(world, vol_type):
             0.0,
             ql_day_count(str(table["float_day_count"][i]) or "ACT/360"),
         )
-        swap.setPricingEngine(ql.DiscountingSwapEngine(hd))
-        opt = ql.Swaption(swap, ql.EuropeanExercise(qdate(expiry[i])))
-        quote = ql.QuoteHandle(ql.SimpleQuote(float(vol[i])))
-        engine = (
-            ql.BlackSwaptionEngine(hd, quote, ql.Actual365Fixed())
-            if vol_type == "lognormal"
-            else ql.BachelierSwaptionEngine(hd, quote, ql.Actual365Fixed())
-        )
-        opt.setPricingEngine(engine)
-        # Per unit notional: the annuity's fixed coupons and the forward's float coupons
-        # (up to twelve a year), at most 1 each; the vega moves with the forward's rounding.
-        terms = len(swap.leg(0)) + len(swap.leg(1))
-        t = (expiry[i] - TODAY).astype(np.float64) / 365.0
-        vega = vega_rounding(terms, t, vol[i]) * point
-        assert got["pv"][i] == pytest.approx(opt.NPV(), rel=0, abs=sum_rounding(terms, 1.0)), i
-        assert got["vega"][i] == pytest.approx(opt.vega() * point, rel=0, abs=vega), i
+        _check_swaption(got, i, swap, hd, expiry[i], vol[i], vol_type, point)
     assert np.median(np.abs(got["pv"])) > 1e-3  # the sample is not trivially near zero
 
 
@@ -462,22 +468,9 @@ def test_ois_swaptions_match_quantlib(world, vol_type):
             ql.Following,
             ql_calendar(cal),
         )
-        swap.setPricingEngine(ql.DiscountingSwapEngine(hd))
-        opt = ql.Swaption(swap, ql.EuropeanExercise(qdate(expiry[i])))
-        quote = ql.QuoteHandle(ql.SimpleQuote(float(vol[i])))
-        engine = (
-            ql.BlackSwaptionEngine(hd, quote, ql.Actual365Fixed())
-            if vol_type == "lognormal"
-            else ql.BachelierSwaptionEngine(hd, quote, ql.Actual365Fixed())
-        )
-        opt.setPricingEngine(engine)
-        # As above; a compounded coupon of future days telescopes to one ratio of discount
-        # factors (xiphpc.market.coupons), QuantLib's to the same ratio.
-        terms = len(swap.leg(0)) + len(swap.leg(1))
-        t = (expiry[i] - TODAY).astype(np.float64) / 365.0
-        vega = vega_rounding(terms, t, vol[i]) * point
-        assert got["pv"][i] == pytest.approx(opt.NPV(), rel=0, abs=sum_rounding(terms, 1.0)), i
-        assert got["vega"][i] == pytest.approx(opt.vega() * point, rel=0, abs=vega), i
+        # As in the IBOR test; a compounded coupon of future days telescopes to one ratio
+        # of discount factors (xiphpc.market.coupons), QuantLib's to the same ratio.
+        _check_swaption(got, i, swap, hd, expiry[i], vol[i], vol_type, point)
     assert np.median(np.abs(got["pv"])) > 1e-3
 
 

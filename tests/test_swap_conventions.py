@@ -14,6 +14,9 @@ import numpy as np
 import pytest
 from conftest import sum_rounding
 from markets import (
+    CALENDARS,
+    IBORS,
+    OVERNIGHT,
     TODAY,
     VDATE,
     qdate,
@@ -40,9 +43,6 @@ ql = pytest.importorskip("QuantLib")
 pytestmark = pytest.mark.usefixtures("quantlib_today")
 
 CTX = PricingContext(valuation_date=VDATE)
-IBORS = ("USD-LIBOR-3M", "EUR-EURIBOR-6M", "GBP-LIBOR-6M", "JPY-TIBOR-3M", "EUR-EURIBOR-3M")
-OVERNIGHT = ("USD-SOFR", "EUR-ESTR", "GBP-SONIA", "CHF-SARON", "JPY-TONA")
-CALENDARS = ["", "", "TARGET", "US-SOFR", "UK", "USD+EUR", "WEEKENDS_ONLY"]
 
 
 def _market():
