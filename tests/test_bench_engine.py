@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from xiphpc.bench.engine import STAGES, engine
 
 
-def test_bench_engine_reports_stages_and_efficiency(tmp_path) -> None:
+@pytest.mark.parametrize("risk_days", [0, 5])
+def test_bench_engine_reports_stages_and_efficiency(tmp_path, risk_days: int) -> None:
     out = tmp_path / "e.json"
-    res = CliRunner().invoke(
-        engine, ["--trades", "1500", "--ranks", "1,2", "--repeat", "1", "--json", str(out)]
-    )
+    args = ["--trades", "1500", "--ranks", "1,2", "--repeat", "1", "--json", str(out)]
+    res = CliRunner().invoke(engine, [*args, "--risk-days", str(risk_days)])
     assert res.exit_code == 0, res.output
     assert "efficiency" in res.output
+    assert ("historical days" in res.output) == bool(risk_days)
     figures = json.loads(out.read_text())
-    assert figures["trades"] == 1500
+    assert figures["trades"] == 1500 and figures["risk_days"] == risk_days
     for n in ("1", "2"):
         m = figures["median"][n]
         assert m["trades"] == 1500 and m["wall_s"] > 0 and m["peak_memory_b"] > 0

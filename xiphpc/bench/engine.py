@@ -29,7 +29,18 @@ __all__ = ["engine"]
 STAGES = ("read_s", "compute_s", "reduce_s", "write_s")
 
 
-def _job(folder: Path, book: Path, products: list[str] | None) -> Path:
+def _risk_section(days: int) -> str:
+    """Sensitivities, ``days`` of historical simulation and one stress: the risk a batch
+    adds to pricing."""
+    return (
+        "[risk]\nsensitivities = true\n"
+        f"historical = {{ generate = {{ days = {days}, seed = 1 }} }}\n"
+        '[[risk.stress]]\nname = "rates +100bp, equities -20%"\n'
+        'shifts = { "ir:*" = 0.01, "eq:*" = -0.2 }\n'
+    )
+
+
+def _job(folder: Path, book: Path, products: list[str] | None, risk_days: int) -> Path:
     job = folder / "engine.toml"
     chosen = f"products = {json.dumps(products)}\n" if products else ""
     job.write_text(
@@ -37,7 +48,8 @@ def _job(folder: Path, book: Path, products: list[str] | None) -> Path:
         f'[portfolio]\npath = "{book}"\n{chosen}'
         "[market]\ngenerate = { seed = 1 }\n"
         '[aggregation]\nlevels = ["desk", "book", "currency", "underlying"]\n'
-        f'[output]\npath = "{folder / "out.h5"}"\ntrades = true\n'
+        + (_risk_section(risk_days) if risk_days else "")
+        + f'[output]\npath = "{folder / "out.h5"}"\ntrades = true\n'
     )
     return job
 
@@ -87,10 +99,21 @@ def _pricing_seconds(tables: dict, repeat: int) -> dict[str, float]:
 @click.option("--ranks", default="1,2", show_default=True, help="Rank counts to compare.")
 @click.option("--repeat", default=3, show_default=True, type=click.IntRange(1))
 @click.option("--products", default="", help="Product tables (comma-separated; default: all).")
+@click.option(
+    "--risk-days",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 100_000),
+    help="Add a [risk] section: sensitivities, this many days of historical simulation and "
+    "one stress (0: no risk).",
+)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
-def engine(trades: int, ranks: str, repeat: int, products: str, json_path: Path | None) -> None:
+def engine(
+    trades: int, ranks: str, repeat: int, products: str, risk_days: int, json_path: Path | None
+) -> None:
     """Engine wall time by stage at each rank count, beside the pricing time of the same
-    trades; efficiency = pricing ÷ wall at one rank, per family and whole."""
+    trades; efficiency = pricing ÷ wall at one rank, per family and whole (with
+    ``--risk-days``, the wall includes the risk, the pricing time does not)."""
     from xiphpc.pricing.products import REGISTRY
     from xiphpc.synth.generate import generate_portfolio, write_portfolio_hdf5
 
@@ -108,7 +131,7 @@ def engine(trades: int, ranks: str, repeat: int, products: str, json_path: Path 
         if chosen:
             tables = {p: t for p, t in tables.items() if p in chosen}
         write_portfolio_hdf5(tables, book)
-        job = _job(folder, book, chosen)
+        job = _job(folder, book, chosen, risk_days)
         _one_run(launcher, 1, job, folder / "warm.h5")  # warm the numba cache
         for _ in range(repeat):
             for n in counts:  # interleaved, so that drift of the machine hits every count
@@ -119,8 +142,9 @@ def engine(trades: int, ranks: str, repeat: int, products: str, json_path: Path 
     base = med[counts[0]]
     total_pricing = sum(pricing.values())
     click.echo(
-        f"bench engine: {n_trades:,} trades, all measures, 4 levels, per-trade output; "
-        f"median of {repeat}"
+        f"bench engine: {n_trades:,} trades, all measures, 4 levels, per-trade output"
+        + (f", risk ({risk_days} historical days, sensitivities, 1 stress)" if risk_days else "")
+        + f"; median of {repeat}"
     )
     click.echo(
         f"{'ranks':>5} {'wall s':>7} {'read s':>7} {'compute s':>9} {'reduce s':>8} "
@@ -149,6 +173,7 @@ def engine(trades: int, ranks: str, repeat: int, products: str, json_path: Path 
             json.dumps(
                 {
                     "trades": n_trades,
+                    "risk_days": risk_days,
                     "runs": {str(n): runs[n] for n in counts},
                     "median": {str(n): med[n] for n in counts},
                     "pricing_s": pricing,
