@@ -53,7 +53,7 @@ import numpy as np
 
 from xiphpc.market.conventions import INDICES, IndexConvention
 from xiphpc.market.curves.calendar import calendar as named_calendar
-from xiphpc.market.curves.daycount import year_fraction
+from xiphpc.market.curves.daycount import day_count_codes, year_fraction
 from xiphpc.market.curves.legs import payment_dates, times_from
 from xiphpc.market.curves.schedule import generate_schedules
 from xiphpc.market.fixings import Fixings
@@ -193,7 +193,7 @@ def float_coupons(
     counts = np.bincount(trade, minlength=n)
     offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     m = trade.size
-    acc = year_fraction(start, end, np.asarray(day_count)[trade], termination=last_end[trade])
+    acc = year_fraction(start, end, day_count_codes(day_count)[trade], termination=last_end[trade])
     out = _Coupons(m)
     error = np.full(n, "", dtype=object)
 

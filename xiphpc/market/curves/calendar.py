@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 
 import numpy as np
 
+from . import busdays
 from .holidays import RULES, holidays
 
 __all__ = [
@@ -44,8 +45,14 @@ __all__ = [
     "Calendar",
     "add_months",
     "add_tenor",
+    "advance",
+    "BusinessDayTables",
+    "adjust",
+    "busday_tables",
     "calendar",
+    "calendar_codes",
     "joint",
+    "tables_for",
     "tenor_months",
 ]
 
@@ -118,12 +125,16 @@ class Calendar:
             raise ValueError(
                 f"unknown business-day convention {convention!r}; accepted: {list(CONVENTIONS)}"
             )
+        if dates.ndim == 1:
+            return adjust(dates, convention, np.zeros(dates.shape, dtype=np.int64), (self,))
         return np.busday_offset(dates, 0, roll=_NUMPY_ROLL[convention], busdaycal=self._cal)
 
     def advance(self, dates: np.ndarray, business_days: int | np.ndarray) -> np.ndarray:
         """Move each date by a number of business days (rolling forward first); one number
         or one per date."""
         dates = np.asarray(dates, dtype="datetime64[D]")
+        if dates.ndim == 1:
+            return advance(dates, business_days, np.zeros(dates.shape, dtype=np.int64), (self,))
         return np.busday_offset(dates, business_days, roll="following", busdaycal=self._cal)
 
     def business_days(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -202,6 +213,166 @@ class Calendar:
 
 WEEKENDS_ONLY = Calendar()
 
+
+@dataclass(frozen=True)
+class BusinessDayTables:
+    """Following and preceding business day of every day of a span, per calendar, as the
+    compiled date functions read them (:mod:`xiphpc.market.curves.busdays`).
+
+    Attributes
+    ----------
+    following, preceding : ndarray of int64, shape ``(calendars, span)``
+        Day numbers (days since 1970-01-01) of the first business day on or after, and
+        the last one on or before, day ``first + k`` of calendar ``c`` (``[c, k]``).
+    first : int
+        Day number of column 0.
+    """
+
+    following: np.ndarray
+    preceding: np.ndarray
+    first: int
+
+    def covers(self, days: np.ndarray, margin: int) -> bool:
+        """Whether every day number of ``days`` lies ``margin`` days or more inside the
+        span (NaT does not)."""
+        if days.size == 0:
+            return True
+        last = self.first + self.following.shape[1] - 1
+        return bool(days.min() >= self.first + margin and days.max() <= last - margin)
+
+
+#: Days the tables reach beyond the holiday years and the calendars' holidays.
+_TABLE_PAD = 400
+
+
+def busday_tables(
+    calendars: tuple[Calendar, ...],
+    lo: np.datetime64 | None = None,
+    hi: np.datetime64 | None = None,
+) -> BusinessDayTables:
+    """:class:`BusinessDayTables` of ``calendars`` over :data:`HOLIDAY_YEARS`, every holiday
+    they list and the days ``lo`` to ``hi`` when given, :data:`_TABLE_PAD` days more on
+    either side."""
+    bounds = [
+        np.datetime64(f"{HOLIDAY_YEARS[0]}-01-01"),
+        np.datetime64(f"{HOLIDAY_YEARS[1]}-12-31"),
+    ]
+    bounds += [np.datetime64(x, "D") for x in (lo, hi) if x is not None]
+    for c in calendars:
+        if c.holidays:
+            bounds += [np.datetime64(min(c.holidays), "D"), np.datetime64(max(c.holidays), "D")]
+    pad = np.timedelta64(_TABLE_PAD, "D")
+    first, last = min(bounds) - pad, max(bounds) + pad
+    rows = [_business_day_rows(c, first, last) for c in calendars]
+    if len(rows) == 1:
+        return BusinessDayTables(rows[0][0][None], rows[0][1][None], int(first.astype(np.int64)))
+    following = np.stack([r[0] for r in rows])
+    preceding = np.stack([r[1] for r in rows])
+    return BusinessDayTables(following, preceding, int(first.astype(np.int64)))
+
+
+@lru_cache(maxsize=32)
+def _business_day_rows(
+    cal: Calendar, first: np.datetime64, last: np.datetime64
+) -> tuple[np.ndarray, np.ndarray]:
+    # One calendar's following and preceding business days of the days first to last; the
+    # calendars of one market share the span, so that their rows are made once each.
+    span = np.arange(first, last + 1, dtype="datetime64[D]")
+    following = np.busday_offset(span, 0, roll="following", busdaycal=cal._cal)
+    preceding = np.busday_offset(span, 0, roll="preceding", busdaycal=cal._cal)
+    return following.view(np.int64), preceding.view(np.int64)
+
+
+def tables_for(calendars: tuple[Calendar, ...], days: np.ndarray, margin: int) -> BusinessDayTables:
+    """:class:`BusinessDayTables` of ``calendars`` that hold every day of ``days`` (int64
+    day numbers, no NaT) ``margin`` days inside: those of the holiday years, else ones
+    made for these days."""
+    tables = busday_tables(calendars)
+    if tables.covers(days, margin):
+        return tables
+    reach = np.timedelta64(margin, "D")
+    lo = days.min().astype("datetime64[D]") - reach
+    hi = days.max().astype("datetime64[D]") + reach
+    return busday_tables(calendars, lo, hi)
+
+
+def adjust(
+    dates: np.ndarray, convention: str, code: np.ndarray, calendars: tuple[Calendar, ...]
+) -> np.ndarray:
+    """:meth:`Calendar.adjust` of each date on its own calendar ``calendars[code[i]]``.
+
+    Parameters
+    ----------
+    dates : ndarray of datetime64[D], shape ``(n,)``
+    convention : str
+        One of :data:`CONVENTIONS`.
+    code : ndarray of int, shape ``(n,)``
+    calendars : tuple of Calendar
+    """
+    return _moved(dates, 0, convention, code, calendars)
+
+
+def advance(
+    dates: np.ndarray,
+    business_days: int | np.ndarray,
+    code: np.ndarray,
+    calendars: tuple[Calendar, ...],
+    roll: str = "following",
+) -> np.ndarray:
+    """:meth:`Calendar.advance` of each date on its own calendar ``calendars[code[i]]``:
+    moved onto a business day by ``roll`` (``"following"`` or ``"preceding"``), then by
+    its business days.
+
+    Parameters
+    ----------
+    dates : ndarray of datetime64[D], shape ``(n,)``
+    business_days : int or ndarray of int, shape ``(n,)``
+    code : ndarray of int, shape ``(n,)``
+    calendars : tuple of Calendar
+    roll : str
+    """
+    return _moved(dates, business_days, roll, code, calendars)
+
+
+def _moved(dates, business_days, convention, code, calendars) -> np.ndarray:
+    if convention not in CONVENTIONS:
+        raise ValueError(
+            f"unknown business-day convention {convention!r}; accepted: {list(CONVENTIONS)}"
+        )
+    dates = np.ascontiguousarray(np.asarray(dates, dtype="datetime64[D]").ravel())
+    steps = np.broadcast_to(np.asarray(business_days, dtype=np.int64), dates.shape)
+    code = np.broadcast_to(np.asarray(code, dtype=np.int64), dates.shape)
+    days = dates.view(np.int64)
+    if np.isnat(dates).any():
+        # NaT stays NaT, as numpy's business-day functions leave it.
+        out = np.empty_like(dates)
+        roll = _NUMPY_ROLL.get(convention)
+        for k, cal in enumerate(calendars):
+            rows = code == k
+            if roll is None:
+                out[rows] = dates[rows]
+            else:
+                out[rows] = np.busday_offset(
+                    dates[rows], steps[rows], roll=roll, busdaycal=cal._cal
+                )
+        return out
+    # A business day is at most a few weeks away: that far inside the tables, every step
+    # stays in them.
+    tables = tables_for(calendars, days, 64 + 4 * int(np.abs(steps).max(initial=0)))
+    out = np.empty(days.shape, dtype=np.int64)
+    busdays.advance_days(
+        days,
+        np.ascontiguousarray(steps),
+        busdays.ROLLS.index(convention),
+        np.ascontiguousarray(code),
+        tables.following,
+        tables.preceding,
+        tables.first,
+        out,
+    )
+    return out.view("datetime64[D]")
+
+
 CALENDARS: tuple[str, ...] = ("WEEKENDS_ONLY", *RULES)
 """Names :func:`calendar` accepts, besides the currency codes of :data:`CURRENCY_CALENDARS`
 and joints of either with ``+``."""
@@ -251,6 +422,20 @@ def calendar(name: str) -> Calendar:
             )
         resolved.append(_market_calendar(part))
     return joint(*resolved)
+
+
+def calendar_codes(names: np.ndarray) -> tuple[np.ndarray, tuple[Calendar, ...]]:
+    """Calendars of a name per element (:func:`calendar`): the code of each element's
+    calendar (int64, shape of ``names``) and the distinct calendars the codes index.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    """
+    names = np.asarray(names)
+    uniq, code = np.unique(names, return_inverse=True)
+    return code.reshape(names.shape).astype(np.int64), tuple(calendar(str(u)) for u in uniq)
 
 
 def _month_end(dates: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DAY_COUNTS", "year_fraction"]
+__all__ = ["DAY_COUNTS", "day_count_codes", "year_fraction"]
 
 DAY_COUNTS: tuple[str, ...] = (
     "ACT/360",
@@ -118,6 +118,25 @@ def _one(
     raise ValueError(f"unknown day count {convention!r}; accepted: {list(DAY_COUNTS)}")
 
 
+def day_count_codes(names: np.ndarray) -> np.ndarray:
+    """Position in :data:`DAY_COUNTS` of each name (int64, shape of ``names``), the form
+    :func:`year_fraction` takes per element without comparing names element by element.
+
+    Raises
+    ------
+    ValueError
+        For a name outside :data:`DAY_COUNTS`.
+    """
+    names = np.asarray(names)
+    code = np.full(names.shape, -1, dtype=np.int64)
+    for k, name in enumerate(DAY_COUNTS):
+        code[names == name] = k
+    if (code < 0).any():
+        name = str(np.unique(names[code < 0])[0])
+        raise ValueError(f"unknown day count {name!r}; accepted: {list(DAY_COUNTS)}")
+    return code
+
+
 def year_fraction(
     start: np.ndarray,
     end: np.ndarray,
@@ -130,8 +149,9 @@ def year_fraction(
     Parameters
     ----------
     start, end : ndarray of datetime64[D], shape ``(n,)``
-    convention : str or ndarray of str, shape ``(n,)``
-        One of :data:`DAY_COUNTS`, for all elements or per element.
+    convention : str, or ndarray of str or of int, shape ``(n,)``
+        One of :data:`DAY_COUNTS`, for all elements or per element; per element also as
+        positions in :data:`DAY_COUNTS` (:func:`day_count_codes`).
     termination : ndarray of datetime64[D], shape ``(n,)``, optional
         The trade's termination date, read by ``"30E/360 ISDA"`` only: an end on the last
         day of February stays as it is when it is the termination date. Without it no end
@@ -151,13 +171,16 @@ def year_fraction(
     end = np.asarray(end, dtype="datetime64[D]")
     if isinstance(convention, str):
         return _one(start, end, convention, termination)
-    convention = np.asarray(convention)
+    code = np.asarray(convention)
+    if code.dtype.kind not in "iu":
+        code = day_count_codes(code)
     out = np.empty(np.broadcast(start, end).shape, dtype=np.float64)
     start, end = np.broadcast_arrays(start, end)
     if termination is not None:
         termination = np.broadcast_to(np.asarray(termination, dtype="datetime64[D]"), end.shape)
-    for name in np.unique(convention):
-        rows = convention == name
+    code = np.broadcast_to(code, out.shape)
+    for k in np.flatnonzero(np.bincount(code.ravel(), minlength=len(DAY_COUNTS))):
+        rows = code == k
         term = None if termination is None else termination[rows]
-        out[rows] = _one(start[rows], end[rows], str(name), term)
+        out[rows] = _one(start[rows], end[rows], DAY_COUNTS[k], term)
     return out

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .calendar import WEEKENDS_ONLY, Calendar
-from .calendar import calendar as named_calendar
-from .daycount import year_fraction
+from .calendar import WEEKENDS_ONLY, Calendar, advance, calendar_codes
+from .daycount import day_count_codes, year_fraction
 from .schedule import Schedules, generate_schedules
 
 __all__ = ["FixedLeg", "FloatLeg", "fixed_leg", "float_leg", "payment_dates", "times_from"]
@@ -102,12 +101,9 @@ def payment_dates(
     lag_p = np.broadcast_to(np.asarray(lag, dtype=np.int64), (trade.max(initial=-1) + 1,))[trade]
     if isinstance(calendar, Calendar):
         return calendar.advance(end, lag_p)
-    names = np.asarray(calendar)[trade]
-    out = end.copy()
-    for name in np.unique(names):
-        rows = np.flatnonzero(names == name)
-        out[rows] = named_calendar(str(name)).advance(end[rows], lag_p[rows])
-    return out
+    # Names are resolved per trade, not per period.
+    code, calendars = calendar_codes(calendar)
+    return advance(end, lag_p, code[trade], calendars)
 
 
 def _last_end(s: Schedules) -> np.ndarray:
@@ -162,7 +158,7 @@ def fixed_leg(
         offsets, start, end = _future_periods(s, valuation_date)
         pay = end
     trade = np.repeat(np.arange(len(s)), np.diff(offsets))
-    dc = day_count if isinstance(day_count, str) else np.asarray(day_count)[trade]
+    dc = day_count if isinstance(day_count, str) else day_count_codes(day_count)[trade]
     tau = year_fraction(start, end, dc, termination=_last_end(s)[trade])
     return FixedLeg(offsets, times_from(valuation_date, pay), tau, start, end)
 
@@ -182,7 +178,7 @@ def float_leg(
     s = _schedules(effective, termination, months, calendar, convention, stub)
     offsets, start, end = _future_periods(s, valuation_date)
     trade = np.repeat(np.arange(len(s)), np.diff(offsets))
-    dc = day_count if isinstance(day_count, str) else np.asarray(day_count)[trade]
+    dc = day_count if isinstance(day_count, str) else day_count_codes(day_count)[trade]
     tau = year_fraction(start, end, dc, termination=_last_end(s)[trade])
     return FloatLeg(
         offsets,

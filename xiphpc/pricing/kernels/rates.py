@@ -54,6 +54,12 @@ _DAY = 1.0 / 365.0
 _INV_SQRT2 = 0.7071067811865475244
 _INV_SQRT2PI = 0.3989422804014326779
 _INLINE = dict(inline="always", fastmath=False, error_model="numpy")
+# Helpers that take arrays. numba reference-counts every array a jitted function receives,
+# on entry and exit, even once inlined: two atomic operations per array per call, the
+# larger part of a swap's time when the helpers run per coupon and per move. These helpers
+# only read their arrays (the caller holds them), so they are compiled without reference
+# counting and left for LLVM to inline.
+_READS_ARRAYS = dict(fastmath=False, error_model="numpy", _nrt=False)
 
 
 class Moves(NamedTuple):
@@ -302,7 +308,7 @@ def norm_pdf(x):
     return _INV_SQRT2PI * math.exp(-0.5 * x * x)
 
 
-@nb.njit(**_INLINE)
+@nb.njit(**_READS_ARRAYS)
 def _bracket(ct, a, last, t):
     # Pillars lo < hi with ct[lo] <= t < ct[hi], for ct[a] < t < ct[last].
     lo = a
@@ -316,7 +322,7 @@ def _bracket(ct, a, last, t):
     return lo, hi
 
 
-@nb.njit(**_INLINE)
+@nb.njit(**_READS_ARRAYS)
 def curve_weights(ct, ck, co, c, t):
     """Pillars and weights of packed curve ``c`` at time ``t``: ``log P(t) = -(w1 z[i1] + w2
     z[i2])`` for the pillar zero rates ``z`` of any state; all zero for ``t <= 0``."""
@@ -344,7 +350,7 @@ def curve_weights(ct, ck, co, c, t):
     return lo, hi, (1.0 - w) * ct[lo], w * ct[hi]
 
 
-@nb.njit(**_INLINE)
+@nb.njit(**_READS_ARRAYS)
 def move_weights(ct, ck, co, c, t, h, b):
     """:func:`curve_weights` of the time ``t - h`` and the exponent of the parallel shift
     ``b``: ``log P = e - (w1 z[i1] + w2 z[i2])``; 1 when the flow falls due within ``h``."""
@@ -353,7 +359,7 @@ def move_weights(ct, ck, co, c, t, h, b):
     return i1, i2, w1, w2, (-b * tt if tt > 0.0 else 0.0)
 
 
-@nb.njit(**_INLINE)
+@nb.njit(**_READS_ARRAYS)
 def log_df(cz, i1, i2, w1, w2, e, s):
     """Log discount factor in state ``s`` from :func:`move_weights`."""
     return e - (w1 * cz[i1, s] + w2 * cz[i2, s])
@@ -367,7 +373,7 @@ def _discount_factors(ct, cz, ck, co, curve, t, out):
         out[i] = math.exp(-(w1 * cz[i1] + w2 * cz[i2]))
 
 
-@nb.njit(**_INLINE)
+@nb.njit(**_READS_ARRAYS)
 def _growth(curves, pc, floating, k, h, b, grow):
     # Coupon k's growth factor known[k] * prod_q g_q (IndexPeriods) on projection curve pc
     # in every state, into grow (shape (states,)).
@@ -392,7 +398,7 @@ def _growth(curves, pc, floating, k, h, b, grow):
                 grow[s] *= 1.0 + r * (g - 1.0)
 
 
-@nb.njit(**_INLINE)
+@nb.njit(**_READS_ARRAYS)
 def _legs(curves, dc, pc, spread, fixed, floating, i, h, b, ann, flt, grow):
     # Fixed-leg annuity and float-leg PV (coupon rates plus spread) of trade i per unit
     # notional, in every state, into ann and flt (shape (states,)); grow is scratch of that
@@ -409,8 +415,28 @@ def _legs(curves, dc, pc, spread, fixed, floating, i, h, b, ann, flt, grow):
         acc = fix_acc[k]
         for s in range(n_s):
             ann[s] += acc * vmath.exp(log_df(cz, i1, i2, w1, w2, e, s))
+    known = floating[1]
+    sub_off, sub_start, sub_end, sub_ratio = floating[5], floating[6], floating[7], floating[8]
     for k in range(flt_off[i], flt_off[i + 1]):
-        _growth(curves, pc, floating, k, h, b, grow)
+        # Coupon k's growth factor (as _growth), written out: a call per coupon passing the
+        # coupons' arrays costs more than the coupon's arithmetic.
+        for s in range(n_s):
+            grow[s] = known[k]
+        for q in range(sub_off[k], sub_off[k + 1]):
+            a1, a2, u1, u2, e1 = move_weights(ct, ck, co, pc, sub_start[q], h, b)
+            b1, b2, v1, v2, e2 = move_weights(ct, ck, co, pc, sub_end[q], h, b)
+            r = sub_ratio[q]
+            if r == 1.0:
+                for s in range(n_s):
+                    grow[s] *= vmath.exp(
+                        log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
+                    )
+            else:
+                for s in range(n_s):
+                    g = vmath.exp(
+                        log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
+                    )
+                    grow[s] *= 1.0 + r * (g - 1.0)
         d1, d2, x1, x2, ed = move_weights(ct, ck, co, dc, flt_pay[k], h, b)
         tau = flt_tau[k]
         acc = flt_acc[k]
@@ -504,7 +530,7 @@ def _cashflow_loop(curves, disc, flows, mv, out):
                     values[i, j, s] += a * vmath.exp(log_df(cz, i1, i2, w1, w2, e, s))
 
 
-@nb.njit(**_INLINE)
+@nb.njit(**_READS_ARRAYS)
 def _price_at_yield(off0, off1, times, amount, y, freq):
     # Price and dPrice/dy with compounding ``freq`` times a year.
     base = 1.0 + y / freq
