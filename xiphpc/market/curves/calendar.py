@@ -33,7 +33,8 @@ from functools import cache, cached_property, lru_cache
 
 import numpy as np
 
-from . import busdays
+from xiphpc.pricing.kernels import busdays
+
 from .holidays import RULES, holidays
 
 __all__ = [

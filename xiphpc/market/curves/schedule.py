@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .busdays import ROLLS, schedule_dates
+from xiphpc.pricing.kernels.busdays import ROLLS, schedule_dates
+
 from .calendar import CONVENTIONS, WEEKENDS_ONLY, Calendar, calendar_codes, tables_for
 
 __all__ = ["STUBS", "Schedules", "generate_schedules"]

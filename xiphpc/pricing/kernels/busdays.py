@@ -2,7 +2,7 @@
 
 Dates are int64 days since 1970-01-01 (the integers behind ``datetime64[D]``). Calendars
 come as tables of their following and preceding business day of every day
-(:func:`~xiphpc.market.curves.calendar.business_days`), so that a business-day move is a
+(:func:`~xiphpc.market.curves.calendar.busday_tables`), so that a business-day move is a
 look-up. The results equal numpy's ``busday_offset`` with the calendars' weekmasks and
 holidays, and ``datetime64[M]`` month arithmetic (proleptic Gregorian), date for date.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from xiphpc.pricing.kernels._targets import KERNEL_OPTIONS
+from ._targets import KERNEL_OPTIONS
 
 __all__ = [
     "ROLLS",
