@@ -8,12 +8,13 @@ that a run that dies leaves nothing a later run does not remove. Layout::
 
     /blocks            int64 (k, 2): global first row and row count of each block appended
     /<name>            numeric columns, blocks one after another along axis 0
-    /text/<name>/bytes uint8: the UTF-8 bytes of every string, one after another
-    /text/<name>/size  int32: bytes of each string
+    /text/<name>       uint8 (rows, width): the UTF-8 bytes of each row's string, padded
+                       with zero bytes to the widest string so far
     /records/<table>/<name>  rows of a table of their own (not one per trade), appended
 
-Text goes in as bytes and sizes because a fixed-width column would need the widest string
-of the whole run before the first row is written.
+Text goes in as a byte grid that widens as wider strings come, because a fixed-width string
+column would need the widest string of the whole run before the first row is written. The
+grid's rows are the fixed-width strings of the result, so joining copies them as bytes.
 """
 
 from __future__ import annotations
@@ -25,29 +26,27 @@ import numpy as np
 
 from xiphpc.output.result_file import write_strings
 
-__all__ = ["RankPart", "decode_text", "encode_text"]
+__all__ = ["RankPart", "text_grid"]
+
+#: Bytes of a text grid's chunk along its width: most strings of a trade fit one.
+_CHUNK_WIDTH = 16
 
 
-def encode_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """UTF-8 bytes and byte sizes of ``values`` (shape ``(n,)``, str or object).
+def text_grid(values: np.ndarray) -> np.ndarray:
+    """UTF-8 bytes of ``values`` (shape ``(n,)``, str or object), one row per string, zero
+    bytes after its end.
 
     Returns
     -------
-    bytes : ndarray of uint8, shape ``(sum(size),)``
-    size : ndarray of int32, shape ``(n,)``
+    ndarray of uint8, shape ``(n, w)``
+        ``w``: bytes of the longest string (0 when all are empty).
     """
-    raw = write_strings(np.asarray(values))
-    width = raw.dtype.itemsize
-    size = np.char.str_len(raw).astype(np.int32)
-    grid = raw.view(np.uint8).reshape(raw.size, width)
-    return grid[np.arange(width) < size[:, None]], size
-
-
-def decode_text(data: np.ndarray, size: np.ndarray, width: int) -> np.ndarray:
-    """Fixed-width bytes (``S<width>``, shape ``(n,)``) from :func:`encode_text`'s output."""
-    grid = np.zeros((size.size, max(1, width)), dtype=np.uint8)
-    grid[np.arange(grid.shape[1]) < size[:, None]] = data
-    return grid.view(f"S{grid.shape[1]}").ravel()
+    raw = np.ascontiguousarray(write_strings(np.asarray(values)))
+    grid = raw.view(np.uint8).reshape(raw.size, raw.dtype.itemsize)
+    # A fixed-width string ends before its trailing zero bytes: the longest ends at the last
+    # byte column that is not all zero.
+    used = np.flatnonzero(grid.any(axis=0))
+    return grid[:, : used[-1] + 1 if used.size else 0]
 
 
 class RankPart:
@@ -70,8 +69,13 @@ class RankPart:
         for name, (dtype, row) in numeric.items():
             self._growing(name, dtype, row)
         for name in text:
-            self._growing(f"text/{name}/bytes", np.uint8, ())
-            self._growing(f"text/{name}/size", np.int32, ())
+            self.file.create_dataset(
+                f"text/{name}",
+                (0, 1),
+                np.uint8,
+                maxshape=(None, None),
+                chunks=((1 << 16) // _CHUNK_WIDTH, _CHUNK_WIDTH),
+            )
 
     def _growing(self, name: str, dtype, row: tuple[int, ...]) -> None:
         chunk_rows = max(1, (1 << 16) // max(1, int(np.prod(row, dtype=np.int64))))
@@ -93,11 +97,14 @@ class RankPart:
         for name, values in numeric.items():
             self._append(name, values)
         for name, values in text.items():
-            data, size = encode_text(values)
-            self._append(f"text/{name}/bytes", data)
-            self._append(f"text/{name}/size", size)
-            if size.size:
-                self.widths[name] = max(self.widths[name], int(size.max()))
+            grid = text_grid(values)
+            ds = self.file[f"text/{name}"]
+            rows, width = ds.shape
+            # New rows and columns read as zero bytes: the strings' padding.
+            ds.resize((rows + grid.shape[0], max(width, grid.shape[1])))
+            if grid.size:
+                ds[rows:, : grid.shape[1]] = grid
+            self.widths[name] = max(self.widths[name], grid.shape[1])
 
     def append_records(self, table: str, columns: dict[str, np.ndarray]) -> None:
         """Add rows to ``table``, a table of this part with its own row count."""
@@ -126,12 +133,21 @@ class RankPart:
             offsets = np.concatenate(([0], np.cumsum(blocks[:, 1])))
             for name, ds in out.items():
                 if name in widths:
-                    size = f[f"text/{name}/size"][()]
-                    values = decode_text(f[f"text/{name}/bytes"][()], size, widths[name])
+                    values = _fixed_width(f[f"text/{name}"], widths[name])
                 else:
                     values = f[name][()]
                 for (start, n), k in zip(blocks, offsets[:-1], strict=True):
                     ds[start : start + n] = values[k : k + n]
+
+
+def _fixed_width(grid: h5py.Dataset, width: int) -> np.ndarray:
+    """The strings of part text ``grid`` (shape ``(n, w)``, ``w <= width``) as ``S<width>``,
+    shape ``(n,)``: its bytes read into zero-padded rows of ``width``, no string decoded."""
+    rows, w = grid.shape
+    out = np.zeros((rows, width), dtype=np.uint8)
+    if out.size:
+        grid.read_direct(out, dest_sel=np.s_[:, :w])
+    return out.view(f"S{width}").ravel()
 
 
 def _merged(blocks: np.ndarray) -> np.ndarray:
