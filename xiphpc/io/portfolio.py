@@ -131,11 +131,21 @@ def _column_problem(obj: object) -> str | None:
     return None
 
 
+def _has_space(text: np.ndarray) -> bool:
+    """Whether any string of ``text`` (``str``, shape ``(n,)``) holds a space: most columns
+    hold none, and one look at their code points costs less than looking at each end."""
+    if text.size == 0 or text.dtype.itemsize == 0:
+        return False
+    return bool((np.ascontiguousarray(text).view(np.uint32) == ord(" ")).any())
+
+
 def _convert(col: Column, raw: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
     """Typed column and missing mask from strings, shape ``(n,)`` each."""
     text = as_str(raw)
     # Strip only where needed: np.char.strip is a per-element Python-level call.
-    if text.size and (np.char.startswith(text, " ").any() or np.char.endswith(text, " ").any()):
+    if _has_space(text) and (
+        np.char.startswith(text, " ").any() or np.char.endswith(text, " ").any()
+    ):
         text = np.char.strip(text)
     missing = text == ""
     if col.kind == "float":

@@ -43,10 +43,8 @@ def text_grid(values: np.ndarray) -> np.ndarray:
     """
     raw = np.ascontiguousarray(write_strings(np.asarray(values)))
     grid = raw.view(np.uint8).reshape(raw.size, raw.dtype.itemsize)
-    # A fixed-width string ends before its trailing zero bytes: the longest ends at the last
-    # byte column that is not all zero.
-    used = np.flatnonzero(grid.any(axis=0))
-    return grid[:, : used[-1] + 1 if used.size else 0]
+    # A fixed-width string ends before its trailing zero bytes.
+    return grid[:, : int(np.char.str_len(raw).max()) if raw.size else 0]
 
 
 class RankPart:
@@ -65,11 +63,15 @@ class RankPart:
         self.path = Path(path)
         self.file = h5py.File(self.path, "w")
         self.widths = dict.fromkeys(text, 1)
-        self.file.create_dataset("blocks", (0, 2), np.int64, maxshape=(None, 2), chunks=(256, 2))
+        # Open datasets by name: looking one up in the file costs more than a small append.
+        self.datasets: dict[str, h5py.Dataset] = {}
+        self.datasets["blocks"] = self.file.create_dataset(
+            "blocks", (0, 2), np.int64, maxshape=(None, 2), chunks=(256, 2)
+        )
         for name, (dtype, row) in numeric.items():
             self._growing(name, dtype, row)
         for name in text:
-            self.file.create_dataset(
+            self.datasets[f"text/{name}"] = self.file.create_dataset(
                 f"text/{name}",
                 (0, 1),
                 np.uint8,
@@ -79,12 +81,12 @@ class RankPart:
 
     def _growing(self, name: str, dtype, row: tuple[int, ...]) -> None:
         chunk_rows = max(1, (1 << 16) // max(1, int(np.prod(row, dtype=np.int64))))
-        self.file.create_dataset(
+        self.datasets[name] = self.file.create_dataset(
             name, (0, *row), dtype, maxshape=(None, *row), chunks=(chunk_rows, *row)
         )
 
     def _append(self, name: str, values: np.ndarray) -> None:
-        ds = self.file[name]
+        ds = self.datasets[name]
         n = ds.shape[0]
         ds.resize(n + values.shape[0], axis=0)
         ds[n:] = values
@@ -98,7 +100,7 @@ class RankPart:
             self._append(name, values)
         for name, values in text.items():
             grid = text_grid(values)
-            ds = self.file[f"text/{name}"]
+            ds = self.datasets[f"text/{name}"]
             rows, width = ds.shape
             # New rows and columns read as zero bytes: the strings' padding.
             ds.resize((rows + grid.shape[0], max(width, grid.shape[1])))
@@ -110,7 +112,7 @@ class RankPart:
         """Add rows to ``table``, a table of this part with its own row count."""
         for name, values in columns.items():
             key = f"records/{table}/{name}"
-            if key not in self.file:
+            if key not in self.datasets:
                 self._growing(key, values.dtype, values.shape[1:])
             self._append(key, values)
 
