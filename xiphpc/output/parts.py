@@ -8,13 +8,15 @@ that a run that dies leaves nothing a later run does not remove. Layout::
 
     /blocks            int64 (k, 2): global first row and row count of each block appended
     /<name>            numeric columns, blocks one after another along axis 0
-    /text/<name>       uint8 (rows, width): the UTF-8 bytes of each row's string, padded
-                       with zero bytes to the widest string so far
+    /text/<name>/bytes uint8: each block's strings as fixed-width rows of the UTF-8 bytes
+                       of its longest string (zero bytes after each string's end), one
+                       block after another
+    /text/<name>/width int32: bytes of each row of each block (one per row of /blocks)
     /records/<table>/<name>  rows of a table of their own (not one per trade), appended
 
-Text goes in as a byte grid that widens as wider strings come, because a fixed-width string
-column would need the widest string of the whole run before the first row is written. The
-grid's rows are the fixed-width strings of the result, so joining copies them as bytes.
+Text goes in at the width of each block because a fixed-width column would need the widest
+string of the whole run before the first row is written. A block's rows are the result's
+fixed-width strings cut short, so joining copies them as bytes.
 """
 
 from __future__ import annotations
@@ -27,9 +29,6 @@ import numpy as np
 from xiphpc.output.result_file import write_strings
 
 __all__ = ["RankPart", "text_grid"]
-
-#: Bytes of a text grid's chunk along its width: most strings of a trade fit one.
-_CHUNK_WIDTH = 16
 
 
 def text_grid(values: np.ndarray) -> np.ndarray:
@@ -61,7 +60,9 @@ class RankPart:
 
     def __init__(self, path: Path, numeric: dict[str, tuple], text: list[str]) -> None:
         self.path = Path(path)
-        self.file = h5py.File(self.path, "w")
+        # No chunk cache: a part is only appended to, and the caches of its open datasets
+        # would hold tens of MB through the run.
+        self.file = h5py.File(self.path, "w", rdcc_nbytes=0)
         self.widths = dict.fromkeys(text, 1)
         # Open datasets by name: looking one up in the file costs more than a small append.
         self.datasets: dict[str, h5py.Dataset] = {}
@@ -71,13 +72,8 @@ class RankPart:
         for name, (dtype, row) in numeric.items():
             self._growing(name, dtype, row)
         for name in text:
-            self.datasets[f"text/{name}"] = self.file.create_dataset(
-                f"text/{name}",
-                (0, 1),
-                np.uint8,
-                maxshape=(None, None),
-                chunks=((1 << 16) // _CHUNK_WIDTH, _CHUNK_WIDTH),
-            )
+            self._growing(f"text/{name}/bytes", np.uint8, ())
+            self._growing(f"text/{name}/width", np.int32, ())
 
     def _growing(self, name: str, dtype, row: tuple[int, ...]) -> None:
         chunk_rows = max(1, (1 << 16) // max(1, int(np.prod(row, dtype=np.int64))))
@@ -100,12 +96,8 @@ class RankPart:
             self._append(name, values)
         for name, values in text.items():
             grid = text_grid(values)
-            ds = self.datasets[f"text/{name}"]
-            rows, width = ds.shape
-            # New rows and columns read as zero bytes: the strings' padding.
-            ds.resize((rows + grid.shape[0], max(width, grid.shape[1])))
-            if grid.size:
-                ds[rows:, : grid.shape[1]] = grid
+            self._append(f"text/{name}/bytes", np.ascontiguousarray(grid).ravel())
+            self._append(f"text/{name}/width", np.array([grid.shape[1]], dtype=np.int32))
             self.widths[name] = max(self.widths[name], grid.shape[1])
 
     def append_records(self, table: str, columns: dict[str, np.ndarray]) -> None:
@@ -131,25 +123,38 @@ class RankPart:
         """Write every block of the part at ``path`` into the result datasets ``out`` (by
         column name) at the blocks' global rows, text at the agreed ``widths``."""
         with h5py.File(path, "r") as f:
-            blocks = _merged(f["blocks"][()])
+            appended = f["blocks"][()]
+            blocks = _merged(appended)
             offsets = np.concatenate(([0], np.cumsum(blocks[:, 1])))
             for name, ds in out.items():
                 if name in widths:
-                    values = _fixed_width(f[f"text/{name}"], widths[name])
+                    text = f[f"text/{name}"]
+                    values = _fixed_width(
+                        text["bytes"][()], appended[:, 1], text["width"][()], widths[name]
+                    )
                 else:
                     values = f[name][()]
                 for (start, n), k in zip(blocks, offsets[:-1], strict=True):
                     ds[start : start + n] = values[k : k + n]
 
 
-def _fixed_width(grid: h5py.Dataset, width: int) -> np.ndarray:
-    """The strings of part text ``grid`` (shape ``(n, w)``, ``w <= width``) as ``S<width>``,
-    shape ``(n,)``: its bytes read into zero-padded rows of ``width``, no string decoded."""
-    rows, w = grid.shape
-    out = np.zeros((rows, width), dtype=np.uint8)
-    if out.size:
-        grid.read_direct(out, dest_sel=np.s_[:, :w])
-    return out.view(f"S{width}").ravel()
+def _fixed_width(data: np.ndarray, rows: np.ndarray, width: np.ndarray, out_width: int):
+    """The strings of a part's text column as ``S<out_width>``, shape ``(sum(rows),)``.
+
+    Parameters
+    ----------
+    data : ndarray of uint8
+        The column's bytes: block ``b`` is ``rows[b]`` rows of ``width[b]`` bytes.
+    rows, width : ndarray of int, shape ``(k,)`` each
+        Rows and bytes per row of each block; ``width <= out_width``.
+    """
+    out = np.zeros((int(rows.sum()), out_width), dtype=np.uint8)
+    r = b = 0
+    for n, w in zip(rows.tolist(), width.tolist(), strict=True):
+        # Each row's bytes land at the start of the wider row; the rest stays zero padding.
+        out[r : r + n, :w] = data[b : b + n * w].reshape(n, w)
+        r, b = r + n, b + n * w
+    return out.view(f"S{out_width}").ravel()
 
 
 def _merged(blocks: np.ndarray) -> np.ndarray:
