@@ -13,7 +13,7 @@ import numpy as np
 from xiphpc.engine.partition import block_rows
 from xiphpc.engine.plan import product_offsets
 from xiphpc.io.portfolio import PortfolioSource
-from xiphpc.io.text import encode_utf8
+from xiphpc.io.text import as_str, encode_utf8
 from xiphpc.parallel.workshare import WorkShare
 from xiphpc.pricing.products import Table
 from xiphpc.pricing.validation import distributed_duplicate_mask
@@ -100,7 +100,7 @@ def level_values(level: str, product: str, table: Table) -> np.ndarray:
     if level == "product":
         return np.full(len(table), product)
     if level in table.columns:
-        return table[level].astype(str)
+        return as_str(table[level])
     return np.full(len(table), "")
 
 
@@ -141,7 +141,7 @@ def index_book(source: PortfolioSource, share: WorkShare, levels: list[str]) -> 
             # values of each table: the index holds little per trade beyond the ids.
             ids.append(encode_utf8(table["trade_id"]))
             for lv in levels:
-                values[lv].update(np.unique(level_values(lv, product, table)).tolist())
+                values[lv].update(_distinct(level_values(lv, product, table)))
             del table
     rows = np.arange(lo, hi, dtype=np.int64)
     width = max((i.dtype.itemsize for i in ids), default=1)
@@ -152,6 +152,16 @@ def index_book(source: PortfolioSource, share: WorkShare, levels: list[str]) -> 
     )
     keys = {lv: share.union_of_strings(sorted(v)) for lv, v in values.items()}
     return BookIndex(share.gather_all_ints(rows[mask]), keys)
+
+
+def _distinct(values: np.ndarray) -> list[str]:
+    """The distinct strings of ``values`` (shape ``(n,)``)."""
+    try:
+        # NumPy sorts bytes several times faster than str: the distinct values are found
+        # among the UTF-8 bytes and only they are decoded.
+        return [b.decode("utf-8") for b in np.unique(encode_utf8(values)).tolist()]
+    except UnicodeEncodeError:
+        return np.unique(values).tolist()
 
 
 def read_book_rows(
@@ -181,8 +191,10 @@ def read_book_rows(
     def joined(name: str) -> np.ndarray:
         # One str array per column, joined from the pieces: no Python object per trade.
         parts = [level_values(name, p.product, p.table) for p in pieces]
-        return np.concatenate(parts).astype(str) if parts else np.zeros(0, dtype=str)
+        return as_str(np.concatenate(parts)) if parts else np.zeros(0, dtype=str)
 
     text = {c: joined(c) for c in DESCRIPTIVE_COLUMNS}
+    # A level that is also a descriptive column shares its array.
+    by_level = {lv: text[lv] if lv in text else joined(lv) for lv in levels}
     quantity = np.concatenate([p.table["quantity"] for p in pieces]) if pieces else np.zeros(0)
-    return LocalBook(pieces, duplicate, text, quantity, {lv: joined(lv) for lv in levels})
+    return LocalBook(pieces, duplicate, text, quantity, by_level)

@@ -35,7 +35,7 @@ import numpy as np
 from xiphpc.config.errors import JobError, Problem
 from xiphpc.pricing.products import REGISTRY, Column, Table
 
-from .text import decode_utf8
+from .text import as_str, decode_ascii, decode_utf8
 
 __all__ = [
     "CsvSource",
@@ -76,6 +76,9 @@ def _decode(data: np.ndarray, source: str, column: str, first_row: int) -> np.nd
     JobError
         A cell is not UTF-8, naming the column and its row (counted from 1).
     """
+    text = decode_ascii(data)
+    if text is not None:
+        return text
     try:
         return data.astype("U")
     except UnicodeDecodeError:
@@ -128,11 +131,21 @@ def _column_problem(obj: object) -> str | None:
     return None
 
 
+def _has_space(text: np.ndarray) -> bool:
+    """Whether any string of ``text`` (``str``, shape ``(n,)``) holds a space: most columns
+    hold none, and one look at their code points costs less than looking at each end."""
+    if text.size == 0 or text.dtype.itemsize == 0:
+        return False
+    return bool((np.ascontiguousarray(text).view(np.uint32) == ord(" ")).any())
+
+
 def _convert(col: Column, raw: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
     """Typed column and missing mask from strings, shape ``(n,)`` each."""
-    text = raw.astype(str)
+    text = as_str(raw)
     # Strip only where needed: np.char.strip is a per-element Python-level call.
-    if text.size and (np.char.startswith(text, " ").any() or np.char.endswith(text, " ").any()):
+    if _has_space(text) and (
+        np.char.startswith(text, " ").any() or np.char.endswith(text, " ").any()
+    ):
         text = np.char.strip(text)
     missing = text == ""
     if col.kind == "float":
@@ -150,6 +163,10 @@ def _convert(col: Column, raw: np.ndarray, source: str) -> tuple[np.ndarray, np.
     if col.kind == "date":
         values = np.full(text.shape, np.datetime64("NaT"), dtype="datetime64[D]")
         ok = ~missing
+        iso = _iso_dates(text[ok])
+        if iso is not None:
+            values[ok] = iso
+            return values, missing
         try:
             # One conversion for the column; only a column with a bad date goes cell by cell.
             values[ok] = text[ok].astype("datetime64[D]")
@@ -163,6 +180,42 @@ def _convert(col: Column, raw: np.ndarray, source: str) -> tuple[np.ndarray, np.
                 values[i] = np.datetime64("NaT")
         return values, missing
     return text, missing
+
+
+_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9])
+
+
+def _iso_dates(text: np.ndarray) -> np.ndarray | None:
+    """``text`` (``str``, shape ``(n,)``) as ``datetime64[D]`` when every cell is a valid
+    ``YYYY-MM-DD`` date (year 1000 on), as ``astype("datetime64[D]")`` reads it; None
+    otherwise (that conversion then decides, cell by cell where it fails).
+
+    NumPy parses a date string by string; here the digits are read from the code points of
+    the whole column at once.
+    """
+    if text.dtype.itemsize != 40 or text.size == 0:
+        return None
+    points = np.ascontiguousarray(text).view(np.uint32).reshape(-1, 10)
+    digits = points[:, _DIGITS].astype(np.int64) - ord("0")
+    if (
+        (digits < 0).any()
+        or (digits > 9).any()
+        or (points[:, 4] != ord("-")).any()
+        or (points[:, 7] != ord("-")).any()
+        or (digits[:, 0] == 0).any()
+    ):
+        return None
+    year = digits[:, :4] @ np.array([1000, 100, 10, 1])
+    month = digits[:, 4] * 10 + digits[:, 5]
+    day = digits[:, 6] * 10 + digits[:, 7]
+    if ((month < 1) | (month > 12) | (day < 1)).any():
+        return None
+    first = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
+    dates = first.astype("datetime64[D]") + (day - 1)
+    # A day past the end of its month lands in the next month.
+    if (dates.astype("datetime64[M]") != first).any():
+        return None
+    return dates
 
 
 def table_from_strings(
@@ -249,7 +302,7 @@ class Hdf5Source(PortfolioSource):
                     continue
                 data = group[name][start:stop]
                 if data.dtype.kind in "SO":
-                    data = _decode(data.astype("S"), src, name, start)
+                    data = _decode(np.asarray(data, dtype="S"), src, name, start)
                 raw[name] = data
         schema = {c.name: c for c in REGISTRY[product].all_columns()}
         if columns is not None:

@@ -10,7 +10,7 @@ import numpy as np
 
 from xiphpc.config.errors import JobError, Problem
 
-__all__ = ["brief", "decode_utf8", "encode_utf8", "read_text"]
+__all__ = ["as_str", "brief", "decode_ascii", "decode_utf8", "encode_utf8", "read_text"]
 
 _BRIEF = reprlib.Repr()
 _BRIEF.maxlevel = 3
@@ -61,15 +61,53 @@ def read_text(path: str | Path, what: str = "") -> str:
     return decode_utf8(data, str(path))
 
 
+def as_str(values: np.ndarray) -> np.ndarray:
+    """``values`` as a ``str`` array, the array itself when it is one already: NumPy's
+    ``astype(str)`` copies a ``str`` array element by element (a tenth of a second per
+    million strings)."""
+    return np.asarray(values, dtype=str)
+
+
+def _code_points(values: np.ndarray) -> np.ndarray:
+    """The UCS-4 code points of ``str`` array ``values``, shape ``values.shape + (width,)``."""
+    values = np.ascontiguousarray(values)
+    width = values.dtype.itemsize // 4
+    return values.view(np.uint32).reshape(*values.shape, width)
+
+
 def encode_utf8(values: np.ndarray) -> np.ndarray:
     """UTF-8 bytes (``S`` dtype, the width of the longest) of str ``values``, any shape; bytes
-    are returned as they are."""
+    are returned as they are.
+
+    The width is that of ``values``' dtype, as NumPy's ``astype("S")`` makes it.
+    """
     values = np.asarray(values)
     if values.dtype.kind == "S":
         return values
-    text = values.astype(str)
+    text = as_str(values)
+    width = text.dtype.itemsize // 4
+    if width:
+        points = _code_points(text)
+        if points.size == 0 or points.max() < 0x80:
+            # ASCII, the common case: its UTF-8 bytes are its code points, narrowed in one
+            # cast instead of encoded element by element.
+            return points.astype(np.uint8).view(f"S{width}").reshape(text.shape)
     try:
-        # ASCII, the common case, converts without a per-element encode.
         return text.astype("S")
     except UnicodeEncodeError:
         return np.char.encode(text, "utf-8")
+
+
+def decode_ascii(data: np.ndarray) -> np.ndarray | None:
+    """``str`` array of fixed-width bytes ``data`` (``S`` dtype, any shape) when every byte is
+    ASCII, as ``data.astype("U")`` makes it; None when a byte is not (decode those as UTF-8).
+    """
+    data = np.ascontiguousarray(data)
+    width = data.dtype.itemsize
+    if width == 0:
+        return None
+    grid = data.view(np.uint8).reshape(*data.shape, width)
+    if grid.size and grid.max() >= 0x80:
+        return None
+    # An ASCII byte is its own code point: widened in one cast, no per-element decode.
+    return grid.astype(np.uint32).view(f"U{width}").reshape(data.shape)

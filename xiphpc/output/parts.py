@@ -8,12 +8,15 @@ that a run that dies leaves nothing a later run does not remove. Layout::
 
     /blocks            int64 (k, 2): global first row and row count of each block appended
     /<name>            numeric columns, blocks one after another along axis 0
-    /text/<name>/bytes uint8: the UTF-8 bytes of every string, one after another
-    /text/<name>/size  int32: bytes of each string
+    /text/<name>/bytes uint8: each block's strings as fixed-width rows of the UTF-8 bytes
+                       of its longest string (zero bytes after each string's end), one
+                       block after another
+    /text/<name>/width int32: bytes of each row of each block (one per row of /blocks)
     /records/<table>/<name>  rows of a table of their own (not one per trade), appended
 
-Text goes in as bytes and sizes because a fixed-width column would need the widest string
-of the whole run before the first row is written.
+Text goes in at the width of each block because a fixed-width column would need the widest
+string of the whole run before the first row is written. A block's rows are the result's
+fixed-width strings cut short, so joining copies them as bytes.
 """
 
 from __future__ import annotations
@@ -25,29 +28,22 @@ import numpy as np
 
 from xiphpc.output.result_file import write_strings
 
-__all__ = ["RankPart", "decode_text", "encode_text"]
+__all__ = ["RankPart", "text_grid"]
 
 
-def encode_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """UTF-8 bytes and byte sizes of ``values`` (shape ``(n,)``, str or object).
+def text_grid(values: np.ndarray) -> np.ndarray:
+    """UTF-8 bytes of ``values`` (shape ``(n,)``, str or object), one row per string, zero
+    bytes after its end.
 
     Returns
     -------
-    bytes : ndarray of uint8, shape ``(sum(size),)``
-    size : ndarray of int32, shape ``(n,)``
+    ndarray of uint8, shape ``(n, w)``
+        ``w``: bytes of the longest string (0 when all are empty).
     """
-    raw = write_strings(np.asarray(values))
-    width = raw.dtype.itemsize
-    size = np.char.str_len(raw).astype(np.int32)
-    grid = raw.view(np.uint8).reshape(raw.size, width)
-    return grid[np.arange(width) < size[:, None]], size
-
-
-def decode_text(data: np.ndarray, size: np.ndarray, width: int) -> np.ndarray:
-    """Fixed-width bytes (``S<width>``, shape ``(n,)``) from :func:`encode_text`'s output."""
-    grid = np.zeros((size.size, max(1, width)), dtype=np.uint8)
-    grid[np.arange(grid.shape[1]) < size[:, None]] = data
-    return grid.view(f"S{grid.shape[1]}").ravel()
+    raw = np.ascontiguousarray(write_strings(np.asarray(values)))
+    grid = raw.view(np.uint8).reshape(raw.size, raw.dtype.itemsize)
+    # A fixed-width string ends before its trailing zero bytes.
+    return grid[:, : int(np.char.str_len(raw).max()) if raw.size else 0]
 
 
 class RankPart:
@@ -64,23 +60,29 @@ class RankPart:
 
     def __init__(self, path: Path, numeric: dict[str, tuple], text: list[str]) -> None:
         self.path = Path(path)
-        self.file = h5py.File(self.path, "w")
+        # No chunk cache: a part is only appended to, and the caches of its open datasets
+        # would hold tens of MB through the run.
+        self.file = h5py.File(self.path, "w", rdcc_nbytes=0)
         self.widths = dict.fromkeys(text, 1)
-        self.file.create_dataset("blocks", (0, 2), np.int64, maxshape=(None, 2), chunks=(256, 2))
+        # Open datasets by name: looking one up in the file costs more than a small append.
+        self.datasets: dict[str, h5py.Dataset] = {}
+        self.datasets["blocks"] = self.file.create_dataset(
+            "blocks", (0, 2), np.int64, maxshape=(None, 2), chunks=(256, 2)
+        )
         for name, (dtype, row) in numeric.items():
             self._growing(name, dtype, row)
         for name in text:
             self._growing(f"text/{name}/bytes", np.uint8, ())
-            self._growing(f"text/{name}/size", np.int32, ())
+            self._growing(f"text/{name}/width", np.int32, ())
 
     def _growing(self, name: str, dtype, row: tuple[int, ...]) -> None:
         chunk_rows = max(1, (1 << 16) // max(1, int(np.prod(row, dtype=np.int64))))
-        self.file.create_dataset(
+        self.datasets[name] = self.file.create_dataset(
             name, (0, *row), dtype, maxshape=(None, *row), chunks=(chunk_rows, *row)
         )
 
     def _append(self, name: str, values: np.ndarray) -> None:
-        ds = self.file[name]
+        ds = self.datasets[name]
         n = ds.shape[0]
         ds.resize(n + values.shape[0], axis=0)
         ds[n:] = values
@@ -93,17 +95,16 @@ class RankPart:
         for name, values in numeric.items():
             self._append(name, values)
         for name, values in text.items():
-            data, size = encode_text(values)
-            self._append(f"text/{name}/bytes", data)
-            self._append(f"text/{name}/size", size)
-            if size.size:
-                self.widths[name] = max(self.widths[name], int(size.max()))
+            grid = text_grid(values)
+            self._append(f"text/{name}/bytes", np.ascontiguousarray(grid).ravel())
+            self._append(f"text/{name}/width", np.array([grid.shape[1]], dtype=np.int32))
+            self.widths[name] = max(self.widths[name], grid.shape[1])
 
     def append_records(self, table: str, columns: dict[str, np.ndarray]) -> None:
         """Add rows to ``table``, a table of this part with its own row count."""
         for name, values in columns.items():
             key = f"records/{table}/{name}"
-            if key not in self.file:
+            if key not in self.datasets:
                 self._growing(key, values.dtype, values.shape[1:])
             self._append(key, values)
 
@@ -122,16 +123,38 @@ class RankPart:
         """Write every block of the part at ``path`` into the result datasets ``out`` (by
         column name) at the blocks' global rows, text at the agreed ``widths``."""
         with h5py.File(path, "r") as f:
-            blocks = _merged(f["blocks"][()])
+            appended = f["blocks"][()]
+            blocks = _merged(appended)
             offsets = np.concatenate(([0], np.cumsum(blocks[:, 1])))
             for name, ds in out.items():
                 if name in widths:
-                    size = f[f"text/{name}/size"][()]
-                    values = decode_text(f[f"text/{name}/bytes"][()], size, widths[name])
+                    text = f[f"text/{name}"]
+                    values = _fixed_width(
+                        text["bytes"][()], appended[:, 1], text["width"][()], widths[name]
+                    )
                 else:
                     values = f[name][()]
                 for (start, n), k in zip(blocks, offsets[:-1], strict=True):
                     ds[start : start + n] = values[k : k + n]
+
+
+def _fixed_width(data: np.ndarray, rows: np.ndarray, width: np.ndarray, out_width: int):
+    """The strings of a part's text column as ``S<out_width>``, shape ``(sum(rows),)``.
+
+    Parameters
+    ----------
+    data : ndarray of uint8
+        The column's bytes: block ``b`` is ``rows[b]`` rows of ``width[b]`` bytes.
+    rows, width : ndarray of int, shape ``(k,)`` each
+        Rows and bytes per row of each block; ``width <= out_width``.
+    """
+    out = np.zeros((int(rows.sum()), out_width), dtype=np.uint8)
+    r = b = 0
+    for n, w in zip(rows.tolist(), width.tolist(), strict=True):
+        # Each row's bytes land at the start of the wider row; the rest stays zero padding.
+        out[r : r + n, :w] = data[b : b + n * w].reshape(n, w)
+        r, b = r + n, b + n * w
+    return out.view(f"S{out_width}").ravel()
 
 
 def _merged(blocks: np.ndarray) -> np.ndarray:
