@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from xiphpc.io.portfolio import _iso_dates
-from xiphpc.io.text import decode_ascii, encode_utf8
+from xiphpc.io.text import decode_ascii, encode_utf8, unique_inverse
 
 ALPHABET = np.array(list("abcXYZ019 _-/:."))
 
@@ -72,3 +72,26 @@ def test_iso_dates_equal_numpy_parse() -> None:
 def test_iso_dates_leave_anything_else_to_numpy(bad: str) -> None:
     # None: the column is then read by NumPy, which decides cell by cell.
     assert _iso_dates(np.array(["2024-02-29", bad])) is None
+
+
+@pytest.mark.parametrize("distinct", [1, 7, 3_000, 50_000])
+@pytest.mark.parametrize("kind", ["U", "S"])
+def test_unique_inverse_equals_numpy_unique(distinct: int, kind: str) -> None:
+    rng = np.random.default_rng(distinct)
+    labels = np.array(["", "Zürich", "東京", *(f"L{i:x}" for i in range(distinct))])[:distinct]
+    values = labels[rng.integers(0, distinct, 60_000)]
+    if kind == "S":
+        values = encode_utf8(values)
+    uniq, inverse = unique_inverse(values)
+    want, want_inverse = np.unique(values, return_inverse=True)
+    assert uniq.dtype == want.dtype and inverse.dtype == np.int64
+    np.testing.assert_array_equal(uniq, want)
+    np.testing.assert_array_equal(inverse, want_inverse)
+
+
+def test_unique_inverse_of_few_and_of_numbers() -> None:
+    for values in (np.array(["b", "a", "b"]), np.array([3.0, 1.0, 3.0]), np.array([], dtype="U2")):
+        uniq, inverse = unique_inverse(values)
+        want, want_inverse = np.unique(values, return_inverse=True)
+        np.testing.assert_array_equal(uniq, want)
+        np.testing.assert_array_equal(inverse, want_inverse)

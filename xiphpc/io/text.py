@@ -10,7 +10,15 @@ import numpy as np
 
 from xiphpc.config.errors import JobError, Problem
 
-__all__ = ["as_str", "brief", "decode_ascii", "decode_utf8", "encode_utf8", "read_text"]
+__all__ = [
+    "as_str",
+    "brief",
+    "decode_ascii",
+    "decode_utf8",
+    "encode_utf8",
+    "read_text",
+    "unique_inverse",
+]
 
 _BRIEF = reprlib.Repr()
 _BRIEF.maxlevel = 3
@@ -111,3 +119,44 @@ def decode_ascii(data: np.ndarray) -> np.ndarray | None:
         return None
     # An ASCII byte is its own code point: widened in one cast, no per-element decode.
     return grid.astype(np.uint32).view(f"U{width}").reshape(data.shape)
+
+
+#: Below this many values sorting them costs less than hashing them.
+_HASH_FROM = 1024
+
+
+def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` of a 1-D array, the inverse flat: the same
+    sorted distinct values and the same inverse, found for text by hashing each string's
+    code points once (:func:`~xiphpc.pricing.kernels.keys.factorize_rows`) and sorting only
+    the distinct ones.
+
+    Parameters
+    ----------
+    values : ndarray, shape ``(n,)``
+
+    Returns
+    -------
+    uniq : ndarray, shape ``(k,)``
+        Sorted distinct values, of ``values``' dtype.
+    inverse : ndarray of int64, shape ``(n,)``
+        ``uniq[inverse]`` equals ``values``.
+    """
+    values = np.asarray(values)
+    if values.dtype.kind not in "US" or values.size < _HASH_FROM or values.dtype.itemsize == 0:
+        uniq, inverse = np.unique(values, return_inverse=True)
+        return uniq, inverse.reshape(-1).astype(np.int64, copy=False)
+    from xiphpc.pricing.kernels.keys import factorize_rows
+
+    values = np.ascontiguousarray(values.reshape(-1))
+    unit = np.uint32 if values.dtype.kind == "U" else np.uint8
+    grid = values.view(unit).reshape(values.size, -1)
+    slots = np.full(1 << int(2 * values.size - 1).bit_length(), -1, dtype=np.int64)
+    codes = np.empty(values.size, dtype=np.int64)
+    first = np.empty(values.size, dtype=np.int64)
+    k = factorize_rows(grid, slots, codes, first)
+    found = values[first[:k]]
+    order = np.argsort(found, kind="stable")
+    rank = np.empty(k, dtype=np.int64)
+    rank[order] = np.arange(k)
+    return found[order], rank[codes]

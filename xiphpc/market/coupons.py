@@ -51,6 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xiphpc.io.text import unique_inverse
 from xiphpc.market.conventions import INDICES, IndexConvention
 from xiphpc.market.curves.calendar import calendar as named_calendar
 from xiphpc.market.curves.daycount import day_count_codes, year_fraction
@@ -180,7 +181,7 @@ def float_coupons(
     today = np.datetime64(valuation_date, "D")
     names = np.asarray(index).astype(str)
     # One look-up per distinct index, not per trade.
-    uniq, code = np.unique(names, return_inverse=True)
+    uniq, code = unique_inverse(names)
     conv = [index_of(str(x)) for x in uniq]
     lag = np.array([0 if c is None else c.payment_lag for c in conv], dtype=np.int64)[code]
     s = generate_schedules(effective, termination, months, calendar=calendars)
@@ -233,7 +234,7 @@ def _lockout_checks(s, names, compounding, days, error) -> None:
     lock = np.where(np.asarray(compounding) == "lockout", np.asarray(days, dtype=np.int64), 0)
     trade = s.trade
     rows = np.flatnonzero(lock[trade] > 0)
-    for name in np.unique(names[trade[rows]]):
+    for name in unique_inverse(names[trade[rows]])[0]:
         c = index_of(name)
         if c is None or not c.overnight:
             continue

@@ -83,7 +83,7 @@ from typing import Any
 import numpy as np
 
 from xiphpc.config.errors import JobError, Problem
-from xiphpc.io.text import brief, read_text
+from xiphpc.io.text import brief, read_text, unique_inverse
 
 from .curves.loader import (
     EXTRA_KEYS,
@@ -260,7 +260,7 @@ class Market:
 
 def _groups(keys: np.ndarray):
     """Yield ``(key, row indices)`` for each distinct key, in sorted key order."""
-    uniq, inverse = np.unique(np.asarray(keys), return_inverse=True)
+    uniq, inverse = unique_inverse(keys)
     order = np.argsort(inverse, kind="stable")
     bounds = np.searchsorted(inverse[order], np.arange(uniq.size + 1))
     for i, key in enumerate(uniq):

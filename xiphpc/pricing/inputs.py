@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from xiphpc.io.text import unique_inverse
 from xiphpc.market.data import Market, TermStructure, ZeroCurve
 from xiphpc.market.factors import FactorSet
 
@@ -293,7 +294,7 @@ def _bracket(pillars: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray
 def per_name(names: np.ndarray, fn, dtype=np.float64) -> np.ndarray:
     """``fn(name)`` for each element of ``names`` (shape ``(n,)``), calling ``fn`` once per
     distinct name."""
-    uniq, inverse = np.unique(np.asarray(names), return_inverse=True)
+    uniq, inverse = unique_inverse(names)
     return (
         np.array([fn(str(u)) for u in uniq], dtype=dtype)[inverse.reshape(-1)]
         if uniq.size
@@ -302,7 +303,7 @@ def per_name(names: np.ndarray, fn, dtype=np.float64) -> np.ndarray:
 
 
 def _by_name(names: np.ndarray):
-    uniq, inverse = np.unique(np.asarray(names), return_inverse=True)
+    uniq, inverse = unique_inverse(names)
     for i, name in enumerate(uniq):
         yield str(name), np.flatnonzero(inverse == i)
 

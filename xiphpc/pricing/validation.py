@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xiphpc.io.text import encode_utf8
+from xiphpc.io.text import encode_utf8, unique_inverse
 from xiphpc.market.data import Market
 
 from .products import REGISTRY, Column, Table
@@ -30,7 +30,7 @@ def _known(col: Column, values: np.ndarray, market: Market) -> np.ndarray:
         test = market.has_fx_pair
     else:
         return np.ones(values.shape, dtype=bool)
-    uniq, inv = np.unique(values, return_inverse=True)
+    uniq, inv = unique_inverse(values)
     return np.array([test(str(u)) for u in uniq], dtype=bool)[inv.reshape(values.shape)]
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xiphpc.config.errors import JobError, Problem
+from xiphpc.io.text import unique_inverse
 from xiphpc.market.curve_states import CurveStates
 from xiphpc.market.data import Market
 from xiphpc.market.factors import FactorSet, factor_set, shifted_market
@@ -227,7 +228,7 @@ def _factors_named(
             named = np.where(np.isin(values, list(factor_names)), values, "")
             key = key + "\x1f" + named.astype(object)
     groups = []
-    uniq, inverse = np.unique(key.astype(str), return_inverse=True)
+    uniq, inverse = unique_inverse(key.astype(str))
     for g, text in enumerate(uniq):
         names = [t for t in text.split("\x1f") if t]
         fidx = np.flatnonzero(np.isin(factors.name, names) & of_kind)

@@ -33,6 +33,7 @@ from functools import cache, cached_property, lru_cache
 
 import numpy as np
 
+from xiphpc.io.text import unique_inverse
 from xiphpc.pricing.kernels import busdays
 
 from .holidays import RULES, holidays
@@ -435,7 +436,7 @@ def calendar_codes(names: np.ndarray) -> tuple[np.ndarray, tuple[Calendar, ...]]
         For an unknown name.
     """
     names = np.asarray(names)
-    uniq, code = np.unique(names, return_inverse=True)
+    uniq, code = unique_inverse(names)
     return code.reshape(names.shape).astype(np.int64), tuple(calendar(str(u)) for u in uniq)
 
 

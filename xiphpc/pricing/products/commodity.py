@@ -24,6 +24,7 @@ from dataclasses import fields, replace
 
 import numpy as np
 
+from xiphpc.io.text import unique_inverse
 from xiphpc.market.data import Market
 from xiphpc.market.factors import FactorSet, factor_set
 from xiphpc.pricing.inputs import (
@@ -166,7 +167,7 @@ def underlying_market_inputs(
         np.where(is_commodity, names, ""),
         delivery,
     )
-    for name in np.unique(names[is_equity]):
+    for name in unique_inverse(names[is_equity])[0]:
         rows = np.flatnonzero(names == name)
         name = str(name)
         eq = market.equities[name]

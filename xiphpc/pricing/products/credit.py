@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from xiphpc.io.text import unique_inverse
 from xiphpc.market.curve_states import CurveStates
 from xiphpc.market.curves.credit import HazardCurve, cds_periods
 from xiphpc.market.curves.isda import isda_periods
@@ -115,10 +116,10 @@ def _run(
     """Values per unit notional under each move in each state, and the analytics of move 0
     in state 0 (:class:`_Results`)."""
     n = len(table)
-    names = [str(u) for u in np.unique(table["underlying"])]
+    names = [str(u) for u in unique_inverse(table["underlying"])[0]]
     credit = np.searchsorted(np.array(names), table["underlying"]).astype(np.int64)
     hazards = [market.credit_curves[u].hazard for u in names]
-    ccys = [str(c) for c in np.unique(table["currency"])]
+    ccys = [str(c) for c in unique_inverse(table["currency"])[0]]
     disc = np.searchsorted(np.array(ccys), table["currency"]).astype(np.int64)
     rows_isda, p_isda, rows_mid, p_mid = memo_schedules(
         table,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from xiphpc.io.text import unique_inverse
 from xiphpc.market.curves.loader import fx_smile
 from xiphpc.market.data import Market
 from xiphpc.market.factors import FactorSet
@@ -67,7 +68,7 @@ def _smile(vol: VolInput, table: Table, market: Market, tau: np.ndarray) -> VolI
         return vol
     offset = np.zeros(len(table))
     pairs = table["underlying"]
-    for pair in np.unique(pairs):
+    for pair in unique_inverse(pairs)[0]:
         surface = market.fx_vol_surfaces.get(str(pair))
         if surface is not None:
             if surface.reference_forwards is None:

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from xiphpc.io.text import unique_inverse
 from xiphpc.market.conventions import IndexConvention
 from xiphpc.market.coupons import COMPOUNDING, MAX_COMPOUNDING_DAYS, float_coupons, index_of
 from xiphpc.market.curve_states import CurveStates
@@ -161,7 +162,7 @@ def _known_calendar(name: str) -> bool:
 
 def _calendar_checks(table: Table) -> list[tuple[np.ndarray, int, Callable[[int], str]]]:
     names = _calendar_names(table)
-    known = {str(n): _known_calendar(str(n)) for n in np.unique(names)}
+    known = {str(n): _known_calendar(str(n)) for n in unique_inverse(names)[0]}
     bad = np.array([not known[str(n)] for n in names], dtype=bool)
     accepted = (
         f"{list(CALENDARS)}, a currency of {list(CURRENCY_CALENDARS)}, or several joined by '+'"
@@ -184,7 +185,7 @@ def _term_index(name: str) -> IndexConvention | None:
 def _adjust(dates: np.ndarray, names: np.ndarray, convention: str) -> np.ndarray:
     """``dates`` moved by ``convention`` on each trade's calendar ``names``."""
     out = dates.copy()
-    for name in np.unique(names):
+    for name in unique_inverse(names)[0]:
         rows = np.flatnonzero(names == name)
         out[rows] = calendar(str(name)).adjust(dates[rows], convention)
     return out
@@ -299,7 +300,7 @@ def _curve_ids(table: Table, market: Market, states: CurveStates) -> tuple:
     """
     disc_names = table["currency"]
     proj_names = np.array([_curve_name(market, str(u)) for u in table["underlying"]])
-    names = [str(k) for k in np.unique(np.concatenate((disc_names, proj_names)))]
+    names = [str(k) for k in unique_inverse(np.concatenate((disc_names, proj_names)))[0]]
     packed = states.yield_curves(names, [_projection(market, n) for n in names])
     disc = np.searchsorted(np.array(names), disc_names).astype(np.int64)
     proj = np.searchsorted(np.array(names), proj_names).astype(np.int64)
@@ -595,7 +596,7 @@ def _fra_terms(table: Table, market: Market):
     start = _adjust(table["start"], names, "modified_following")
     end = _adjust(table["end"], names, "modified_following")
     und = np.asarray(table["underlying"]).astype(str)
-    conv = {str(u): _term_index(str(u)) for u in np.unique(und)}
+    conv = {str(u): _term_index(str(u)) for u in unique_inverse(und)[0]}
     default = np.array([conv[u].day_count if conv[u] else "ACT/360" for u in und], dtype=object)
     dc = _text(table, "day_count", "").astype(object)
     dc = np.where(dc == "", default, dc).astype(str)
@@ -745,7 +746,7 @@ class FixedRateBond(CurveProduct):
     def unit_values(self, table, market, states, mv, parallel):
         n = len(table)
         ccy = table["currency"]
-        names = [str(c) for c in np.unique(ccy)]
+        names = [str(c) for c in unique_inverse(ccy)[0]]
         curves = states.yield_curves(names, [market.curves[c] for c in names])
         disc = np.searchsorted(np.array(names), ccy).astype(np.int64)
         leg, _, amount, _, _ = memo_schedules(
@@ -836,7 +837,7 @@ def _vol_inputs(
     vol = np.repeat(np.array(own, dtype=np.float64)[:, None], len(states), axis=1)
     normal = np.zeros(len(table), dtype=np.int64)
     surfaces = getattr(market, "rate_vols", {})
-    for ccy in np.unique(table["currency"]):
+    for ccy in unique_inverse(table["currency"])[0]:
         rows = np.flatnonzero((table["currency"] == ccy) & np.isnan(own))
         surf = surfaces.get(str(ccy))
         if surf is not None and rows.size:
@@ -1007,7 +1008,7 @@ def _swaption_dates(table: Table) -> tuple[np.ndarray, np.ndarray]:
     expiry = table["expiry"]
     start = expiry.copy()
     und = np.asarray(table["underlying"]).astype(str)
-    for name in np.unique(und):
+    for name in unique_inverse(und)[0]:
         c = _term_index(str(name))
         if c is not None:
             rows = np.flatnonzero(und == name)
