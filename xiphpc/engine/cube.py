@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from xiphpc.io.text import unique_inverse
+
 __all__ = ["ColumnLayout", "Nodes", "PartialCube"]
 
 
@@ -123,8 +125,11 @@ class Nodes:
         n = len(next(iter(values.values()))) if values else 0
         out = {"total": np.zeros(n, dtype=np.int64) + int(self.offset[0])}
         for lv in self.levels[1:]:
-            idx = np.searchsorted(np.array(self.keys[lv], dtype=str), values[lv])
-            out[lv] = idx.astype(np.int64) + int(self.offset[self.levels.index(lv)])
+            # Look up each distinct value once: a string search per trade costs log(keys)
+            # string comparisons.
+            uniq, inverse = unique_inverse(values[lv])
+            idx = np.searchsorted(np.array(self.keys[lv], dtype=str), uniq)
+            out[lv] = idx.astype(np.int64)[inverse] + int(self.offset[self.levels.index(lv)])
         return out
 
 
