@@ -34,6 +34,12 @@ def _known(col: Column, values: np.ndarray, market: Market) -> np.ndarray:
     return np.array([test(str(u)) for u in uniq], dtype=bool)[inv.reshape(values.shape)]
 
 
+def _not_in(values: np.ndarray, choices) -> np.ndarray:
+    """``~np.isin(values, choices)``, deciding once per distinct value."""
+    uniq, inverse = unique_inverse(values)
+    return ~np.isin(uniq, choices)[inverse]
+
+
 def validate_table(table: Table, market: Market) -> tuple[np.ndarray, np.ndarray]:
     """Status code and reason of every trade of ``table``.
 
@@ -104,7 +110,7 @@ def validate_table(table: Table, market: Market) -> tuple[np.ndarray, np.ndarray
             if col.required:
                 flag(miss, Status.MISSING_FIELD, f"{name}: missing")
             if col.choices:
-                bad = ~miss & ~np.isin(values, col.choices)
+                bad = ~miss & _not_in(values, col.choices)
                 flag(
                     bad,
                     Status.BAD_VALUE,
@@ -130,16 +136,11 @@ def validate_table(table: Table, market: Market) -> tuple[np.ndarray, np.ndarray
         and product.columns
         and any(c.ref == "equity" for c in product.columns)
     ):
-        spot = (
-            np.array(
-                [
-                    market.equities[u].spot if u in market.equities else np.nan
-                    for u in table["underlying"]
-                ]
-            )
-            if n
-            else np.zeros(0)
-        )
+        names, inverse = unique_inverse(table["underlying"])
+        spot = np.array(
+            [market.equities[u].spot if u in market.equities else np.nan for u in names.tolist()],
+            dtype=np.float64,
+        )[inverse]
         flag(
             spot <= 0.0,
             Status.NON_POSITIVE_PRICE,
