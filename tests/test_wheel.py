@@ -90,6 +90,50 @@ def test_registry_must_match_config_names() -> None:
     assert "same order" in proc.stderr
 
 
+def test_registry_loads_a_product_when_looked_up() -> None:
+    """Listing the registry loads no pricer; looking a product up loads its module alone, and
+    checks its revaluation path."""
+    proc = _python(
+        "import sys\n"
+        "from xiphpc.pricing.products import REGISTRY\n"
+        "def pricers():\n"
+        "    return sorted(m.rpartition('.')[2] for m in sys.modules\n"
+        "                  if m.startswith('xiphpc.pricing.products.'))\n"
+        "assert len(REGISTRY) == 15 and 'swaption' in REGISTRY and 'x' not in REGISTRY\n"
+        "assert pricers() == ['base'], pricers()\n"
+        "assert REGISTRY['equity_option'].name == 'equity_option'\n"
+        "assert REGISTRY['equity_option'] is REGISTRY['equity_option']\n"
+        "assert 'rates' not in pricers() and 'equity' in pricers(), pricers()\n"
+        "assert [p.name for p in REGISTRY.values()] == list(REGISTRY)\n"
+        "assert 'rates' in pricers()\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_run_loads_the_pricers_of_its_products(tmp_path: Path) -> None:
+    """A run of an equity-option book loads neither the other products' pricers nor their
+    kernels."""
+    (tmp_path / "equity_option.csv").write_text(
+        "trade_id,desk,book,counterparty,currency,quantity,underlying,option_type,strike,"
+        "expiry,vol\nT1,EQ,EQ-B1,CP1,JPY,17.0,SAKURA,put,872.01,2027-06-26,\n"
+    )
+    job = tmp_path / "job.toml"
+    job.write_text(
+        'name = "one"\n[portfolio]\npath = "."\n[market]\ngenerate = { seed = 1 }\n'
+        f'[output]\npath = "{tmp_path / "out.h5"}"\n'
+    )
+    proc = _python(
+        "import sys\n"
+        "from xiphpc.cli.main import main\n"
+        f"main(['run', '--quiet', {str(job)!r}], standalone_mode=False)\n"
+        "loaded = {m for m in sys.modules if m.startswith('xiphpc.pricing.')}\n"
+        "others = ['products.rates', 'products.credit', 'products.exotics', 'kernels.asian']\n"
+        "assert not loaded & {'xiphpc.pricing.' + m for m in others}, sorted(loaded)\n"
+        "assert 'xiphpc.pricing.products.equity' in loaded\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
 # ---------------------------------------------------------------------------------------------
 # the wheel, installed into a fresh environment
 

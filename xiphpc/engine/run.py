@@ -45,6 +45,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "RunInterrupted",
     "RunSummary",
+    "prepare_jit",
     "request_stop",
     "run_job",
 ]
@@ -71,6 +72,20 @@ def request_stop() -> bool:
     """
     _stop.set()
     return _pricing.is_set()
+
+
+def prepare_jit() -> None:
+    """Fill numba's tables of typings and implementations now instead of at the first kernel
+    call.
+
+    numba fills them on the first compilation or cache load of any kernel in the process, about
+    a tenth of a second and a hundred thousand objects that live as long as the process; a
+    caller that keeps its start-up out of the cyclic garbage collector (``xiphpc run``) calls
+    this within it. Kernels then load from the cache exactly as they would have.
+    """
+    from numba.core.registry import cpu_target
+
+    cpu_target.target_context.refresh()
 
 
 class RunInterrupted(RuntimeError):
