@@ -28,5 +28,12 @@ def test_bench_engine_reports_stages_and_efficiency(tmp_path, risk_days: int) ->
         assert m["run_s"] <= m["wall_s"]
     # On one rank the stages follow one another.
     assert sum(figures["median"]["1"][s] for s in STAGES) <= figures["median"]["1"]["run_s"]
+    # The one-trade job starts the engine, which costs more than starting MPI alone; a
+    # rank's memory per trade counts its peak, which is above the one-trade job's.
+    start = figures["start_up"]["median"]
+    assert start["wall_s"] > start["mpi_baseline_s"] > 0
+    for n in ("1", "2"):
+        m = figures["median"][n]
+        assert m["bytes_per_trade"] > m["marginal_bytes_per_trade"]
     assert figures["pricing_s"] and all(v > 0 for v in figures["pricing_s"].values())
     assert 0 < figures["efficiency"] < 1

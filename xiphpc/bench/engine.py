@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -61,9 +63,46 @@ def _one_run(launcher: Launcher, ranks: int, job: Path, out: Path) -> dict[str, 
         row = {s: float(np.max(d[s][()])) for s in STAGES}
         row["run_s"] = run_seconds(f)
         row["wall_s"] = wall
-        row["peak_memory_b"] = float(np.max(d["peak_memory_b"][()]))
+        peak, on_rank = d["peak_memory_b"][()], d["trades"][()]
+        row["peak_memory_b"] = float(np.max(peak))
+        # Per rank: its peak over the trades it priced (the rank with the most per trade).
+        row["bytes_per_trade"] = float(np.max(peak / np.maximum(on_rank, 1)))
+        row["rank_peaks_b"] = peak.astype(float).tolist()
+        row["rank_trades"] = on_rank.astype(float).tolist()
         row["trades"] = int(f.attrs["n_trades"])
         return row
+
+
+def _mpi_baseline_seconds(launcher: Launcher) -> float:
+    """Wall seconds of ``mpiexec -n 1 python -c "from mpi4py import MPI"``: what any MPI
+    Python program pays to start."""
+    t0 = time.perf_counter()
+    subprocess.run(
+        [launcher.mpiexec, "-n", "1", sys.executable, "-c", "from mpi4py import MPI"],
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - t0
+
+
+def _one_trade_job(folder: Path, tables: dict) -> Path:
+    """A job of the first trade of the largest table (no risk): the engine's start-up and
+    its memory before any trade."""
+    from xiphpc.synth.generate import write_portfolio_hdf5
+
+    product = max(tables, key=lambda p: len(tables[p]))
+    one = folder / "one"
+    one.mkdir()
+    write_portfolio_hdf5({product: tables[product].take(slice(0, 1))}, one / "book.h5")
+    return _job(one, one / "book.h5", None, 0)
+
+
+def _marginal_bytes(row: dict, floor_b: float) -> float:
+    """The largest of each rank's peak above the one-trade job's, per trade it priced."""
+    return max(
+        (p - floor_b) / max(t, 1)
+        for p, t in zip(row["rank_peaks_b"], row["rank_trades"], strict=True)
+    )
 
 
 def _pricing_seconds(tables: dict, repeat: int) -> dict[str, float]:
@@ -132,13 +171,24 @@ def engine(
             tables = {p: t for p, t in tables.items() if p in chosen}
         write_portfolio_hdf5(tables, book)
         job = _job(folder, book, chosen, risk_days)
+        one_job = _one_trade_job(folder, tables)
         _one_run(launcher, 1, job, folder / "warm.h5")  # warm the numba cache
+        starts: list[dict] = []
         for _ in range(repeat):
+            starts.append(_one_run(launcher, 1, one_job, folder / "one.h5"))
+            starts[-1]["mpi_baseline_s"] = _mpi_baseline_seconds(launcher)
             for n in counts:  # interleaved, so that drift of the machine hits every count
                 runs.setdefault(n, []).append(_one_run(launcher, n, job, folder / "o.h5"))
         pricing = _pricing_seconds(tables, repeat)
     n_trades = sum(len(t) for t in tables.values())
-    med = {n: {k: statistics.median(r[k] for r in runs[n]) for k in runs[n][0]} for n in counts}
+    scalar = [k for k, v in runs[counts[0]][0].items() if not isinstance(v, list)]
+    med = {n: {k: statistics.median(r[k] for r in runs[n]) for k in scalar} for n in counts}
+    start = {k: statistics.median(r[k] for r in starts) for k in ("wall_s", "mpi_baseline_s")}
+    floor_b = statistics.median(r["peak_memory_b"] for r in starts)
+    for n in counts:
+        med[n]["marginal_bytes_per_trade"] = statistics.median(
+            _marginal_bytes(r, floor_b) for r in runs[n]
+        )
     base = med[counts[0]]
     total_pricing = sum(pricing.values())
     click.echo(
@@ -148,15 +198,25 @@ def engine(
     )
     click.echo(
         f"{'ranks':>5} {'wall s':>7} {'read s':>7} {'compute s':>9} {'reduce s':>8} "
-        f"{'write s':>7} {'peak MB':>8} {'B/trade':>8} {'speed-up':>8}"
+        f"{'write s':>7} {'peak MB':>8} {'B/trade':>8} {'above 1':>8} {'speed-up':>8}"
     )
     for n in counts:
         m = med[n]
         click.echo(
             f"{n:>5} {m['wall_s']:>7.2f} {m['read_s']:>7.2f} {m['compute_s']:>9.2f} "
             f"{m['reduce_s']:>8.2f} {m['write_s']:>7.2f} {m['peak_memory_b'] / 1e6:>8.0f} "
-            f"{m['peak_memory_b'] / n_trades * n:>8.0f} {base['wall_s'] / m['wall_s']:>7.2f}x"
+            f"{m['bytes_per_trade']:>8.0f} {m['marginal_bytes_per_trade']:>8.0f} "
+            f"{base['wall_s'] / m['wall_s']:>7.2f}x"
         )
+    click.echo(
+        "B/trade: a rank's peak memory over the trades it priced; above 1: its peak less the "
+        f"one-trade job's ({floor_b / 1e6:.0f} MB) over the same trades (largest rank)"
+    )
+    click.echo(
+        f"start-up: one-trade job {start['wall_s']:.2f} s at 1 rank; "
+        f"mpiexec -n 1 python -c 'from mpi4py import MPI' {start['mpi_baseline_s']:.2f} s; "
+        f"above it {start['wall_s'] - start['mpi_baseline_s']:.2f} s"
+    )
     click.echo(f"{'product':>24} {'trades':>9} {'pricing s':>10} {'share':>6}")
     for product, seconds in sorted(pricing.items(), key=lambda kv: -kv[1]):
         click.echo(
@@ -175,6 +235,7 @@ def engine(
                     "trades": n_trades,
                     "risk_days": risk_days,
                     "runs": {str(n): runs[n] for n in counts},
+                    "start_up": {"runs": starts, "median": start, "peak_memory_b": floor_b},
                     "median": {str(n): med[n] for n in counts},
                     "pricing_s": pricing,
                     "efficiency": efficiency,
