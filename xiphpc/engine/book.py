@@ -13,7 +13,7 @@ import numpy as np
 from xiphpc.engine.partition import block_rows
 from xiphpc.engine.plan import product_offsets
 from xiphpc.io.portfolio import PortfolioSource
-from xiphpc.io.text import as_str, encode_utf8
+from xiphpc.io.text import as_str, encode_utf8, unique_inverse
 from xiphpc.parallel.workshare import WorkShare
 from xiphpc.pricing.products import Table
 from xiphpc.pricing.validation import distributed_duplicate_mask
@@ -114,15 +114,20 @@ class BookIndex:
         Sorted global rows whose trade id repeats an earlier trade's non-empty id.
     keys : dict of str to list of str
         Sorted values of every aggregation level over the whole portfolio.
+    widths : dict of str to int
+        UTF-8 bytes of the longest value of each of the :data:`DESCRIPTIVE_COLUMNS` over
+        the whole portfolio (at least 1): the width of its per-trade result column.
     """
 
     duplicates: np.ndarray
     keys: dict[str, list[str]]
+    widths: dict[str, int]
 
 
 def index_book(source: PortfolioSource, share: WorkShare, levels: list[str]) -> BookIndex:
-    """Stage 3, index the book: the duplicate ids and the aggregation nodes of the whole
-    portfolio, each rank reading the ids and level columns of an even share of the rows.
+    """Stage 3, index the book: the duplicate ids, the aggregation nodes and the widths of
+    the descriptive columns of the whole portfolio, each rank reading the ids, level and
+    descriptive columns of an even share of the rows.
 
     Parameters
     ----------
@@ -132,16 +137,27 @@ def index_book(source: PortfolioSource, share: WorkShare, levels: list[str]) -> 
     products, offsets = product_offsets(source)
     lo, hi = block_rows(int(offsets[-1]), share.rank, share.size)
     ids, values = [], {lv: set() for lv in levels}
+    longest = dict.fromkeys(DESCRIPTIVE_COLUMNS, 0)
     for k, product in enumerate(products):
         a, b = max(lo, offsets[k]), min(hi, offsets[k + 1])
         if a < b:
-            wanted = ("trade_id", *(lv for lv in levels if lv != "product"))
+            wanted = tuple(dict.fromkeys(("trade_id", *levels, *DESCRIPTIVE_COLUMNS)))
+            wanted = tuple(c for c in wanted if c != "product")
             table = source.read(product, a - offsets[k], b - offsets[k], wanted)
             # Ids as UTF-8 bytes (a quarter of str's memory) and only the distinct level
             # values of each table: the index holds little per trade beyond the ids.
             ids.append(encode_utf8(table["trade_id"]))
+            distinct = {}
+            for lv in dict.fromkeys((*levels, *DESCRIPTIVE_COLUMNS)):
+                if lv == "product":
+                    distinct[lv] = [product]
+                elif lv != "trade_id" or lv in levels:
+                    distinct[lv] = _distinct(level_values(lv, product, table))
             for lv in levels:
-                values[lv].update(_distinct(level_values(lv, product, table)))
+                values[lv].update(distinct[lv])
+            for c in DESCRIPTIVE_COLUMNS:
+                found = _utf8_width(ids[-1]) if c == "trade_id" else _utf8_width(distinct[c])
+                longest[c] = max(longest[c], found)
             del table
     rows = np.arange(lo, hi, dtype=np.int64)
     width = max((i.dtype.itemsize for i in ids), default=1)
@@ -151,15 +167,23 @@ def index_book(source: PortfolioSource, share: WorkShare, levels: list[str]) -> 
         rows,
     )
     keys = {lv: share.union_of_strings(sorted(v)) for lv, v in values.items()}
-    return BookIndex(share.gather_all_ints(rows[mask]), keys)
+    widths = {c: max(1, share.max(w)) for c, w in longest.items()}
+    return BookIndex(share.gather_all_ints(rows[mask]), keys, widths)
+
+
+def _utf8_width(values: np.ndarray | list[str]) -> int:
+    """UTF-8 bytes of the longest string of ``values`` (0 when there is none)."""
+    raw = encode_utf8(np.asarray(values, dtype=str) if isinstance(values, list) else values)
+    return int(np.strings.str_len(raw).max()) if raw.size else 0
 
 
 def _distinct(values: np.ndarray) -> list[str]:
-    """The distinct strings of ``values`` (shape ``(n,)``)."""
+    """The sorted distinct strings of ``values`` (shape ``(n,)``)."""
     try:
-        # NumPy sorts bytes several times faster than str: the distinct values are found
-        # among the UTF-8 bytes and only they are decoded.
-        return [b.decode("utf-8") for b in np.unique(encode_utf8(values)).tolist()]
+        # Distinct UTF-8 bytes found by hashing, and only they are decoded; bytes sort as
+        # their strings do.
+        uniq, _ = unique_inverse(encode_utf8(values))
+        return [b.decode("utf-8") for b in uniq.tolist()]
     except UnicodeEncodeError:
         return np.unique(values).tolist()
 
@@ -191,10 +215,19 @@ def read_book_rows(
     def joined(name: str) -> np.ndarray:
         # One str array per column, joined from the pieces: no Python object per trade.
         parts = [level_values(name, p.product, p.table) for p in pieces]
+        if len(parts) == 1:
+            # A pass within one product table: its column as it is, not copied.
+            return as_str(parts[0])
         return as_str(np.concatenate(parts)) if parts else np.zeros(0, dtype=str)
 
     text = {c: joined(c) for c in DESCRIPTIVE_COLUMNS}
     # A level that is also a descriptive column shares its array.
     by_level = {lv: text[lv] if lv in text else joined(lv) for lv in levels}
-    quantity = np.concatenate([p.table["quantity"] for p in pieces]) if pieces else np.zeros(0)
+    quantity = (
+        pieces[0].table["quantity"]
+        if len(pieces) == 1
+        else np.concatenate([p.table["quantity"] for p in pieces])
+        if pieces
+        else np.zeros(0)
+    )
     return LocalBook(pieces, duplicate, text, quantity, by_level)

@@ -1,22 +1,22 @@
-"""Per-rank part files: each rank streams its trades' rows to a file of its own as its
-partitions finish, and rank 0 joins the parts into the one result file at the end.
+"""Where each rank's per-trade rows go: rank 0 writes its own rows straight into the result
+file (:class:`TradeRows`), every other rank appends them to a part file of its own
+(:class:`RankPart`) that rank 0 copies into the result at the end.
 
 No rank waits for another to write (h5py here is not built for parallel HDF5), and a rank
-holds no trade rows beyond the pass it is pricing. A part is an HDF5 file beside the result,
-named like the result's temporary files (:func:`~xiphpc.output.target.temporary_path`), so
-that a run that dies leaves nothing a later run does not remove. Layout::
+holds no trade rows beyond the pass it is pricing. Every rank also keeps, in its part file,
+the rows of tables that are not one row per trade (a trade's non-zero sensitivities, the
+reasons of the trades that failed): rank 0 gathers them at the end.
 
-    /blocks            int64 (k, 2): global first row and row count of each block appended
-    /<name>            numeric columns, blocks one after another along axis 0
-    /text/<name>/bytes uint8: each block's strings as fixed-width rows of the UTF-8 bytes
-                       of its longest string (zero bytes after each string's end), one
-                       block after another
-    /text/<name>/width int32: bytes of each row of each block (one per row of /blocks)
-    /records/<table>/<name>  rows of a table of their own (not one per trade), appended
+A part is an HDF5 file beside the result, named like the result's temporary files
+(:func:`~xiphpc.output.target.temporary_path`), so that a run that dies leaves nothing a
+later run does not remove. Layout::
 
-Text goes in at the width of each block because a fixed-width column would need the widest
-string of the whole run before the first row is written. A block's rows are the result's
-fixed-width strings cut short, so joining copies them as bytes.
+    /blocks                  int64 (k, 2): global first row and row count of each block
+    /<name>                  per-trade columns, blocks one after another along axis 0; text
+                             as fixed-width UTF-8 bytes at the result's width
+    /records/<table>/<name>  rows of a table of their own (not one per trade), appended; a
+                             text column as <name>/bytes (uint8, every string's UTF-8
+                             bytes, one after another) and <name>/length (int32 per row)
 """
 
 from __future__ import annotations
@@ -26,24 +26,68 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from xiphpc.output.result_file import write_strings
+from xiphpc.io.text import encode_utf8
 
-__all__ = ["RankPart", "text_grid"]
+__all__ = ["COPY_ROWS", "RankPart", "TradeRows", "fixed_width", "utf8_lengths"]
+
+#: Rows of a part copied into the result at a time.
+COPY_ROWS = 1 << 16
 
 
-def text_grid(values: np.ndarray) -> np.ndarray:
-    """UTF-8 bytes of ``values`` (shape ``(n,)``, str or object), one row per string, zero
-    bytes after its end.
+def fixed_width(values: np.ndarray, width: int) -> np.ndarray:
+    """UTF-8 bytes of ``values`` (shape ``(n,)``, str, object or bytes) as ``S<width>``;
+    ``width`` is at least the byte length of the longest value."""
+    raw = encode_utf8(np.asarray(values))
+    return raw if raw.dtype.itemsize == width else raw.astype(f"S{width}")
 
-    Returns
-    -------
-    ndarray of uint8, shape ``(n, w)``
-        ``w``: bytes of the longest string (0 when all are empty).
+
+def utf8_lengths(raw: np.ndarray) -> np.ndarray:
+    """Bytes of each fixed-width UTF-8 string of ``raw`` (``S`` dtype, shape ``(n,)``), the
+    zero bytes after its end not counted; int64, shape ``(n,)``."""
+    return np.strings.str_len(raw).astype(np.int64)
+
+
+class TradeRows:
+    """The per-trade datasets of the result file, written at global rows.
+
+    Parameters
+    ----------
+    columns : dict of str to h5py.Dataset
+        Result dataset of each column a block may hold, by column name; text datasets of a
+        fixed width. ``"values"`` (shape ``(n, M)`` in a block) goes to ``measures``.
+    measures : dict of str to h5py.Dataset
+        Dataset of each measure, in the order of the columns of ``"values"``.
+    pv_base : h5py.Dataset or None
+        Written as ``pv * fx_to_base`` with every block that holds both.
     """
-    raw = np.ascontiguousarray(write_strings(np.asarray(values)))
-    grid = raw.view(np.uint8).reshape(raw.size, raw.dtype.itemsize)
-    # A fixed-width string ends before its trailing zero bytes.
-    return grid[:, : int(np.char.str_len(raw).max()) if raw.size else 0]
+
+    def __init__(
+        self,
+        columns: dict[str, h5py.Dataset],
+        measures: dict[str, h5py.Dataset],
+        pv_base: h5py.Dataset | None,
+    ) -> None:
+        self.columns = columns
+        self.measures = measures
+        self.pv_base = pv_base
+        self.widths = {k: ds.dtype.itemsize for k, ds in columns.items() if ds.dtype.kind == "S"}
+
+    def write(self, start: int, block: dict[str, np.ndarray]) -> None:
+        """Write ``block`` (column name to rows, all of one length) at global row ``start``."""
+        for name, values in block.items():
+            if name == "values":
+                # One transposed copy makes every measure's column contiguous.
+                by_measure = np.ascontiguousarray(values.T)
+                for j, ds in enumerate(self.measures.values()):
+                    ds[start : start + values.shape[0]] = by_measure[j]
+                continue
+            if name in self.widths:
+                values = fixed_width(values, self.widths[name])
+            self.columns[name][start : start + values.shape[0]] = values
+        if self.pv_base is not None and "values" in block and "pv" in self.measures:
+            pv = block["values"][:, list(self.measures).index("pv")]
+            fx = block["fx_to_base"]
+            self.pv_base[start : start + fx.shape[0]] = pv * fx
 
 
 class RankPart:
@@ -52,31 +96,27 @@ class RankPart:
     Parameters
     ----------
     path : Path
-    numeric : dict of str to (numpy dtype, tuple of int)
-        Numeric columns: dtype and the shape of one row (``()`` for a plain column).
-    text : list of str
-        Text columns.
+    columns : dict of str to (numpy dtype, tuple of int)
+        Per-trade columns: dtype (``S<width>`` for text) and the shape of one row (``()``
+        for a plain column).
     """
 
-    def __init__(self, path: Path, numeric: dict[str, tuple], text: list[str]) -> None:
+    def __init__(self, path: Path, columns: dict[str, tuple]) -> None:
         self.path = Path(path)
         # No chunk cache: a part is only appended to, and the caches of its open datasets
         # would hold tens of MB through the run.
         self.file = h5py.File(self.path, "w", rdcc_nbytes=0)
-        self.widths = dict.fromkeys(text, 1)
+        self.widths = {k: np.dtype(d).itemsize for k, (d, _) in columns.items()}
         # Open datasets by name: looking one up in the file costs more than a small append.
         self.datasets: dict[str, h5py.Dataset] = {}
-        self.datasets["blocks"] = self.file.create_dataset(
-            "blocks", (0, 2), np.int64, maxshape=(None, 2), chunks=(256, 2)
-        )
-        for name, (dtype, row) in numeric.items():
+        self._growing("blocks", np.int64, (2,))
+        for name, (dtype, row) in columns.items():
             self._growing(name, dtype, row)
-        for name in text:
-            self._growing(f"text/{name}/bytes", np.uint8, ())
-            self._growing(f"text/{name}/width", np.int32, ())
 
     def _growing(self, name: str, dtype, row: tuple[int, ...]) -> None:
-        chunk_rows = max(1, (1 << 16) // max(1, int(np.prod(row, dtype=np.int64))))
+        dtype = np.dtype(dtype)
+        per_row = max(1, int(np.prod(row, dtype=np.int64)) * dtype.itemsize)
+        chunk_rows = max(1, (1 << 19) // per_row)
         self.datasets[name] = self.file.create_dataset(
             name, (0, *row), dtype, maxshape=(None, *row), chunks=(chunk_rows, *row)
         )
@@ -87,74 +127,80 @@ class RankPart:
         ds.resize(n + values.shape[0], axis=0)
         ds[n:] = values
 
-    def append(
-        self, start: int, n: int, numeric: dict[str, np.ndarray], text: dict[str, np.ndarray]
-    ) -> None:
-        """Add a block of ``n`` consecutive trades whose first global row is ``start``."""
+    def write(self, start: int, block: dict[str, np.ndarray]) -> None:
+        """Add ``block`` (column name to rows, all of one length), trades from global row
+        ``start`` on."""
+        n = len(next(iter(block.values())))
         self._append("blocks", np.array([[start, n]], dtype=np.int64))
-        for name, values in numeric.items():
+        for name, values in block.items():
+            if self.datasets[name].dtype.kind == "S":
+                values = fixed_width(values, self.widths[name])
             self._append(name, values)
-        for name, values in text.items():
-            grid = text_grid(values)
-            self._append(f"text/{name}/bytes", np.ascontiguousarray(grid).ravel())
-            self._append(f"text/{name}/width", np.array([grid.shape[1]], dtype=np.int32))
-            self.widths[name] = max(self.widths[name], grid.shape[1])
 
     def append_records(self, table: str, columns: dict[str, np.ndarray]) -> None:
-        """Add rows to ``table``, a table of this part with its own row count."""
+        """Add rows to ``table``, a table of this part with its own row count; text columns
+        (str, object or bytes) are kept as their UTF-8 bytes."""
         for name, values in columns.items():
             key = f"records/{table}/{name}"
-            if key not in self.datasets:
-                self._growing(key, values.dtype, values.shape[1:])
-            self._append(key, values)
+            if values.dtype.kind in "USO":
+                raw = encode_utf8(values)
+                length = utf8_lengths(raw)
+                grid = raw.view(np.uint8).reshape(raw.size, raw.dtype.itemsize)
+                inside = np.arange(grid.shape[1]) < length[:, None]
+                self._record(f"{key}/bytes", grid[inside])
+                self._record(f"{key}/length", length.astype(np.int32))
+            else:
+                self._record(key, values)
+
+    def _record(self, key: str, values: np.ndarray) -> None:
+        if key not in self.datasets:
+            self._growing(key, values.dtype, values.shape[1:])
+        self._append(key, values)
 
     def close(self) -> None:
         self.file.close()
 
     @staticmethod
     def records(path: Path, table: str) -> dict[str, np.ndarray]:
-        """Every row of ``table`` in the part at ``path`` (empty dict if it has none)."""
+        """Every row of ``table`` in the part at ``path`` (empty dict if it has none); text
+        columns as ``S<longest>``."""
         with h5py.File(path, "r") as f:
             group = f.get(f"records/{table}")
-            return {} if group is None else {k: group[k][()] for k in group}
+            if group is None:
+                return {}
+            out = {}
+            for name, item in group.items():
+                if isinstance(item, h5py.Group):
+                    out[name] = _joined_text(item["bytes"][()], item["length"][()])
+                else:
+                    out[name] = item[()]
+            return out
 
     @staticmethod
-    def copy_into(path: Path, out: dict[str, h5py.Dataset], widths: dict[str, int]) -> None:
-        """Write every block of the part at ``path`` into the result datasets ``out`` (by
-        column name) at the blocks' global rows, text at the agreed ``widths``."""
+    def copy_into(path: Path, rows: TradeRows) -> None:
+        """Write every block of the part at ``path`` into the result through ``rows``."""
         with h5py.File(path, "r") as f:
-            appended = f["blocks"][()]
-            blocks = _merged(appended)
-            offsets = np.concatenate(([0], np.cumsum(blocks[:, 1])))
-            for name, ds in out.items():
-                if name in widths:
-                    text = f[f"text/{name}"]
-                    values = _fixed_width(
-                        text["bytes"][()], appended[:, 1], text["width"][()], widths[name]
-                    )
-                else:
-                    values = f[name][()]
-                for (start, n), k in zip(blocks, offsets[:-1], strict=True):
-                    ds[start : start + n] = values[k : k + n]
+            blocks = _merged(f["blocks"][()])
+            if not blocks.size:
+                return
+            names = [k for k in f if k not in ("blocks", "records")]
+            k = 0
+            for start, n in blocks.tolist():
+                # A stretch of rows is copied a slice at a time: rank 0 holds no more of a
+                # part than a pass of its own.
+                for a in range(0, n, COPY_ROWS):
+                    m = min(COPY_ROWS, n - a)
+                    rows.write(start + a, {name: f[name][k + a : k + a + m] for name in names})
+                k += n
 
 
-def _fixed_width(data: np.ndarray, rows: np.ndarray, width: np.ndarray, out_width: int):
-    """The strings of a part's text column as ``S<out_width>``, shape ``(sum(rows),)``.
-
-    Parameters
-    ----------
-    data : ndarray of uint8
-        The column's bytes: block ``b`` is ``rows[b]`` rows of ``width[b]`` bytes.
-    rows, width : ndarray of int, shape ``(k,)`` each
-        Rows and bytes per row of each block; ``width <= out_width``.
-    """
-    out = np.zeros((int(rows.sum()), out_width), dtype=np.uint8)
-    r = b = 0
-    for n, w in zip(rows.tolist(), width.tolist(), strict=True):
-        # Each row's bytes land at the start of the wider row; the rest stays zero padding.
-        out[r : r + n, :w] = data[b : b + n * w].reshape(n, w)
-        r, b = r + n, b + n * w
-    return out.view(f"S{out_width}").ravel()
+def _joined_text(data: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Strings of ``length[i]`` bytes each, one after another in ``data`` (uint8), as
+    ``S<max(length)>``, shape ``(len(length),)``."""
+    width = int(length.max()) if length.size else 0
+    grid = np.zeros((length.size, max(width, 1)), dtype=np.uint8)
+    grid[np.arange(grid.shape[1]) < length[:, None]] = data
+    return grid.view(f"S{grid.shape[1]}").ravel()
 
 
 def _merged(blocks: np.ndarray) -> np.ndarray:

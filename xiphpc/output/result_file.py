@@ -34,6 +34,7 @@ from .target import finalize, temporary_path
 __all__ = [
     "TRADE_COLUMNS",
     "create_result",
+    "create_trade_columns",
     "finalize",
     "string_width",
     "temporary_path",
@@ -64,13 +65,12 @@ def string_width(values: np.ndarray) -> int:
 
 
 def create_result(path: Path, n_trades: int, columns: dict[str, tuple], write_trades: bool):
-    """Create the file with every per-trade dataset at its global shape.
+    """Create the file with every per-trade dataset of ``columns`` at its global shape.
 
     Parameters
     ----------
     columns : dict
-        ``name -> (dtype, unit, description)``; a dtype ``("S", width)`` makes a fixed-width
-        UTF-8 string dataset.
+        ``name -> (dtype, unit, description)``, as for :func:`create_trade_columns`.
     """
     with h5py.File(path, "w") as f:
         f.attrs["complete"] = False
@@ -78,18 +78,30 @@ def create_result(path: Path, n_trades: int, columns: dict[str, tuple], write_tr
         if not write_trades:
             g.attrs["omitted"] = "per-trade results were not requested ([output] trades)"
             return
-        for name, (dtype, unit, desc) in columns.items():
-            if isinstance(dtype, tuple):
-                # Fixed-width bytes holding UTF-8 text; HDF5 will not convert NumPy bytes
-                # into a UTF-8-tagged type.
-                dt = np.dtype(f"S{dtype[1]}")
-            else:
-                dt = np.dtype(dtype)
-            ds = g.create_dataset(name, shape=(n_trades,), dtype=dt)
-            ds.attrs["unit"] = unit
-            if isinstance(dtype, tuple):
-                ds.attrs["encoding"] = "utf-8"
-            ds.attrs["description"] = desc
+        create_trade_columns(g, n_trades, columns)
+
+
+def create_trade_columns(group: h5py.Group, n_trades: int, columns: dict[str, tuple]) -> None:
+    """Create per-trade datasets of shape ``(n_trades,)`` in ``group``.
+
+    Parameters
+    ----------
+    columns : dict
+        ``name -> (dtype, unit, description)``; a dtype ``("S", width)`` makes a fixed-width
+        UTF-8 string dataset.
+    """
+    for name, (dtype, unit, desc) in columns.items():
+        if isinstance(dtype, tuple):
+            # Fixed-width bytes holding UTF-8 text; HDF5 will not convert NumPy bytes
+            # into a UTF-8-tagged type.
+            dt = np.dtype(f"S{dtype[1]}")
+        else:
+            dt = np.dtype(dtype)
+        ds = group.create_dataset(name, shape=(n_trades,), dtype=dt)
+        ds.attrs["unit"] = unit
+        if isinstance(dtype, tuple):
+            ds.attrs["encoding"] = "utf-8"
+        ds.attrs["description"] = desc
 
 
 def write_strings(values: np.ndarray) -> np.ndarray:

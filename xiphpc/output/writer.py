@@ -1,9 +1,11 @@
 """The HDF5 result writer: a run listener that streams trade rows out as partitions finish
-and writes the result file when the run ends.
+and completes the result file when the run ends.
 
-Every rank appends its trades' rows to a part file of its own as each partition finishes
-(:mod:`xiphpc.output.parts`), so no rank waits for another's turn and none keeps the rows of
-partitions it is done with. At the end rank 0 joins the parts into the result, writes the
+Rank 0 creates the result file (under its temporary name) when the pricing begins and
+writes its own trades' rows straight into it as each partition finishes; every other rank
+appends its rows to a part file of its own (:mod:`xiphpc.output.parts`), so no rank waits
+for another's turn and none keeps the rows of partitions it is done with. At the end rank 0
+copies the other ranks' parts into the result, writes the reasons of the failed trades, the
 aggregates, the risk tables, the partition plan, the diagnostics and the metadata, and
 renames the file into place.
 """
@@ -24,8 +26,13 @@ from xiphpc import __version__
 from xiphpc.engine.book import DESCRIPTIVE_COLUMNS
 from xiphpc.engine.events import TIMERS, RunListener, RunState
 from xiphpc.engine.reduce import Reduced
-from xiphpc.output.parts import RankPart
-from xiphpc.output.result_file import TRADE_COLUMNS, create_result, write_strings
+from xiphpc.output.parts import COPY_ROWS, RankPart, TradeRows
+from xiphpc.output.result_file import (
+    TRADE_COLUMNS,
+    create_result,
+    create_trade_columns,
+    write_strings,
+)
 from xiphpc.output.risk_tables import create_trade_pnl, write_risk
 from xiphpc.output.schema import (
     AGGREGATES,
@@ -51,7 +58,7 @@ def peak_memory() -> int:
 
 
 class ResultWriter(RunListener):
-    """Writes the run's result to ``path`` at the end of the run.
+    """Writes the run's result to ``path``.
 
     Attributes
     ----------
@@ -67,22 +74,39 @@ class ResultWriter(RunListener):
         self.target = target
         self.partition_times: list[tuple[int, int, float, float]] = []
         self.part: RankPart | None = None
+        self.tmp: Path | None = None
+        self.file: h5py.File | None = None
+        self.rows: TradeRows | RankPart | None = None
 
     def begin(self, run: RunState) -> None:
         self.t0 = time.perf_counter()
-        numeric = {}
-        if run.inputs.spec.output.trades:
-            numeric = {
+        spec, share = run.inputs.spec, run.share
+        columns: dict[str, tuple] = {}
+        if spec.output.trades:
+            widths = run.index.widths
+            columns = {c: (f"S{widths[c]}", ()) for c in DESCRIPTIVE_COLUMNS}
+            columns |= {
                 "status": (np.int8, ()),
                 "fx_to_base": (np.float64, ()),
                 "quantity": (np.float64, ()),
                 "values": (np.float64, (len(run.measures),)),
             }
         if run.n_trade_pnl is not None:
-            numeric["trade_pnl"] = (np.float64, (run.n_trade_pnl,))
-        text = [*DESCRIPTIVE_COLUMNS, "reason"] if run.inputs.spec.output.trades else []
+            columns["trade_pnl"] = (np.float64, (run.n_trade_pnl,))
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.part = RankPart(rank_temporary(self.path), numeric, text)
+        # Every rank keeps the tables that are not one row per trade in its part; rank 0's
+        # own trade rows go straight into the result.
+        self.part = RankPart(rank_temporary(self.path), columns if share.rank else {})
+        self.rows = self.part
+        if share.rank == 0:
+            self.tmp = self.target.temporary()
+            create_result(self.tmp, share.n_total, _trade_columns(run), spec.output.trades)
+            if run.n_trade_pnl is not None:
+                create_trade_pnl(
+                    self.tmp, share.n_total, run.n_trade_pnl, run.inputs.market.base_currency
+                )
+            self.file = h5py.File(self.tmp, "r+")
+            self.rows = _trade_rows(self.file, run)
 
     def partition_done(self, run: RunState, partition: int) -> None:
         t0 = time.perf_counter()
@@ -92,21 +116,27 @@ class ResultWriter(RunListener):
         self.partition_times.append((run.share.rank, partition, start, end))
         batch = run.batch
         rows = batch.rows(partition)
+        first = batch.lo + rows.start
         trades = batch.trades
-        numeric, text = {}, {}
+        block = {}
         if run.inputs.spec.output.trades:
-            numeric = {
+            block = {c: batch.book.text[c][rows] for c in DESCRIPTIVE_COLUMNS}
+            block |= {
                 "status": trades.status[rows],
                 "fx_to_base": trades.fx_to_base[rows],
                 "quantity": batch.book.quantity[rows],
                 "values": trades.values[rows],
             }
-            text = {c: batch.book.text[c][rows] for c in DESCRIPTIVE_COLUMNS}
-            text["reason"] = trades.reason[rows]
+            reason = trades.reason[rows]
+            failed = np.flatnonzero(reason != "")
+            if failed.size:
+                self.part.append_records(
+                    "reasons", {"trade": failed + first, "reason": reason[failed]}
+                )
         if trades.trade_pnl is not None:
-            numeric["trade_pnl"] = trades.trade_pnl[rows]
-        if numeric:
-            self.part.append(batch.lo + rows.start, rows.stop - rows.start, numeric, text)
+            block["trade_pnl"] = trades.trade_pnl[rows]
+        if block:
+            self.rows.write(first, block)
         if trades.sensitivities is not None:
             row, factor, value = trades.sensitivities_of(rows)
             self.part.append_records(
@@ -118,7 +148,6 @@ class ResultWriter(RunListener):
         t0 = time.perf_counter()
         share, spec, market = run.share, run.inputs.spec, run.inputs.market
         self.part.close()
-        widths = {c: share.max(w) for c, w in self.part.widths.items()}
         parts = share.union_of_strings([str(self.part.path)])
         diag = np.array(
             [[share.rank, run.n_trades_done, len(run.done), peak_memory(), *run.timers.values()]],
@@ -131,26 +160,14 @@ class ResultWriter(RunListener):
             share.gather_rows(diag)
             forget_temporary(self.part.path)
             return
-        tmp = self.target.temporary()
-        create_result(tmp, share.n_total, _trade_columns(widths, run), spec.output.trades)
-        if run.n_trade_pnl is not None:
-            create_trade_pnl(tmp, share.n_total, run.n_trade_pnl, market.base_currency)
-        with h5py.File(tmp, "r+") as f:
-            out = {}
-            if spec.output.trades:
-                names = (*DESCRIPTIVE_COLUMNS, "reason", "status", "fx_to_base", "quantity")
-                out = {c: f[TRADES][c] for c in names}
-                out["values"] = _MeasureColumns(f[TRADES], run.measures)
-            if run.n_trade_pnl is not None:
-                out["trade_pnl"] = f[TRADE_PNL]
-            for path in parts:
-                RankPart.copy_into(Path(path), out, widths)
-            risk = run.inputs.risk
-            if risk is not None and risk.trade_sensitivities:
-                _write_trade_sensitivities(f, parts, market.base_currency)
-            if spec.output.trades and "pv" in run.measures:
-                pv = f[TRADES]["pv"][()]
-                f[TRADES]["pv_base"][...] = pv * f[TRADES]["fx_to_base"][()]
+        f = self.file
+        for path in parts:
+            RankPart.copy_into(Path(path), self.rows)
+        if spec.output.trades:
+            _write_reasons(f, parts, share.n_total)
+        risk = run.inputs.risk
+        if risk is not None and risk.trade_sensitivities:
+            _write_trade_sensitivities(f, parts, market.base_currency)
         for path in parts:
             Path(path).unlink(missing_ok=True)
         forget_temporary(self.part.path)
@@ -158,14 +175,52 @@ class ResultWriter(RunListener):
         diag[0, 3] = peak_memory()
         diag[0, 4:] = list(run.timers.values())
         rank_times = share.gather_rows(diag)
-        with h5py.File(tmp, "r+") as f:
-            _write_aggregates(f, run, reduced)
-            _write_plan(f, run, owner)
-            _write_diagnostics(f, rank_times, partition_times)
-            _write_attributes(f, run)
-            f.attrs["partitions_restored"] = int(restored[0])
-            f.attrs["complete"] = True
-        self.target.commit(tmp)
+        _write_aggregates(f, run, reduced)
+        _write_plan(f, run, owner)
+        _write_diagnostics(f, rank_times, partition_times)
+        _write_attributes(f, run)
+        f.attrs["partitions_restored"] = int(restored[0])
+        f.attrs["complete"] = True
+        f.close()
+        self.target.commit(self.tmp)
+
+
+def _trade_rows(f: h5py.File, run: RunState) -> TradeRows:
+    """The per-trade datasets of the result file ``f`` that trade rows are written to."""
+    columns: dict[str, h5py.Dataset] = {}
+    measures: dict[str, h5py.Dataset] = {}
+    pv_base = None
+    if run.inputs.spec.output.trades:
+        g = f[TRADES]
+        names = (*DESCRIPTIVE_COLUMNS, "status", "fx_to_base", "quantity")
+        columns = {c: g[c] for c in names}
+        measures = {m: g[m] for m in run.measures}
+        pv_base = g["pv_base"]
+    if run.n_trade_pnl is not None:
+        columns["trade_pnl"] = f[TRADE_PNL]
+    return TradeRows(columns, measures, pv_base)
+
+
+def _write_reasons(f: h5py.File, parts: list[str], n_trades: int) -> None:
+    """``/trades/reason``: every part's reasons of failed trades at their rows, ``""``
+    elsewhere, at the width of the longest."""
+    found = [RankPart.records(Path(p), "reasons") for p in parts]
+    found = [r for r in found if r]
+    rows = np.concatenate([r["trade"] for r in found]) if found else np.zeros(0, np.int64)
+    text = np.concatenate([r["reason"] for r in found]) if found else np.zeros(0, "S1")
+    order = np.argsort(rows, kind="stable")
+    rows, text = rows[order], text[order]
+    width = max(1, text.dtype.itemsize)
+    name, unit, desc = next(c for c in TRADE_COLUMNS if c[0] == "reason")
+    create_trade_columns(f[TRADES], n_trades, {name: (("S", width), unit, desc)})
+    ds = f[TRADES][name]
+    # Written whole, a slice at a time: rows without a reason hold the empty string.
+    for a in range(0, n_trades, COPY_ROWS):
+        b = min(n_trades, a + COPY_ROWS)
+        block = np.zeros(b - a, dtype=f"S{width}")
+        i, j = np.searchsorted(rows, [a, b])
+        block[rows[i:j] - a] = text[i:j]
+        ds[a:b] = block
 
 
 def _write_trade_sensitivities(f: h5py.File, parts: list[str], base: str) -> None:
@@ -195,22 +250,14 @@ def _write_trade_sensitivities(f: h5py.File, parts: list[str], base: str) -> Non
         ds.attrs["unit"] = units[name]
 
 
-class _MeasureColumns:
-    """The measure datasets of ``/trades`` as one ``(n, M)`` column for
-    :meth:`RankPart.copy_into`."""
-
-    def __init__(self, group: h5py.Group, measures: tuple[str, ...]) -> None:
-        self.columns = [group[m] for m in measures]
-
-    def __setitem__(self, rows: slice, values: np.ndarray) -> None:
-        for j, ds in enumerate(self.columns):
-            ds[rows] = values[:, j]
-
-
-def _trade_columns(widths: dict[str, int], run: RunState) -> dict[str, tuple]:
-    """``name -> (dtype, unit, description)`` of every per-trade dataset."""
+def _trade_columns(run: RunState) -> dict[str, tuple]:
+    """``name -> (dtype, unit, description)`` of every per-trade dataset but ``reason``
+    (whose width is known at the end, :func:`_write_reasons`)."""
+    widths = run.index.widths
     columns: dict[str, tuple] = {}
     for name, unit, desc in TRADE_COLUMNS:
+        if name == "reason":
+            continue
         if name in widths:
             columns[name] = (("S", widths[name]), unit, desc)
         elif name == "status":
