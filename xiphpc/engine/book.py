@@ -20,12 +20,16 @@ from xiphpc.pricing.validation import distributed_duplicate_mask
 
 __all__ = [
     "DESCRIPTIVE_COLUMNS",
+    "INDEX_ROWS",
     "BookIndex",
     "BookPiece",
     "LocalBook",
     "index_book",
     "read_book_rows",
 ]
+
+#: Rows of a product table read at a time while indexing the book.
+INDEX_ROWS = 1 << 16
 
 #: Text columns that say what each trade is, written per trade beside its results.
 DESCRIPTIVE_COLUMNS = (
@@ -138,26 +142,34 @@ def index_book(source: PortfolioSource, share: WorkShare, levels: list[str]) -> 
     lo, hi = block_rows(int(offsets[-1]), share.rank, share.size)
     ids, values = [], {lv: set() for lv in levels}
     longest = dict.fromkeys(DESCRIPTIVE_COLUMNS, 0)
+    wanted = tuple(c for c in dict.fromkeys(("trade_id", *levels, *DESCRIPTIVE_COLUMNS)))
     for k, product in enumerate(products):
         a, b = max(lo, offsets[k]), min(hi, offsets[k + 1])
-        if a < b:
-            wanted = tuple(dict.fromkeys(("trade_id", *levels, *DESCRIPTIVE_COLUMNS)))
-            wanted = tuple(c for c in wanted if c != "product")
-            table = source.read(product, a - offsets[k], b - offsets[k], wanted)
+        # A slice of rows at a time: the text of a slice, not of the rank's whole share,
+        # is held at once.
+        for r0 in range(int(a), int(b), INDEX_ROWS):
+            r1 = min(int(b), r0 + INDEX_ROWS)
+            table = source.read(
+                product,
+                r0 - offsets[k],
+                r1 - offsets[k],
+                tuple(c for c in wanted if c != "product"),
+            )
             # Ids as UTF-8 bytes (a quarter of str's memory) and only the distinct level
             # values of each table: the index holds little per trade beyond the ids.
             ids.append(encode_utf8(table["trade_id"]))
-            distinct = {}
-            for lv in dict.fromkeys((*levels, *DESCRIPTIVE_COLUMNS)):
-                if lv == "product":
-                    distinct[lv] = [product]
-                elif lv != "trade_id" or lv in levels:
-                    distinct[lv] = _distinct(level_values(lv, product, table))
-            for lv in levels:
-                values[lv].update(distinct[lv])
-            for c in DESCRIPTIVE_COLUMNS:
-                found = _utf8_width(ids[-1]) if c == "trade_id" else _utf8_width(distinct[c])
-                longest[c] = max(longest[c], found)
+            for c in wanted:
+                if c == "product":
+                    distinct = [product]
+                elif c == "trade_id" and c not in levels:
+                    longest[c] = max(longest[c], _utf8_width(ids[-1]))
+                    continue
+                else:
+                    distinct = _distinct(level_values(c, product, table))
+                if c in values:
+                    values[c].update(distinct)
+                if c in longest:
+                    longest[c] = max(longest[c], _utf8_width(distinct))
             del table
     rows = np.arange(lo, hi, dtype=np.int64)
     width = max((i.dtype.itemsize for i in ids), default=1)

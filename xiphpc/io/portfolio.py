@@ -31,6 +31,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from h5py import h5d, h5s
 
 from xiphpc.config.errors import JobError, Problem
 from xiphpc.pricing.products import REGISTRY, Column, Table
@@ -182,40 +183,62 @@ def _convert(col: Column, raw: np.ndarray, source: str) -> tuple[np.ndarray, np.
     return text, missing
 
 
-_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9])
+#: Code units of ``YYYY-MM-DD`` that hold digits.
+_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9]
+#: Days of each month (index 1-12) of a common year.
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
 
 
 def _iso_dates(text: np.ndarray) -> np.ndarray | None:
-    """``text`` (``str``, shape ``(n,)``) as ``datetime64[D]`` when every cell is a valid
-    ``YYYY-MM-DD`` date (year 1000 on), as ``astype("datetime64[D]")`` reads it; None
-    otherwise (that conversion then decides, cell by cell where it fails).
+    """``text`` (``str`` or UTF-8 bytes, shape ``(n,)``) as ``datetime64[D]`` when every cell
+    is a valid ``YYYY-MM-DD`` date (year 1000 on), as ``astype("datetime64[D]")`` reads it;
+    None otherwise (that conversion then decides, cell by cell where it fails).
 
-    NumPy parses a date string by string; here the digits are read from the code points of
-    the whole column at once.
+    NumPy parses a date string by string; here the digits are read from the code units of
+    the whole column at once, and the day number is the proleptic Gregorian calendar's.
     """
-    if text.dtype.itemsize != 40 or text.size == 0:
+    unit = {"U": np.uint32, "S": np.uint8}.get(text.dtype.kind)
+    if unit is None or text.dtype.itemsize != 10 * np.dtype(unit).itemsize or text.size == 0:
         return None
-    points = np.ascontiguousarray(text).view(np.uint32).reshape(-1, 10)
-    digits = points[:, _DIGITS].astype(np.int64) - ord("0")
+    points = np.ascontiguousarray(text).view(unit).reshape(-1, 10)
+    # A code unit below "0" wraps round past 9.
+    digits = points[:, _DIGITS] - unit(ord("0"))
     if (
-        (digits < 0).any()
-        or (digits > 9).any()
+        (digits > 9).any()
         or (points[:, 4] != ord("-")).any()
         or (points[:, 7] != ord("-")).any()
         or (digits[:, 0] == 0).any()
     ):
         return None
-    year = digits[:, :4] @ np.array([1000, 100, 10, 1])
+    digits = digits.astype(np.int32)
+    year = digits[:, :4] @ np.array([1000, 100, 10, 1], dtype=np.int32)
     month = digits[:, 4] * 10 + digits[:, 5]
     day = digits[:, 6] * 10 + digits[:, 7]
     if ((month < 1) | (month > 12) | (day < 1)).any():
         return None
-    first = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
-    dates = first.astype("datetime64[D]") + (day - 1)
-    # A day past the end of its month lands in the next month.
-    if (dates.astype("datetime64[M]") != first).any():
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    if (day > _MONTH_DAYS[month] + (leap & (month == 2))).any():
         return None
-    return dates
+    # Days since 1970-01-01, the year counted from March so that a leap day ends it.
+    y = year - (month <= 2)
+    era = y // 400
+    of_era = y - era * 400
+    of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    days = era * 146097 + of_era * 365 + of_era // 4 - of_era // 100 + of_year - 719468
+    return days.astype(np.int64).astype("datetime64[D]")
+
+
+def _date_column(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Dates and missing mask of UTF-8 bytes ``raw`` (``S``, shape ``(n,)``) when every
+    cell is empty or a valid ``YYYY-MM-DD`` date: what :func:`_convert` makes of them
+    without decoding them; None otherwise."""
+    missing = raw == b""
+    iso = _iso_dates(raw[~missing] if missing.any() else raw)
+    if iso is None:
+        return None
+    values = np.full(raw.shape, np.datetime64("NaT"), dtype="datetime64[D]")
+    values[~missing] = iso
+    return values, missing
 
 
 def table_from_strings(
@@ -259,6 +282,7 @@ class Hdf5Source(PortfolioSource):
         self.description = str(self.path)
         problems: list[Problem] = []
         self._counts: dict[str, int] = {}
+        self._columns: dict[str, list[str]] = {}
         with _hdf5_errors(str(self.path)), h5py.File(self.path, "r") as f:
             group = f.get("portfolio")
             if not isinstance(group, h5py.Group):
@@ -285,6 +309,7 @@ class Hdf5Source(PortfolioSource):
                         problems.append(Problem(src, c, why))
                 problems += _length_problems(lengths, src)
                 self._counts[name] = max(lengths.values(), default=0)
+                self._columns[name] = list(lengths)
         if problems:
             raise JobError(problems)
         self._counts = {k: self._counts[k] for k in REGISTRY if k in self._counts}
@@ -294,22 +319,33 @@ class Hdf5Source(PortfolioSource):
 
     def read(self, product, start=0, stop=None, columns=None) -> Table:
         src = f"{self.path}:/portfolio/{product}"
-        raw: dict[str, np.ndarray] = {}
-        with _hdf5_errors(src), h5py.File(self.path, "r") as f:
-            group = f["portfolio"][product]
-            for name in group:
-                if columns is not None and name not in columns:
-                    continue
-                data = group[name][start:stop]
-                if data.dtype.kind in "SO":
-                    data = _decode(np.asarray(data, dtype="S"), src, name, start)
-                raw[name] = data
         schema = {c.name: c for c in REGISTRY[product].all_columns()}
         if columns is not None:
             schema = {k: v for k, v in schema.items() if k in columns}
+        n_all = self._counts[product]
+        stop = n_all if stop is None else min(stop, n_all)
+        start = min(start, stop)
+        raw: dict[str, np.ndarray] = {}
+        typed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        with _hdf5_errors(src), h5py.File(self.path, "r") as f:
+            for name in self._columns[product]:
+                if name not in schema:
+                    continue
+                data = _read_rows(f, f"portfolio/{product}/{name}", start, stop)
+                if data.dtype.kind in "SO":
+                    data = np.asarray(data, dtype="S")
+                    dates = _date_column(data) if schema[name].kind == "date" else None
+                    if dates is not None:
+                        typed[name] = dates
+                        continue
+                    data = _decode(data, src, name, start)
+                raw[name] = data
         cols, missing = {}, {}
-        n = (stop if stop is not None else self._counts[product]) - start
+        n = stop - start
         for name, col in schema.items():
+            if name in typed:
+                cols[name], missing[name] = typed[name]
+                continue
             data = raw.get(name, np.full(n, "" if col.kind != "float" else np.nan))
             if col.kind == "float" and data.dtype.kind == "f":
                 # HDF5 has no empty cell: a NaN float is a missing value.
@@ -318,6 +354,24 @@ class Hdf5Source(PortfolioSource):
             else:
                 cols[name], missing[name] = _convert(col, data, src)
         return Table(product, cols, missing, src, start)
+
+
+def _read_rows(f: h5py.File, path: str, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of the 1-D dataset at ``path`` of ``f``.
+
+    A fixed-size column is read through the low-level interface: opening a dataset by its
+    path there costs a fraction of looking it up as a :class:`h5py.Dataset`, which a pass
+    would otherwise pay for every column.
+    """
+    dataset = h5d.open(f.id, path.encode())
+    if dataset.dtype.kind == "O":
+        return h5py.Dataset(dataset)[start:stop]
+    out = np.empty(stop - start, dtype=dataset.dtype)
+    if out.size:
+        space = dataset.get_space()
+        space.select_hyperslab((start,), (out.size,))
+        dataset.read(h5s.create_simple((out.size,)), space, out)
+    return out
 
 
 def _length_problems(lengths: dict[str, int], source: str) -> list[Problem]:
