@@ -44,7 +44,7 @@ def reference(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def _kept(out: Path) -> list[Path]:
-    return sorted(checkpoint_dir(out).glob("partition-*.npz"))
+    return sorted(checkpoint_dir(out).glob("partition-*.npy"))
 
 
 def _wait_for_the_failed_run(out: Path) -> None:

@@ -2,8 +2,10 @@
 short (a killed rank, a lost node, a time limit) resumes where it stopped.
 
 A run keeps, in the folder ``.<output name>.checkpoint/`` beside its output, one file per
-finished partition (its ``(G, C)`` partial sums and its trades' results), written under a
-temporary name and renamed, so a file present is a file complete. ``xiphpc run --resume``
+finished partition (its ``(G, C)`` partial sums and its trades' results, the reasons of its
+failed trades only), written under a temporary name and renamed, so a file present is a file
+complete. A partition's file is NumPy ``.npy`` records one after another: the names of the
+arrays, then each array. ``xiphpc run --resume``
 restores the partitions found there instead of pricing them again; everything else is
 recomputed. Restored numbers are the stored bytes, so a resumed run's result is bitwise the
 result of an uninterrupted one, at the same or another rank count. The folder's manifest
@@ -130,7 +132,7 @@ class CheckpointStore(RunListener):
         return None
 
     def _file(self, partition: int) -> Path:
-        return self.folder / f"partition-{partition:07d}.npz"
+        return self.folder / f"partition-{partition:07d}.npy"
 
     def restore(self, run: RunState, partition: int) -> bool:
         """Load ``partition`` into the run's trades and cube if it was kept; True if so."""
@@ -141,18 +143,22 @@ class CheckpointStore(RunListener):
             return False
         rows = run.batch.rows(partition)
         trades = run.batch.trades
-        with np.load(path, allow_pickle=False) as data:
-            run.cube.of(partition)[...] = data["sums"]
-            trades.values[rows] = data["values"]
-            trades.status[rows] = data["status"]
-            trades.reason[rows] = data["reason"].astype(object)
-            trades.fx_to_base[rows] = data["fx_to_base"]
-            if trades.trade_pnl is not None:
-                trades.trade_pnl[rows] = data["trade_pnl"]
-            if trades.sensitivities is not None:
-                trades.sensitivities.append(
-                    (data["sens_row"] + rows.start, data["sens_factor"], data["sens_value"])
-                )
+        with open(path, "rb") as f:
+            names = np.load(f, allow_pickle=False).tolist()
+            data = {name: np.load(f, allow_pickle=False) for name in names}
+        run.cube.of(partition)[...] = data["sums"]
+        trades.values[rows] = data["values"]
+        trades.status[rows] = data["status"]
+        reason = np.full(rows.stop - rows.start, "", dtype=object)
+        reason[data["reason_row"]] = data["reason"].astype(object)
+        trades.reason[rows] = reason
+        trades.fx_to_base[rows] = data["fx_to_base"]
+        if trades.trade_pnl is not None:
+            trades.trade_pnl[rows] = data["trade_pnl"]
+        if trades.sensitivities is not None:
+            trades.sensitivities.append(
+                (data["sens_row"] + rows.start, data["sens_factor"], data["sens_value"])
+            )
         self.restored.append(partition)
         return True
 
@@ -161,11 +167,15 @@ class CheckpointStore(RunListener):
             return
         rows = run.batch.rows(partition)
         trades = run.batch.trades
+        reason = trades.reason[rows]
+        # Priced trades have no reason: only the failed ones' are kept.
+        failed = np.flatnonzero(reason != "")
         arrays = {
             "sums": run.cube.of(partition),
             "values": trades.values[rows],
             "status": trades.status[rows],
-            "reason": np.array(trades.reason[rows].tolist(), dtype=str),
+            "reason_row": failed,
+            "reason": np.array(reason[failed].tolist(), dtype=str),
             "fx_to_base": trades.fx_to_base[rows],
         }
         if trades.trade_pnl is not None:
@@ -176,7 +186,9 @@ class CheckpointStore(RunListener):
         path = self._file(partition)
         tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
         with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+            np.save(f, np.array(list(arrays), dtype=str), allow_pickle=False)
+            for values in arrays.values():
+                np.save(f, values, allow_pickle=False)
         os.replace(tmp, path)
 
     def discard(self) -> None:
