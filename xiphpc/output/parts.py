@@ -25,10 +25,11 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from h5py import h5s
 
 from xiphpc.io.text import encode_utf8
 
-__all__ = ["COPY_ROWS", "RankPart", "TradeRows", "fixed_width", "utf8_lengths"]
+__all__ = ["COPY_ROWS", "RankPart", "TradeRows", "fixed_width", "utf8_lengths", "write_rows"]
 
 #: Rows of a part copied into the result at a time.
 COPY_ROWS = 1 << 16
@@ -45,6 +46,19 @@ def utf8_lengths(raw: np.ndarray) -> np.ndarray:
     """Bytes of each fixed-width UTF-8 string of ``raw`` (``S`` dtype, shape ``(n,)``), the
     zero bytes after its end not counted; int64, shape ``(n,)``."""
     return np.strings.str_len(raw).astype(np.int64)
+
+
+def write_rows(ds: h5py.Dataset, start: int, values: np.ndarray) -> None:
+    """``ds[start : start + len(values)] = values``, through the low-level interface when
+    ``values`` has the dataset's type: a pass writes a dozen columns, and the high-level
+    selection costs more than a column's bytes."""
+    if values.dtype != ds.dtype or not values.size:
+        ds[start : start + values.shape[0]] = values
+        return
+    values = np.ascontiguousarray(values)
+    space = ds.id.get_space()
+    space.select_hyperslab((start,) + (0,) * (values.ndim - 1), values.shape)
+    ds.id.write(h5s.create_simple(values.shape), space, values)
 
 
 class TradeRows:
@@ -79,15 +93,14 @@ class TradeRows:
                 # One transposed copy makes every measure's column contiguous.
                 by_measure = np.ascontiguousarray(values.T)
                 for j, ds in enumerate(self.measures.values()):
-                    ds[start : start + values.shape[0]] = by_measure[j]
+                    write_rows(ds, start, by_measure[j])
                 continue
             if name in self.widths:
                 values = fixed_width(values, self.widths[name])
-            self.columns[name][start : start + values.shape[0]] = values
+            write_rows(self.columns[name], start, values)
         if self.pv_base is not None and "values" in block and "pv" in self.measures:
             pv = block["values"][:, list(self.measures).index("pv")]
-            fx = block["fx_to_base"]
-            self.pv_base[start : start + fx.shape[0]] = pv * fx
+            write_rows(self.pv_base, start, pv * block["fx_to_base"])
 
 
 class RankPart:
@@ -125,7 +138,7 @@ class RankPart:
         ds = self.datasets[name]
         n = ds.shape[0]
         ds.resize(n + values.shape[0], axis=0)
-        ds[n:] = values
+        write_rows(ds, n, values)
 
     def write(self, start: int, block: dict[str, np.ndarray]) -> None:
         """Add ``block`` (column name to rows, all of one length), trades from global row
