@@ -16,13 +16,15 @@ characters, an HDF5 column that is not one value per trade, a damaged HDF5 file)
 with a :class:`~xiphpc.config.errors.JobError` naming the file, the column or the line.
 
 A source can read any row range of a table, so that each rank reads only its own trades
-(HDF5 reads exactly those rows; CSV has no random access, so its rows are parsed once).
+(HDF5 reads exactly those rows; a CSV file is checked whole when opened, keeping where each
+row starts, and only the rows read are parsed into columns and typed).
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import gc
 import io
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -242,10 +244,17 @@ def _date_column(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def table_from_strings(
-    product: str, raw: dict[str, np.ndarray], source: str, offset: int = 0
+    product: str,
+    raw: dict[str, np.ndarray],
+    source: str,
+    offset: int = 0,
+    columns: tuple[str, ...] | None = None,
 ) -> Table:
-    """Type the string columns ``raw`` of one product table after its schema."""
+    """Type the string columns ``raw`` of one product table after its schema (only
+    ``columns`` of it, when given)."""
     schema = {c.name: c for c in REGISTRY[product].all_columns()}
+    if columns is not None:
+        schema = {k: v for k, v in schema.items() if k in columns}
     cols: dict[str, np.ndarray] = {}
     missing: dict[str, np.ndarray] = {}
     n = len(next(iter(raw.values()))) if raw else 0
@@ -390,12 +399,17 @@ def _length_problems(lengths: dict[str, int], source: str) -> list[Problem]:
 
 
 class CsvSource(PortfolioSource):
-    """Product tables as ``<product>.csv`` files in one folder."""
+    """Product tables as ``<product>.csv`` files in one folder.
+
+    Every file is parsed when the source is made, so that a malformed one stops the job
+    before any work, but only where each row starts is kept: the rows read are parsed again
+    into columns and typed, so that each rank does so for its own rows only.
+    """
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self.description = str(self.folder)
-        self._tables: dict[str, Table] = {}
+        self._tables: dict[str, _CsvTable] = {}
         problems: list[Problem] = []
         if not self.folder.is_dir():
             raise JobError([Problem(str(self.folder), "", "is not a folder of CSV files")])
@@ -425,12 +439,127 @@ class CsvSource(PortfolioSource):
         return {k: len(self._tables[k]) for k in REGISTRY if k in self._tables}
 
     def read(self, product, start=0, stop=None, columns=None) -> Table:
-        return self._tables[product].take(slice(start, stop))
+        table = self._tables[product]
+        stop = len(table) if stop is None else min(stop, len(table))
+        start = min(start, stop)
+        # Every conversion is cell by cell: typing a slice gives the rows that typing the
+        # whole table and slicing it would.
+        return table_from_strings(
+            product, table.cells(start, stop, columns), table.source, start, columns
+        )
 
 
-def _read_csv(product: str, path: Path) -> Table | None:
-    """One CSV product table; None when it has no ``trade_id`` column (reported by
-    :func:`_check_columns`).
+class _CsvTable:
+    """A parsed CSV product table: its text and where each row starts in it, so that any
+    rows are parsed again into columns without the rows before them.
+
+    Parameters
+    ----------
+    text : str
+        The file's text.
+    header : list of str
+        Column names (stripped), one per cell of a row.
+    bounds : ndarray of int64, shape ``(n + 1,)``
+        Row ``i`` (counted from 0 after the header) lies in ``text[bounds[i]:bounds[i + 1]]``,
+        with any empty lines before it.
+    source : str
+        The file, for messages.
+    """
+
+    def __init__(self, text: str, header: list[str], bounds: np.ndarray, source: str) -> None:
+        self.text = text
+        self.header = header
+        self.bounds = bounds
+        self.source = source
+
+    def __len__(self) -> int:
+        return self.bounds.size - 1
+
+    def cells(
+        self, start: int, stop: int, names: tuple[str, ...] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Rows ``start:stop`` as a ``str`` column per header name (only ``names``, when
+        given), shape ``(stop - start,)`` each."""
+        chunk = self.text[self.bounds[start] : self.bounds[stop]]
+        keep = [j for j, h in enumerate(self.header) if names is None or h in names]
+        found = _plain_cells(chunk, stop - start, len(self.header), keep)
+        if found is not None:
+            return {self.header[j]: c for j, c in zip(keep, found, strict=True)}
+        with _no_cycle_collection():
+            # A row starts where the parser ended the row before it: parsing from there
+            # reads what parsing the whole file read.
+            rows = [r for r in csv.reader(io.StringIO(chunk, newline=""), strict=True) if r]
+            columns = list(zip(*rows, strict=True)) if rows else [()] * len(self.header)
+            del rows
+        return {self.header[j]: np.array(columns[j], dtype=str) for j in keep}
+
+
+def _plain_cells(
+    chunk: str, n_rows: int, n_columns: int, keep: list[int]
+) -> list[np.ndarray] | None:
+    """Columns ``keep`` of ``n_rows`` CSV rows of ``n_columns`` cells each (checked already)
+    when ``chunk`` is plain ASCII: no quote, NUL, empty line or carriage return but before
+    a newline, so that a comma or a line end ends every cell, as the CSV parser reads them;
+    None otherwise.
+
+    The cells are cut from the bytes of the whole chunk at once instead of as a Python
+    string each.
+    """
+    data = np.frombuffer(chunk.encode("utf-8"), dtype=np.uint8)
+    cr = data == ord("\r")
+    if cr.any():
+        # A line may end in CR LF, as the parser reads it; a CR elsewhere it reads apart.
+        if cr[-1] or (data[1:][cr[:-1]] != ord("\n")).any():
+            return None
+        data = data[~cr]
+    if data.size and data[-1] != ord("\n"):
+        data = np.append(data, np.uint8(ord("\n")))
+    if (
+        data.size == 0
+        or data.max() >= 0x80
+        or np.isin(data, np.frombuffer(b'"\x00', dtype=np.uint8)).any()
+        or data[0] == ord("\n")
+    ):
+        return None
+    newline = data == ord("\n")
+    if (newline[1:] & newline[:-1]).any():
+        return None
+    ends = np.flatnonzero(newline | (data == ord(",")))
+    if ends.size != n_rows * n_columns:
+        return None
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = (ends - starts).reshape(n_rows, n_columns)
+    starts = starts.reshape(n_rows, n_columns)
+    columns = []
+    for j in keep:
+        width = int(lengths[:, j].max()) if n_rows else 0
+        if width == 0:
+            columns.append(np.full(n_rows, "", dtype=str))
+            continue
+        offset = np.arange(width)
+        inside = offset < lengths[:, j, None]
+        grid = np.zeros((n_rows, width), dtype=np.uint8)
+        grid[inside] = data[(starts[:, j, None] + offset)[inside]]
+        columns.append(decode_ascii(grid.view(f"S{width}").ravel()))
+    return columns
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Hold off Python's cycle collector: every parsed row is a list, and as they pile up
+    each collection would walk all of them again, for none can be garbage."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read_csv(product: str, path: Path) -> _CsvTable | None:
+    """One CSV product table, parsed and checked; None when it has no ``trade_id`` column
+    (reported by :func:`_check_columns`).
 
     Raises
     ------
@@ -442,25 +571,37 @@ def _read_csv(product: str, path: Path) -> Table | None:
         data = path.read_bytes()
     except OSError as exc:
         raise JobError([Problem(src, "", f"cannot read: {exc.strerror}")]) from exc
-    reader = csv.reader(io.StringIO(decode_utf8(data, src), newline=""), strict=True)
-    rows: list[list[str]] = []
-    lines: list[int] = []
+    text = decode_utf8(data, src)
+    read = 0
+
+    def lines() -> Iterator[str]:
+        # The characters the parser has taken so far: where its next row starts.
+        nonlocal read
+        for line in io.StringIO(text, newline=""):
+            read += len(line)
+            yield line
+
+    reader = csv.reader(lines(), strict=True)
+    header: list[str] | None = None
+    ends: list[int] = []
+    ragged: list[tuple[int, int]] = []
     try:
         for row in reader:
             # An empty line is not a trade.
-            if row:
-                rows.append(row)
-                lines.append(reader.line_num)
+            if not row:
+                continue
+            if header is None:
+                header = [h.strip() for h in row]
+            elif len(row) != len(header):
+                ragged.append((reader.line_num, len(row)))
+            ends.append(read)
     except csv.Error as exc:
         raise JobError([Problem(src, f"line {reader.line_num}", f"not valid CSV: {exc}")]) from None
-    if not rows:
+    if header is None:
         raise JobError([Problem(src, "", "is empty (no header row)")])
-    header = [h.strip() for h in rows[0]]
     problems = _check_columns(product, header, src)
     twice = sorted({h for h in header if header.count(h) > 1})
     problems += [Problem(src, h, "column appears more than once") for h in twice]
-    body = rows[1:]
-    ragged = [(lines[i + 1], len(r)) for i, r in enumerate(body) if len(r) != len(header)]
     if ragged:
         line, cells = ragged[0]
         also = f" (also lines {[x[0] for x in ragged[1:6]]})" if len(ragged) > 1 else ""
@@ -471,11 +612,7 @@ def _read_csv(product: str, path: Path) -> Table | None:
         raise JobError(problems)
     if "trade_id" not in header:
         return None
-    raw = {
-        h: np.array([r[j] for r in body], dtype=str) if body else np.array([], dtype=str)
-        for j, h in enumerate(header)
-    }
-    return table_from_strings(product, raw, src)
+    return _CsvTable(text, header, np.array(ends, dtype=np.int64), src)
 
 
 class GeneratedSource(PortfolioSource):
