@@ -36,9 +36,17 @@ COPY_ROWS = 1 << 16
 
 
 def fixed_width(values: np.ndarray, width: int) -> np.ndarray:
-    """UTF-8 bytes of ``values`` (shape ``(n,)``, str, object or bytes) as ``S<width>``;
-    ``width`` is at least the byte length of the longest value."""
+    """UTF-8 bytes of ``values`` (shape ``(n,)``, str, object or bytes) as ``S<width>``.
+
+    Raises
+    ------
+    RuntimeError
+        A value is longer than ``width`` bytes (the width agreed for its column was not
+        that of its longest value): it is not cut short silently.
+    """
     raw = encode_utf8(np.asarray(values))
+    if raw.dtype.itemsize > width and raw.size and int(utf8_lengths(raw).max()) > width:
+        raise RuntimeError(f"a text value is longer than its column's {width} bytes")
     return raw if raw.dtype.itemsize == width else raw.astype(f"S{width}")
 
 
