@@ -161,11 +161,14 @@ def index_book(source: PortfolioSource, share: WorkShare, levels: list[str]) -> 
             for c in wanted:
                 if c == "product":
                     distinct = [product]
-                elif c == "trade_id" and c not in levels:
-                    longest[c] = max(longest[c], _utf8_width(ids[-1]))
-                    continue
-                else:
+                elif c in values:
                     distinct = _distinct(level_values(c, product, table))
+                else:
+                    # Only the width of a column that is no level: no need to find its
+                    # distinct values.
+                    found = ids[-1] if c == "trade_id" else level_values(c, product, table)
+                    longest[c] = max(longest[c], _utf8_width(found))
+                    continue
                 if c in values:
                     values[c].update(distinct)
                 if c in longest:

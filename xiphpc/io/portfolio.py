@@ -358,7 +358,7 @@ class Hdf5Source(PortfolioSource):
             data = raw.get(name, np.full(n, "" if col.kind != "float" else np.nan))
             if col.kind == "float" and data.dtype.kind == "f":
                 # HDF5 has no empty cell: a NaN float is a missing value.
-                cols[name] = data.astype(np.float64)
+                cols[name] = data.astype(np.float64, copy=False)
                 missing[name] = np.isnan(cols[name])
             else:
                 cols[name], missing[name] = _convert(col, data, src)
