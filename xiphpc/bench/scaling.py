@@ -36,6 +36,7 @@ import numpy as np
 from xiphpc.bench.launch import Launcher, run_seconds
 from xiphpc.bench.scaling_probe import ID_BYTES
 from xiphpc.config.job import TRADES_PER_PARTITION, RunSpec
+from xiphpc.output.parts import COPY_ROWS
 from xiphpc.parallel.dispatch import guided_runs
 
 __all__ = ["Measured", "fit", "predict", "scaling"]
@@ -59,8 +60,9 @@ wall(R) = startup + read + compute + imbalance + dispatch + index + reduce + str
   index     = (n/R) * 25 B * b_a2a + (R-1) * alpha + R * min(G, n/R) * 24 B * b_str
   reduce    = log2(P) * (alpha + beta * G*C*8) + a_add * G*C * (P/R + log2 P)
               + log2(R) * alpha + 2 * 8P * beta            (tree sum, owners Allreduce)
-  stream    = (a * P + s * n) / R               per-trade rows to the rank's part file
-  join      = j * n = n * bytes_per_trade / write_bandwidth   rank 0 alone
+  stream    = (a * P + s * n) / R               per-trade rows (rank 0's into the result,
+                                                the others' to their part files)
+  join      = j * n * (R-1)/R                   rank 0 alone copies the other ranks' parts
   efficiency(R) = wall(1) / (R * wall(R))"""
 
 
@@ -169,7 +171,7 @@ def predict(
             else 0.0
         ),
         "stream_s": (m.append_per_partition_s * p + m.stream_per_trade_s * n) / r,
-        "join_s": m.join_per_trade_s * n,
+        "join_s": m.join_per_trade_s * n * (r - 1) / r,
     }
     terms["wall_s"] = sum(terms.values())
     terms["partitions"] = p
@@ -210,7 +212,7 @@ def breaks_first(
                 f"first to break: from about {r:,} ranks the {worst[:-2]} term "
                 f"({row[worst]:.3g} s) exceeds all the work that shrinks with R ({work:.3g} s)"
                 + (
-                    ": rank 0 copies every trade's row into the one result file alone"
+                    ": rank 0 alone copies the other ranks' rows into the one result file"
                     if worst == "join_s"
                     else ""
                 )
@@ -241,12 +243,11 @@ def breaks_first(
         "a pass ahead hides it while runs last more than one pass, not at the end"
     )
     join_gib = trades * m.bytes_per_trade / 2**30
-    rank0_gib = trades * 8 * 3 / 2**30
     notes.append(
-        f"memory: rank 0 joins {join_gib:,.1f} GiB of per-trade rows alone "
-        f"({m.join_per_trade_s * trades:,.0f} s) and holds pv, fx_to_base and pv_base of "
-        f"every trade at once ({rank0_gib:,.1f} GiB), plus one column of one part at a "
-        f"time (n/R rows), against {memory_gib:,.0f} GiB on this machine"
+        f"memory: rank 0 copies up to {join_gib:,.1f} GiB of per-trade rows from the other "
+        f"ranks' parts alone (up to {m.join_per_trade_s * trades:,.0f} s), a slice of "
+        f"{COPY_ROWS:,} rows at a time, and holds the reasons of the failed trades only, "
+        f"against {memory_gib:,.0f} GiB on this machine"
     )
     return notes
 
@@ -363,18 +364,22 @@ def fit(
     c_low = _med(run["compute_s"][0] / n for run in low)
     c1 = max(0.0, (c_high - c_low) / (s - LOW_SCENARIOS)) if s > LOW_SCENARIOS else 0.0
     c0 = max(0.0, c_high - c1 * s)
-    # write_s: every rank appends each partition's rows to its part (an append per
-    # partition, a copy per trade); rank 0 also joins every trade's row into the result.
+    # write_s: every rank writes each partition's rows (an append per partition, a copy per
+    # trade: rank 0 into the result, the others to their parts); rank 0 also copies the
+    # other ranks' rows from their parts into the result.
     rows, rhs = [], []
     for run in every:
         own = zip(run["rank_partitions"], run["rank_trades"], run["write_s"], strict=True)
         for rank, (k, t, w) in enumerate(own):
-            rows.append([k, t, run["trades"] if rank == 0 else 0.0])
+            rows.append([k, t, run["trades"] - t if rank == 0 else 0.0])
             rhs.append(w)
     if any(run["ranks"] > 1 for run in runs):
         append, stream, join = (float(v) for v in _nonnegative_lstsq(np.array(rows), np.array(rhs)))
-    else:  # one rank cannot tell streaming from joining: count it all as the serial join
-        append, stream, join = 0.0, 0.0, _med(run["write_s"][0] for run in runs) / n
+    else:
+        # One rank writes every row straight into the result and joins nothing: copying a
+        # row out of a part is taken to cost what writing it did.
+        append, stream = 0.0, _med(run["write_s"][0] for run in runs) / n
+        join = stream
     g, c = first["nodes"], first["measures"] + 2 + s
     add = _med(run["reduce_s"][0] for run in mix[1]) / (g * c * first["partitions"])
     pair = min(r for r in probes if r > 1)
