@@ -47,7 +47,7 @@ import numba as nb
 import numpy as np
 
 from . import vmath
-from ._targets import serial_and_parallel
+from ._targets import KERNEL_OPTIONS, serial_and_parallel
 
 _BP = 1e-4
 _DAY = 1.0 / 365.0
@@ -179,6 +179,32 @@ class IndexPeriods(NamedTuple):
             leg.end,
             np.ones(m),
         )
+
+
+@nb.njit(**KERNEL_OPTIONS)
+def place_factors(period, start, end, ratio, free, out_start, out_end, out_ratio):
+    """Put factors into CSR order (:class:`IndexPeriods`): factor ``q`` of coupon
+    ``period[q]`` goes to the coupon's next free slot ``free[period[q]]``, which then moves
+    on. Called once per group of factors with ``free`` starting at the CSR offsets, it lays
+    a coupon's factors out in the order of the groups, then of their place in each group
+    (a stable sort by coupon of all factors).
+
+    Parameters
+    ----------
+    period : ndarray of int64, shape ``(q,)``
+    start, end, ratio : ndarray of float64, shape ``(q,)``
+    free : ndarray of int64, shape ``(m,)``
+        Next slot of every coupon, updated.
+    out_start, out_end, out_ratio : ndarray of float64
+        The CSR arrays, written at the slots.
+    """
+    for q in range(period.shape[0]):
+        p = period[q]
+        k = free[p]
+        free[p] = k + 1
+        out_start[k] = start[q]
+        out_end[k] = end[q]
+        out_ratio[k] = ratio[q]
 
 
 class Cashflows(NamedTuple):
