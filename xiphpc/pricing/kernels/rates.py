@@ -377,12 +377,19 @@ def curve_weights(ct, ck, co, c, t):
 
 
 @nb.njit(**_READS_ARRAYS)
+def shift_exponent(b, t):
+    """Exponent of a parallel shift ``b`` of the zero rates at time ``t`` (years): ``-b t``,
+    0 for a flow already due (:func:`move_weights`)."""
+    return -b * t if t > 0.0 else 0.0
+
+
+@nb.njit(**_READS_ARRAYS)
 def move_weights(ct, ck, co, c, t, h, b):
     """:func:`curve_weights` of the time ``t - h`` and the exponent of the parallel shift
     ``b``: ``log P = e - (w1 z[i1] + w2 z[i2])``; 1 when the flow falls due within ``h``."""
     tt = t - h
     i1, i2, w1, w2 = curve_weights(ct, ck, co, c, tt)
-    return i1, i2, w1, w2, (-b * tt if tt > 0.0 else 0.0)
+    return i1, i2, w1, w2, shift_exponent(b, tt)
 
 
 @nb.njit(**_READS_ARRAYS)
@@ -425,86 +432,123 @@ def _growth(curves, pc, floating, k, h, b, grow):
 
 
 @nb.njit(**_READS_ARRAYS)
-def _legs(curves, dc, pc, spread, fixed, floating, i, h, b, ann, flt, grow):
+def first_of_horizon(vh, j):
+    """Whether move ``j`` is the first of the moves ``vh`` (shape ``(J,)``) with its
+    horizon."""
+    for k in range(j):
+        if vh[k] == vh[j]:
+            return False
+    return True
+
+
+@nb.njit(**_READS_ARRAYS)
+def _legs(curves, dc, pc, spread, fixed, floating, i, mv, h, ann, flt, grow):
     # Fixed-leg annuity and float-leg PV (coupon rates plus spread) of trade i per unit
-    # notional, in every state, into ann and flt (shape (states,)); grow is scratch of that
-    # shape for each coupon's product of growth factors.
+    # notional under every move j of horizon h (mv.horizon[j] == h), in every state, into
+    # ann[j] and flt[j] (shape (J, states)); grow is scratch of that shape for each coupon's
+    # product of growth factors. Moves of one horizon differ in their shift alone, which
+    # enters the exponent only (move_weights): they share every flow's curve weights, and
+    # each value is the same arithmetic as when the move is valued on its own.
     ct, cz, ck, co = curves
+    vh, vb = mv
     fix_off, fix_pay, fix_acc = fixed
     flt_off, _, flt_tau, flt_acc, flt_pay = floating[:5]
-    n_s = ann.shape[0]
-    for s in range(n_s):
-        ann[s] = 0.0
-        flt[s] = 0.0
+    n_j, n_s = ann.shape
+    for j in range(n_j):
+        if vh[j] == h:
+            for s in range(n_s):
+                ann[j, s] = 0.0
+                flt[j, s] = 0.0
     for k in range(fix_off[i], fix_off[i + 1]):
-        i1, i2, w1, w2, e = move_weights(ct, ck, co, dc, fix_pay[k], h, b)
+        t = fix_pay[k] - h
+        i1, i2, w1, w2 = curve_weights(ct, ck, co, dc, t)
         acc = fix_acc[k]
-        for s in range(n_s):
-            ann[s] += acc * vmath.exp(log_df(cz, i1, i2, w1, w2, e, s))
+        for j in range(n_j):
+            if vh[j] != h:
+                continue
+            e = shift_exponent(vb[j], t)
+            for s in range(n_s):
+                ann[j, s] += acc * vmath.exp(log_df(cz, i1, i2, w1, w2, e, s))
     known = floating[1]
     sub_off, sub_start, sub_end, sub_ratio = floating[5], floating[6], floating[7], floating[8]
     for k in range(flt_off[i], flt_off[i + 1]):
         # Coupon k's growth factor (as _growth), written out: a call per coupon passing the
         # coupons' arrays costs more than the coupon's arithmetic.
-        for s in range(n_s):
-            grow[s] = known[k]
+        for j in range(n_j):
+            if vh[j] == h:
+                for s in range(n_s):
+                    grow[j, s] = known[k]
         for q in range(sub_off[k], sub_off[k + 1]):
-            a1, a2, u1, u2, e1 = move_weights(ct, ck, co, pc, sub_start[q], h, b)
-            b1, b2, v1, v2, e2 = move_weights(ct, ck, co, pc, sub_end[q], h, b)
+            ta = sub_start[q] - h
+            tb = sub_end[q] - h
+            a1, a2, u1, u2 = curve_weights(ct, ck, co, pc, ta)
+            b1, b2, v1, v2 = curve_weights(ct, ck, co, pc, tb)
             r = sub_ratio[q]
-            if r == 1.0:
-                for s in range(n_s):
-                    grow[s] *= vmath.exp(
-                        log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
-                    )
-            else:
-                for s in range(n_s):
-                    g = vmath.exp(
-                        log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
-                    )
-                    grow[s] *= 1.0 + r * (g - 1.0)
-        d1, d2, x1, x2, ed = move_weights(ct, ck, co, dc, flt_pay[k], h, b)
+            for j in range(n_j):
+                if vh[j] != h:
+                    continue
+                e1 = shift_exponent(vb[j], ta)
+                e2 = shift_exponent(vb[j], tb)
+                if r == 1.0:
+                    for s in range(n_s):
+                        grow[j, s] *= vmath.exp(
+                            log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
+                        )
+                else:
+                    for s in range(n_s):
+                        g = vmath.exp(
+                            log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
+                        )
+                        grow[j, s] *= 1.0 + r * (g - 1.0)
+        tp = flt_pay[k] - h
+        d1, d2, x1, x2 = curve_weights(ct, ck, co, dc, tp)
         tau = flt_tau[k]
         acc = flt_acc[k]
-        for s in range(n_s):
-            fwd = (grow[s] - 1.0) / tau
-            flt[s] += (fwd + spread) * acc * vmath.exp(log_df(cz, d1, d2, x1, x2, ed, s))
+        for j in range(n_j):
+            if vh[j] != h:
+                continue
+            ed = shift_exponent(vb[j], tp)
+            for s in range(n_s):
+                fwd = (grow[j, s] - 1.0) / tau
+                flt[j, s] += (fwd + spread) * acc * vmath.exp(log_df(cz, d1, d2, x1, x2, ed, s))
 
 
 def _swap_loop(curves, terms, fixed, floating, mv, out):
     # curves: YieldCurves; terms: SwapTerms; fixed, floating: FixedPeriods, IndexPeriods;
     # mv: Moves; out: SwapOutputs.
     disc, proj, fixed_rate, spread, sign = terms
-    vh, vb = mv
+    vh = mv[0]
     values = out.values
     annuity = out.annuity
     par_rate = out.par_rate
     n_s = curves[1].shape[1]
+    n_j = vh.shape[0]
     for i in nb.prange(disc.shape[0]):
-        ann = np.empty(n_s)
-        flt = np.empty(n_s)
-        grow = np.empty(n_s)
-        for j in range(vh.shape[0]):
-            _legs(
-                curves,
-                disc[i],
-                proj[i],
-                spread[i],
-                fixed,
-                floating,
-                i,
-                vh[j],
-                vb[j],
-                ann,
-                flt,
-                grow,
-            )
+        ann = np.empty((n_j, n_s))
+        flt = np.empty((n_j, n_s))
+        grow = np.empty((n_j, n_s))
+        for j in range(n_j):
+            if first_of_horizon(vh, j):
+                _legs(
+                    curves,
+                    disc[i],
+                    proj[i],
+                    spread[i],
+                    fixed,
+                    floating,
+                    i,
+                    mv,
+                    vh[j],
+                    ann,
+                    flt,
+                    grow,
+                )
+        for j in range(n_j):
             for s in range(n_s):
-                values[i, j, s] = sign[i] * (flt[s] - fixed_rate[i] * ann[s])
-            if j == 0:
-                annuity[i] = ann[0]
-                # The fixed rate that makes the swap worth zero (spread in the float leg).
-                par_rate[i] = flt[0] / ann[0]
+                values[i, j, s] = sign[i] * (flt[j, s] - fixed_rate[i] * ann[j, s])
+        annuity[i] = ann[0, 0]
+        # The fixed rate that makes the swap worth zero (spread in the float leg).
+        par_rate[i] = flt[0, 0] / ann[0, 0]
 
 
 def _fra_loop(curves, terms, mv, out):
@@ -658,24 +702,26 @@ def _swaption_loop(curves, terms, expiry, fixed, floating, mv, out):
     # floating: the underlying swap's FixedPeriods and IndexPeriods; mv: Moves;
     # out: SwaptionOutputs.
     disc, proj, strike, omega, vol, normal = terms
-    vh, vb = mv
+    vh = mv[0]
     values = out.values
     vega = out.vega
     forward = out.forward
     annuity = out.annuity
     n_s = curves[1].shape[1]
+    n_j = vh.shape[0]
     for i in nb.prange(disc.shape[0]):
-        ann = np.empty(n_s)
-        flt = np.empty(n_s)
-        grow = np.empty(n_s)
-        for j in range(vh.shape[0]):
-            h = vh[j]
-            _legs(curves, disc[i], proj[i], 0.0, fixed, floating, i, h, vb[j], ann, flt, grow)
-            t_e = expiry[i] - h
+        ann = np.empty((n_j, n_s))
+        flt = np.empty((n_j, n_s))
+        grow = np.empty((n_j, n_s))
+        for j in range(n_j):
+            if first_of_horizon(vh, j):
+                _legs(curves, disc[i], proj[i], 0.0, fixed, floating, i, mv, vh[j], ann, flt, grow)
+        for j in range(n_j):
+            t_e = expiry[i] - vh[j]
             sq = math.sqrt(t_e) if t_e > 0.0 else 0.0
             for s in range(n_s):
-                a = ann[s]
-                rate = flt[s] / a
+                a = ann[j, s]
+                rate = flt[j, s] / a
                 v, dv = option_value(rate, strike[i], vol[i, s] * sq, omega[i], normal[i])
                 values[i, j, s] = a * v
                 if j == 0 and s == 0:
