@@ -57,9 +57,10 @@ _INLINE = dict(inline="always", fastmath=False, error_model="numpy")
 # Helpers that take arrays. numba reference-counts every array a jitted function receives,
 # on entry and exit, even once inlined: two atomic operations per array per call, the
 # larger part of a swap's time when the helpers run per coupon and per move. These helpers
-# only read their arrays (the caller holds them), so they are compiled without reference
-# counting and left for LLVM to inline.
-_READS_ARRAYS = dict(fastmath=False, error_model="numpy", _nrt=False)
+# (here and in the credit kernels) neither keep nor allocate arrays: the caller holds every
+# array they read or write, so they are compiled without reference counting and left for
+# LLVM to inline.
+READS_ARRAYS = dict(fastmath=False, error_model="numpy", _nrt=False)
 
 
 class Moves(NamedTuple):
@@ -334,7 +335,7 @@ def norm_pdf(x):
     return _INV_SQRT2PI * math.exp(-0.5 * x * x)
 
 
-@nb.njit(**_READS_ARRAYS)
+@nb.njit(**READS_ARRAYS)
 def _bracket(ct, a, last, t):
     # Pillars lo < hi with ct[lo] <= t < ct[hi], for ct[a] < t < ct[last].
     lo = a
@@ -348,7 +349,7 @@ def _bracket(ct, a, last, t):
     return lo, hi
 
 
-@nb.njit(**_READS_ARRAYS)
+@nb.njit(**READS_ARRAYS)
 def curve_weights(ct, ck, co, c, t):
     """Pillars and weights of packed curve ``c`` at time ``t``: ``log P(t) = -(w1 z[i1] + w2
     z[i2])`` for the pillar zero rates ``z`` of any state; all zero for ``t <= 0``."""
@@ -376,14 +377,14 @@ def curve_weights(ct, ck, co, c, t):
     return lo, hi, (1.0 - w) * ct[lo], w * ct[hi]
 
 
-@nb.njit(**_READS_ARRAYS)
+@nb.njit(**READS_ARRAYS)
 def shift_exponent(b, t):
     """Exponent of a parallel shift ``b`` of the zero rates at time ``t`` (years): ``-b t``,
     0 for a flow already due (:func:`move_weights`)."""
     return -b * t if t > 0.0 else 0.0
 
 
-@nb.njit(**_READS_ARRAYS)
+@nb.njit(**READS_ARRAYS)
 def move_weights(ct, ck, co, c, t, h, b):
     """:func:`curve_weights` of the time ``t - h`` and the exponent of the parallel shift
     ``b``: ``log P = e - (w1 z[i1] + w2 z[i2])``; 1 when the flow falls due within ``h``."""
@@ -392,7 +393,7 @@ def move_weights(ct, ck, co, c, t, h, b):
     return i1, i2, w1, w2, shift_exponent(b, tt)
 
 
-@nb.njit(**_READS_ARRAYS)
+@nb.njit(**READS_ARRAYS)
 def log_df(cz, i1, i2, w1, w2, e, s):
     """Log discount factor in state ``s`` from :func:`move_weights`."""
     return e - (w1 * cz[i1, s] + w2 * cz[i2, s])
@@ -406,7 +407,7 @@ def _discount_factors(ct, cz, ck, co, curve, t, out):
         out[i] = math.exp(-(w1 * cz[i1] + w2 * cz[i2]))
 
 
-@nb.njit(**_READS_ARRAYS)
+@nb.njit(**READS_ARRAYS)
 def _growth(curves, pc, floating, k, h, b, grow):
     # Coupon k's growth factor known[k] * prod_q g_q (IndexPeriods) on projection curve pc
     # in every state, into grow (shape (states,)).
@@ -431,7 +432,7 @@ def _growth(curves, pc, floating, k, h, b, grow):
                 grow[s] *= 1.0 + r * (g - 1.0)
 
 
-@nb.njit(**_READS_ARRAYS)
+@nb.njit(**READS_ARRAYS)
 def first_of_horizon(vh, j):
     """Whether move ``j`` is the first of the moves ``vh`` (shape ``(J,)``) with its
     horizon."""
@@ -441,7 +442,7 @@ def first_of_horizon(vh, j):
     return True
 
 
-@nb.njit(**_READS_ARRAYS)
+@nb.njit(**READS_ARRAYS)
 def _legs(curves, dc, pc, spread, fixed, floating, i, mv, h, ann, flt, grow):
     # Fixed-leg annuity and float-leg PV (coupon rates plus spread) of trade i per unit
     # notional under every move j of horizon h (mv.horizon[j] == h), in every state, into
@@ -600,7 +601,7 @@ def _cashflow_loop(curves, disc, flows, mv, out):
                     values[i, j, s] += a * vmath.exp(log_df(cz, i1, i2, w1, w2, e, s))
 
 
-@nb.njit(**_READS_ARRAYS)
+@nb.njit(**READS_ARRAYS)
 def _price_at_yield(off0, off1, times, amount, y, freq):
     # Price and dPrice/dy with compounding ``freq`` times a year.
     base = 1.0 + y / freq
