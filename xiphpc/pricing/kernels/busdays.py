@@ -74,13 +74,19 @@ def _month_length(year, month):
 
 
 @nb.njit(**_INLINE)
-def _add_months(d, k):
-    # The day of month kept, clipped to the target month's length.
-    year, month, day = _civil(d)
+def _month_step(year, month, day, k):
+    # Day number of civil date (year, month, day) plus k months, the day of month clipped
+    # to the target month's length.
     total = year * 12 + (month - 1) + k
     ty = total // 12
     tm = total - ty * 12 + 1
     return _days(ty, tm, min(day, _month_length(ty, tm)))
+
+
+@nb.njit(**_INLINE)
+def _add_months(d, k):
+    year, month, day = _civil(d)
+    return _month_step(year, month, day, k)
 
 
 @nb.njit(**_INLINE)
@@ -98,9 +104,10 @@ def _roll(d, roll, f, p):
         return f
     if roll == _PRECEDING:
         return p
+    # A business day stays where it is, in its month: no month to compare.
     if roll == _MODIFIED_FOLLOWING:
-        return f if _month_of(f) == _month_of(d) else p
-    return p if _month_of(p) == _month_of(d) else f
+        return f if f == d or _month_of(f) == _month_of(d) else p
+    return p if p == d or _month_of(p) == _month_of(d) else f
 
 
 @nb.njit(**KERNEL_OPTIONS)
@@ -172,9 +179,10 @@ def schedule_dates(eff, term, step, backward, roll, cal, fol, pre, first, slots,
         sign = -step[i] if backward else step[i]
         # Regular dates from the seed, in generation order; the months step strictly, so
         # the first one past the far end ends the run.
+        year, month, day = _civil(seed)
         k = 0
         while True:
-            r = _add_months(seed, k * sign)
+            r = _month_step(year, month, day, k * sign)
             if (r < far) if backward else (r > far):
                 break
             out[a + k] = r
