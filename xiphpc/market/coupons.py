@@ -273,9 +273,10 @@ def _par(out, rows, start, end, acc, today, vd, fixings, name, fail, project=Fal
     if project:
         used[:] = False
         missing[:] = False
-    fix_dates = np.empty(start.shape, dtype="datetime64[D]")
-    fix_dates[rows] = start[rows]
-    fail(rows[missing], _missing(name, fix_dates))
+    if missing.any():
+        fix_dates = np.empty(start.shape, dtype="datetime64[D]")
+        fix_dates[rows] = start[rows]
+        fail(rows[missing], _missing(name, fix_dates))
     out.known[rows[used]] = 1.0 + value[used] * acc[rows[used]]
     proj = rows[~used]
     out.add(proj, times_from(vd, start[proj]), times_from(vd, end[proj]), np.ones(proj.size))
@@ -313,9 +314,10 @@ def _term(out, rows, start, c: IndexConvention, today, vd, fixings, fail):
     out.tau[rows] = tau
     out.fixing[rows] = fixing
     value, used, missing = _fixed(fixings, c.name, fixing, today)
-    fix_dates = np.empty(start.shape, dtype="datetime64[D]")
-    fix_dates[rows] = fixing
-    fail(rows[missing], _missing(c.name, fix_dates))
+    if missing.any():
+        fix_dates = np.empty(start.shape, dtype="datetime64[D]")
+        fix_dates[rows] = fixing
+        fail(rows[missing], _missing(c.name, fix_dates))
     out.known[rows[used]] = 1.0 + value[used] * tau[used]
     proj = ~used
     out.add(rows[proj], t_value[proj], t_maturity[proj], np.ones(int(proj.sum())))
