@@ -1,5 +1,6 @@
 """Compiled business-day arithmetic (:mod:`xiphpc.pricing.kernels.busdays`) against numpy's
-``busday_offset`` and ``datetime64[M]`` month arithmetic, date for date.
+``busday_offset`` and ``datetime64[M]`` month arithmetic, date for date, and its day counts
+against the same rules in numpy's date arithmetic.
 
 Dates are integers, so every comparison is exact. The dates span 1850–2350, beyond the
 calendars' holiday years (1901–2199) on both sides, and include NaT.
@@ -18,6 +19,7 @@ from xiphpc.market.curves.calendar import (
     advance,
     calendar,
 )
+from xiphpc.market.curves.daycount import DAY_COUNTS, _one, year_fraction
 from xiphpc.pricing.kernels.busdays import add_months_days
 
 CALENDARS = (WEEKENDS_ONLY, calendar("TARGET"), calendar("US-SETTLEMENT"), calendar("USD+EUR"))
@@ -94,3 +96,32 @@ def test_add_months_equals_month_arithmetic() -> None:
     last = (target + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
     want = np.minimum(target.astype("datetime64[D]") + day, last)
     np.testing.assert_array_equal(out.view("datetime64[D]"), want)
+
+
+@pytest.mark.parametrize("name", DAY_COUNTS)
+def test_year_fractions_equal_numpy(name: str) -> None:
+    # Pairs of any order, month ends (February's last day and the 31sts) over leap and
+    # common years, and terminations equal to half of the ends: the compiled day counts
+    # against the same rules in numpy's date arithmetic, bit for bit.
+    rng = np.random.default_rng(7)
+    a = _dates(40_000, 8)
+    b = a + rng.integers(-800, 800, a.size)
+    month_end = (b.astype("datetime64[M]") + 1).astype("datetime64[D]") - 1
+    b = np.where(rng.random(a.size) < 0.3, month_end, b)
+    term = np.where(rng.random(a.size) < 0.5, b, b + 1)
+    got = year_fraction(a, b, name, termination=term)
+    want = _one(a, b, name, term)
+    assert got.tobytes() == want.tobytes()
+    codes = rng.integers(0, len(DAY_COUNTS), a.size)
+    mixed = year_fraction(a, b, codes, termination=term)
+    for k, n in enumerate(DAY_COUNTS):
+        rows = codes == k
+        assert mixed[rows].tobytes() == _one(a[rows], b[rows], n, term[rows]).tobytes()
+
+
+def test_year_fractions_carry_nat() -> None:
+    a = _dates(1_000, 9, nat=True)
+    b = a + 100
+    for name in DAY_COUNTS:
+        got = year_fraction(a, b, name)
+        assert got.tobytes() == _one(a, b, name, None).tobytes()

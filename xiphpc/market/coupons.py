@@ -58,7 +58,7 @@ from xiphpc.market.curves.daycount import day_count_codes, year_fraction
 from xiphpc.market.curves.legs import payment_dates, times_from
 from xiphpc.market.curves.schedule import generate_schedules
 from xiphpc.market.fixings import Fixings
-from xiphpc.pricing.kernels.rates import IndexPeriods
+from xiphpc.pricing.kernels.rates import IndexPeriods, place_factors
 
 __all__ = ["COMPOUNDING", "MAX_COMPOUNDING_DAYS", "FloatCoupons", "float_coupons", "index_of"]
 
@@ -118,14 +118,27 @@ class _Coupons:
         self.sub.append((period, start, end, ratio))
 
     def factors(self, m: int):
+        """Offsets (shape ``(m + 1,)``) and the start, end and ratio of every factor, in
+        the order of a stable sort by period of the factors as added: a period's factors
+        in the order of their :meth:`add` calls, then of their place in each call."""
         if not self.sub:
             e = np.empty(0)
             return np.zeros(m + 1, dtype=np.int64), e, e, e
-        period = np.concatenate([s[0] for s in self.sub])
-        order = np.argsort(period, kind="stable")
-        counts = np.bincount(period, minlength=m)
+        counts = np.bincount(np.concatenate([s[0] for s in self.sub]), minlength=m)
         off = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        return tuple([off] + [np.concatenate([s[j] for s in self.sub])[order] for j in (1, 2, 3)])
+        cols = tuple(np.empty(int(off[-1])) for _ in range(3))
+        # Each call's factors go straight to their slots, without sorting all factors.
+        free = off[:-1].copy()
+        for period, start, end, ratio in self.sub:
+            place_factors(
+                np.ascontiguousarray(period, dtype=np.int64),
+                np.ascontiguousarray(start, dtype=np.float64),
+                np.ascontiguousarray(end, dtype=np.float64),
+                np.ascontiguousarray(ratio, dtype=np.float64),
+                free,
+                *cols,
+            )
+        return (off, *cols)
 
 
 def _fixed(
@@ -260,34 +273,54 @@ def _par(out, rows, start, end, acc, today, vd, fixings, name, fail, project=Fal
     if project:
         used[:] = False
         missing[:] = False
-    fix_dates = np.empty(start.shape, dtype="datetime64[D]")
-    fix_dates[rows] = start[rows]
-    fail(rows[missing], _missing(name, fix_dates))
+    if missing.any():
+        fix_dates = np.empty(start.shape, dtype="datetime64[D]")
+        fix_dates[rows] = start[rows]
+        fail(rows[missing], _missing(name, fix_dates))
     out.known[rows[used]] = 1.0 + value[used] * acc[rows[used]]
     proj = rows[~used]
     out.add(proj, times_from(vd, start[proj]), times_from(vd, end[proj]), np.ones(proj.size))
 
 
-def _term(out, rows, start, c: IndexConvention, today, vd, fixings, fail):
-    cal = named_calendar(c.calendar)
-    fixing = cal.advance_period(start[rows], f"-{c.fixing_lag}D", "preceding")
+def _by_day(dates: np.ndarray, f) -> tuple[np.ndarray, ...]:
+    """``f(dates)`` for ``f`` elementwise in one date (datetime64[D], shape ``(n,)``) that
+    returns a tuple of arrays of its shape: evaluated once per day of the dates' span and
+    looked up, where the span has fewer days than there are dates (coupons of many trades
+    share their dates)."""
+    days = dates.view(np.int64)
+    if dates.size == 0 or np.isnat(dates).any():
+        return f(dates)
+    lo = days.min()
+    width = days.max() - lo + 1
+    if width >= dates.size:
+        return f(dates)
+    at = days - lo
+    return tuple(x[at] for x in f(np.arange(lo, lo + width).view("datetime64[D]")))
+
+
+def _term_dates(cal, c: IndexConvention, vd, start: np.ndarray) -> tuple[np.ndarray, ...]:
+    # Fixing, value and maturity date of the index fixing for accrual starts ``start``, the
+    # index fraction, and the times of the value and maturity dates.
+    fixing = cal.advance_period(start, f"-{c.fixing_lag}D", "preceding")
     value_date = cal.advance(fixing, c.fixing_lag)
     maturity = cal.advance_period(value_date, c.tenor, c.convention, end_of_month=c.end_of_month)
     tau = year_fraction(value_date, maturity, c.day_count)
+    return fixing, tau, times_from(vd, value_date), times_from(vd, maturity)
+
+
+def _term(out, rows, start, c: IndexConvention, today, vd, fixings, fail):
+    cal = named_calendar(c.calendar)
+    fixing, tau, t_value, t_maturity = _by_day(start[rows], lambda d: _term_dates(cal, c, vd, d))
     out.tau[rows] = tau
     out.fixing[rows] = fixing
     value, used, missing = _fixed(fixings, c.name, fixing, today)
-    fix_dates = np.empty(start.shape, dtype="datetime64[D]")
-    fix_dates[rows] = fixing
-    fail(rows[missing], _missing(c.name, fix_dates))
+    if missing.any():
+        fix_dates = np.empty(start.shape, dtype="datetime64[D]")
+        fix_dates[rows] = fixing
+        fail(rows[missing], _missing(c.name, fix_dates))
     out.known[rows[used]] = 1.0 + value[used] * tau[used]
     proj = ~used
-    out.add(
-        rows[proj],
-        times_from(vd, value_date[proj]),
-        times_from(vd, maturity[proj]),
-        np.ones(int(proj.sum())),
-    )
+    out.add(rows[proj], t_value[proj], t_maturity[proj], np.ones(int(proj.sum())))
 
 
 def _overnight(out, rows, start, end, acc, c, method, days, today, vd, fixings, fail):

@@ -201,6 +201,8 @@ class Calendar:
             if n == 0:
                 return self.adjust(dates, convention)
             roll = "preceding" if n > 0 else "following"
+            if dates.ndim == 1:
+                return advance(dates, n, np.zeros(dates.shape, dtype=np.int64), (self,), roll)
             return np.busday_offset(dates, n, roll=roll, busdaycal=self._cal)
         if unit == "W":
             return self.adjust(dates + np.timedelta64(7 * n, "D"), convention)
@@ -463,13 +465,14 @@ def add_months(
         plus one month is 31 March).
     """
     dates = np.asarray(dates, dtype="datetime64[D]")
-    month = dates.astype("datetime64[M]")
-    day = (dates - month.astype("datetime64[D]")).astype(np.int64)
-    target = month + np.asarray(months, dtype=np.int64)
-    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(
-        np.int64
+    months = np.asarray(months, dtype=np.int64)
+    shape = np.broadcast_shapes(dates.shape, months.shape)
+    days = np.ascontiguousarray(np.broadcast_to(dates, shape).ravel()).view(np.int64)
+    moved = np.empty(days.shape, dtype=np.int64)
+    busdays.add_months_days(
+        days, np.ascontiguousarray(np.broadcast_to(months, shape).ravel()), moved
     )
-    out = target.astype("datetime64[D]") + np.minimum(day, length - 1)
+    out = moved.view("datetime64[D]").reshape(shape)
     if end_of_month:
         out = np.where(_is_month_end(dates), _month_end(out), out)
     return out

@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from xiphpc.pricing.kernels.busdays import year_fractions
+
 __all__ = ["DAY_COUNTS", "day_count_codes", "year_fraction"]
 
+# The positions are the codes of the compiled day counts (busdays.year_fractions).
 DAY_COUNTS: tuple[str, ...] = (
     "ACT/360",
     "ACT/365F",
@@ -170,10 +173,43 @@ def year_fraction(
     start = np.asarray(start, dtype="datetime64[D]")
     end = np.asarray(end, dtype="datetime64[D]")
     if isinstance(convention, str):
-        return _one(start, end, convention, termination)
-    code = np.asarray(convention)
-    if code.dtype.kind not in "iu":
-        code = day_count_codes(code)
+        if convention not in DAY_COUNTS:
+            raise ValueError(f"unknown day count {convention!r}; accepted: {list(DAY_COUNTS)}")
+        code = np.int64(DAY_COUNTS.index(convention))
+    else:
+        code = np.asarray(convention)
+        if code.dtype.kind not in "iu":
+            code = day_count_codes(code)
+    arrays = [start, end, code] + ([] if termination is None else [np.asarray(termination)])
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    if np.isnat(start).any() or np.isnat(end).any():
+        return _by_code(start, end, code, termination, shape)
+    # Every element in one compiled pass, whatever its day count.
+    flat = [np.ascontiguousarray(np.broadcast_to(a, shape).ravel()) for a in (start, end)]
+    term = np.full(shape, np.datetime64("NaT"), dtype="datetime64[D]")
+    if termination is not None:
+        term[...] = np.asarray(termination, dtype="datetime64[D]")
+    out = np.empty(flat[0].shape, dtype=np.float64)
+    year_fractions(
+        flat[0].view(np.int64),
+        flat[1].view(np.int64),
+        np.ascontiguousarray(np.broadcast_to(code, shape).ravel(), dtype=np.int64),
+        term.ravel().view(np.int64),
+        out,
+    )
+    return out.reshape(shape)
+
+
+def _by_code(
+    start: np.ndarray,
+    end: np.ndarray,
+    code: np.ndarray,
+    termination: np.ndarray | None,
+    shape: tuple[int, ...],
+) -> np.ndarray:
+    # Day count by day count in numpy's date arithmetic, which carries NaT through.
+    if code.ndim == 0:
+        return np.broadcast_to(_one(start, end, DAY_COUNTS[int(code)], termination), shape).copy()
     out = np.empty(np.broadcast(start, end).shape, dtype=np.float64)
     start, end = np.broadcast_arrays(start, end)
     if termination is not None:

@@ -55,17 +55,24 @@ def grid_vol(
     -------
     ndarray, shape ``(n,)``
     """
-    t = np.asarray(t, dtype=np.float64)
+    t = np.atleast_1d(np.asarray(t, dtype=np.float64))
     x = np.broadcast_to(np.asarray(x, dtype=np.float64), t.shape)
-    rows = np.array([np.interp(x, axis, v) for v in vols])  # (k, n)
     if expiries.size == 1:
-        return rows[0].copy()
+        return np.interp(x, axis, vols[0])
     tc = np.clip(t, expiries[0], expiries[-1])
     hi = np.clip(np.searchsorted(expiries, tc, side="left"), 1, expiries.size - 1)
     lo = hi - 1
-    cols = np.arange(t.size)
+    # Each query reads the two expiry rows around it only: interpolated along the second
+    # axis on those rows, query by query as on every row.
+    at_lo = np.empty(t.shape)
+    at_hi = np.empty(t.shape)
+    for r in range(expiries.size - 1):
+        q = np.flatnonzero(lo == r)
+        if q.size:
+            at_lo[q] = np.interp(x[q], axis, vols[r])
+            at_hi[q] = np.interp(x[q], axis, vols[r + 1])
     w = (tc - expiries[lo]) / (expiries[hi] - expiries[lo])
-    var = (1.0 - w) * rows[lo, cols] ** 2 * expiries[lo] + w * rows[hi, cols] ** 2 * expiries[hi]
+    var = (1.0 - w) * at_lo**2 * expiries[lo] + w * at_hi**2 * expiries[hi]
     return np.sqrt(var / tc)
 
 

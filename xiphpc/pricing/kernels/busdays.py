@@ -1,4 +1,5 @@
-"""Compiled date arithmetic on day numbers: months, business days and regular schedules.
+"""Compiled date arithmetic on day numbers: months, business days, regular schedules and
+day counts.
 
 Dates are int64 days since 1970-01-01 (the integers behind ``datetime64[D]``). Calendars
 come as tables of their following and preceding business day of every day
@@ -22,6 +23,7 @@ __all__ = [
     "add_months_days",
     "advance_days",
     "schedule_dates",
+    "year_fractions",
 ]
 
 ROLLS: tuple[str, ...] = (
@@ -74,13 +76,19 @@ def _month_length(year, month):
 
 
 @nb.njit(**_INLINE)
-def _add_months(d, k):
-    # The day of month kept, clipped to the target month's length.
-    year, month, day = _civil(d)
+def _month_step(year, month, day, k):
+    # Day number of civil date (year, month, day) plus k months, the day of month clipped
+    # to the target month's length.
     total = year * 12 + (month - 1) + k
     ty = total // 12
     tm = total - ty * 12 + 1
     return _days(ty, tm, min(day, _month_length(ty, tm)))
+
+
+@nb.njit(**_INLINE)
+def _add_months(d, k):
+    year, month, day = _civil(d)
+    return _month_step(year, month, day, k)
 
 
 @nb.njit(**_INLINE)
@@ -98,9 +106,10 @@ def _roll(d, roll, f, p):
         return f
     if roll == _PRECEDING:
         return p
+    # A business day stays where it is, in its month: no month to compare.
     if roll == _MODIFIED_FOLLOWING:
-        return f if _month_of(f) == _month_of(d) else p
-    return p if _month_of(p) == _month_of(d) else f
+        return f if f == d or _month_of(f) == _month_of(d) else p
+    return p if p == d or _month_of(p) == _month_of(d) else f
 
 
 @nb.njit(**KERNEL_OPTIONS)
@@ -172,9 +181,10 @@ def schedule_dates(eff, term, step, backward, roll, cal, fol, pre, first, slots,
         sign = -step[i] if backward else step[i]
         # Regular dates from the seed, in generation order; the months step strictly, so
         # the first one past the far end ends the run.
+        year, month, day = _civil(seed)
         k = 0
         while True:
-            r = _add_months(seed, k * sign)
+            r = _month_step(year, month, day, k * sign)
             if (r < far) if backward else (r > far):
                 break
             out[a + k] = r
@@ -198,3 +208,84 @@ def schedule_dates(eff, term, step, backward, roll, cal, fol, pre, first, slots,
             d = out[a + j]
             out[a + j] = _roll(d, roll, fol[c, d - first], pre[c, d - first])
         count[i] = k
+
+
+@nb.njit(**_INLINE)
+def _last_of_february(year, month, day):
+    return month == 2 and day == _month_length(year, 2)
+
+
+@nb.njit(**_INLINE)
+def _thirty_360(s, e, code, term):
+    # The 30/360 variants (codes 2 to 6), in the order of their rules' steps.
+    y1, m1, d1 = _civil(s)
+    y2, m2, d2 = _civil(e)
+    if code == 2 or code == 3:
+        d1 = min(d1, 30)
+        if d2 == 31 and d1 == 30:
+            d2 = 30
+    elif code == 4:
+        feb1 = _last_of_february(y1, m1, d1)
+        if feb1 and _last_of_february(y2, m2, d2):
+            d2 = 30
+        if feb1:
+            d1 = 30
+        if d2 == 31 and d1 >= 30:
+            d2 = 30
+        d1 = min(d1, 30)
+    elif code == 5:
+        d1 = min(d1, 30)
+        d2 = min(d2, 30)
+    else:
+        feb2 = _last_of_february(y2, m2, d2) and e != term
+        d1 = 30 if _last_of_february(y1, m1, d1) else min(d1, 30)
+        d2 = 30 if feb2 else min(d2, 30)
+    return (360 * (y2 - y1) + 30 * (m2 - m1) + (d2 - d1)) / 360.0
+
+
+@nb.njit(**_INLINE)
+def _days_in_year(year):
+    return 366.0 if _month_length(year, 2) == 29 else 365.0
+
+
+@nb.njit(**_INLINE)
+def _act_act_isda(s, e):
+    lo = min(s, e)
+    hi = max(s, e)
+    y1, _, _ = _civil(lo)
+    y2, _, _ = _civil(hi)
+    # Whole years in between, the rest of the first year and the start of the last one.
+    first = (_days(y1 + 1, 1, 1) - lo) / _days_in_year(y1)
+    last = (hi - _days(y2, 1, 1)) / _days_in_year(y2)
+    frac = (y2 - y1 - 1) + first + last
+    return frac if e >= s else -frac
+
+
+@nb.njit(**KERNEL_OPTIONS)
+def year_fractions(start, end, code, termination, out):
+    """``out[i]``: the year fraction from ``start[i]`` to ``end[i]`` in day count
+    ``code[i]``, its position in :data:`~xiphpc.market.curves.daycount.DAY_COUNTS`: 0
+    ACT/360, 1 ACT/365F, 2 and 3 the 30/360 bond basis, 4 30/360 US, 5 30E/360, 6 30E/360
+    ISDA, 7 ACT/ACT ISDA (:func:`~xiphpc.market.curves.daycount.year_fraction` states the
+    rules); ``termination[i]`` the trade's termination date, read by 30E/360 ISDA (NaT:
+    none).
+
+    Parameters
+    ----------
+    start, end, code, termination : ndarray of int64, shape ``(n,)``
+        Day numbers (no NaT in ``start`` and ``end``) and day-count codes.
+    out : ndarray of float64, shape ``(n,)``
+        Written; negative where ``end < start``.
+    """
+    for i in range(start.shape[0]):
+        s = start[i]
+        e = end[i]
+        c = code[i]
+        if c == 0:
+            out[i] = (e - s) / 360.0
+        elif c == 1:
+            out[i] = (e - s) / 365.0
+        elif c == 7:
+            out[i] = _act_act_isda(s, e)
+        else:
+            out[i] = _thirty_360(s, e, c, termination[i])

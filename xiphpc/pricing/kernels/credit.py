@@ -25,9 +25,7 @@ import numpy as np
 
 from . import vmath
 from ._targets import serial_and_parallel
-from .rates import log_df, move_weights
-
-_INLINE = dict(inline="always", fastmath=False, error_model="numpy")
+from .rates import READS_ARRAYS, log_df, move_weights
 
 
 class CdsTerms(NamedTuple):
@@ -71,7 +69,7 @@ class CdsOutputs(NamedTuple):
     annuity: np.ndarray
 
 
-@nb.njit(**_INLINE)
+@nb.njit(**READS_ARRAYS)
 def survival_weights(ht, ho, c, t):
     """Pillars and time of packed hazard curve ``c`` at ``t``: ``log S(t) = -(hc[jp] [if
     jp >= 0] + hh[j] * dt)`` in any state; ``j = -1`` for ``t <= 0`` (``S = 1``)."""
@@ -87,7 +85,7 @@ def survival_weights(ht, ho, c, t):
     return -1, j, t
 
 
-@nb.njit(**_INLINE)
+@nb.njit(**READS_ARRAYS)
 def log_survival(hh, hc, jp, j, dt, s):
     """Log survival probability in state ``s`` from :func:`survival_weights`."""
     if j < 0:

@@ -46,7 +46,7 @@ import numpy as np
 from . import vmath
 from ._targets import serial_and_parallel
 from .credit import log_survival, survival_weights
-from .rates import curve_weights, log_df, move_weights
+from .rates import READS_ARRAYS, curve_weights, log_df, move_weights
 
 _INLINE = dict(inline="always", fastmath=False, error_model="numpy")
 _DAY = 1.0 / 365.0
@@ -119,7 +119,7 @@ def interval_integrals(lp0, lq0, pq0, lp1, lq1, pq1, t0, t1, ts):
     return ratio * drop, ratio * (dt * (drop / big_f - pq1) + (t0 - ts) * drop)
 
 
-@nb.njit(**_INLINE)
+@nb.njit(**READS_ARRAYS)
 def next_node(ct, c_lo, c_hi, ht, h_lo, h_hi, t, stop):
     """The first pillar of ``ct[c_lo:c_hi]`` or ``ht[h_lo:h_hi]`` after ``t``, or ``stop``
     when none comes before it."""
@@ -137,7 +137,7 @@ def next_node(ct, c_lo, c_hi, ht, h_lo, h_hi, t, stop):
     return out
 
 
-@nb.njit(**_INLINE)
+@nb.njit(**READS_ARRAYS)
 def logs_at(ct, cz, ck, co, dc, ht, hh, hc, ho, c, t, b, lp, lq):
     """Log discount factor (zero rates shifted by ``b``) and log survival at time ``t`` in
     every state, into ``lp`` and ``lq`` (shape ``(states,)``)."""

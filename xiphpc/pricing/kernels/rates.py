@@ -47,7 +47,7 @@ import numba as nb
 import numpy as np
 
 from . import vmath
-from ._targets import serial_and_parallel
+from ._targets import KERNEL_OPTIONS, serial_and_parallel
 
 _BP = 1e-4
 _DAY = 1.0 / 365.0
@@ -57,9 +57,10 @@ _INLINE = dict(inline="always", fastmath=False, error_model="numpy")
 # Helpers that take arrays. numba reference-counts every array a jitted function receives,
 # on entry and exit, even once inlined: two atomic operations per array per call, the
 # larger part of a swap's time when the helpers run per coupon and per move. These helpers
-# only read their arrays (the caller holds them), so they are compiled without reference
-# counting and left for LLVM to inline.
-_READS_ARRAYS = dict(fastmath=False, error_model="numpy", _nrt=False)
+# (here and in the credit kernels) neither keep nor allocate arrays: the caller holds every
+# array they read or write, so they are compiled without reference counting and left for
+# LLVM to inline.
+READS_ARRAYS = dict(fastmath=False, error_model="numpy", _nrt=False)
 
 
 class Moves(NamedTuple):
@@ -179,6 +180,32 @@ class IndexPeriods(NamedTuple):
             leg.end,
             np.ones(m),
         )
+
+
+@nb.njit(**KERNEL_OPTIONS)
+def place_factors(period, start, end, ratio, free, out_start, out_end, out_ratio):
+    """Put factors into CSR order (:class:`IndexPeriods`): factor ``q`` of coupon
+    ``period[q]`` goes to the coupon's next free slot ``free[period[q]]``, which then moves
+    on. Called once per group of factors with ``free`` starting at the CSR offsets, it lays
+    a coupon's factors out in the order of the groups, then of their place in each group
+    (a stable sort by coupon of all factors).
+
+    Parameters
+    ----------
+    period : ndarray of int64, shape ``(q,)``
+    start, end, ratio : ndarray of float64, shape ``(q,)``
+    free : ndarray of int64, shape ``(m,)``
+        Next slot of every coupon, updated.
+    out_start, out_end, out_ratio : ndarray of float64
+        The CSR arrays, written at the slots.
+    """
+    for q in range(period.shape[0]):
+        p = period[q]
+        k = free[p]
+        free[p] = k + 1
+        out_start[k] = start[q]
+        out_end[k] = end[q]
+        out_ratio[k] = ratio[q]
 
 
 class Cashflows(NamedTuple):
@@ -308,7 +335,7 @@ def norm_pdf(x):
     return _INV_SQRT2PI * math.exp(-0.5 * x * x)
 
 
-@nb.njit(**_READS_ARRAYS)
+@nb.njit(**READS_ARRAYS)
 def _bracket(ct, a, last, t):
     # Pillars lo < hi with ct[lo] <= t < ct[hi], for ct[a] < t < ct[last].
     lo = a
@@ -322,7 +349,7 @@ def _bracket(ct, a, last, t):
     return lo, hi
 
 
-@nb.njit(**_READS_ARRAYS)
+@nb.njit(**READS_ARRAYS)
 def curve_weights(ct, ck, co, c, t):
     """Pillars and weights of packed curve ``c`` at time ``t``: ``log P(t) = -(w1 z[i1] + w2
     z[i2])`` for the pillar zero rates ``z`` of any state; all zero for ``t <= 0``."""
@@ -350,16 +377,23 @@ def curve_weights(ct, ck, co, c, t):
     return lo, hi, (1.0 - w) * ct[lo], w * ct[hi]
 
 
-@nb.njit(**_READS_ARRAYS)
+@nb.njit(**READS_ARRAYS)
+def shift_exponent(b, t):
+    """Exponent of a parallel shift ``b`` of the zero rates at time ``t`` (years): ``-b t``,
+    0 for a flow already due (:func:`move_weights`)."""
+    return -b * t if t > 0.0 else 0.0
+
+
+@nb.njit(**READS_ARRAYS)
 def move_weights(ct, ck, co, c, t, h, b):
     """:func:`curve_weights` of the time ``t - h`` and the exponent of the parallel shift
     ``b``: ``log P = e - (w1 z[i1] + w2 z[i2])``; 1 when the flow falls due within ``h``."""
     tt = t - h
     i1, i2, w1, w2 = curve_weights(ct, ck, co, c, tt)
-    return i1, i2, w1, w2, (-b * tt if tt > 0.0 else 0.0)
+    return i1, i2, w1, w2, shift_exponent(b, tt)
 
 
-@nb.njit(**_READS_ARRAYS)
+@nb.njit(**READS_ARRAYS)
 def log_df(cz, i1, i2, w1, w2, e, s):
     """Log discount factor in state ``s`` from :func:`move_weights`."""
     return e - (w1 * cz[i1, s] + w2 * cz[i2, s])
@@ -373,7 +407,7 @@ def _discount_factors(ct, cz, ck, co, curve, t, out):
         out[i] = math.exp(-(w1 * cz[i1] + w2 * cz[i2]))
 
 
-@nb.njit(**_READS_ARRAYS)
+@nb.njit(**READS_ARRAYS)
 def _growth(curves, pc, floating, k, h, b, grow):
     # Coupon k's growth factor known[k] * prod_q g_q (IndexPeriods) on projection curve pc
     # in every state, into grow (shape (states,)).
@@ -398,87 +432,124 @@ def _growth(curves, pc, floating, k, h, b, grow):
                 grow[s] *= 1.0 + r * (g - 1.0)
 
 
-@nb.njit(**_READS_ARRAYS)
-def _legs(curves, dc, pc, spread, fixed, floating, i, h, b, ann, flt, grow):
+@nb.njit(**READS_ARRAYS)
+def first_of_horizon(vh, j):
+    """Whether move ``j`` is the first of the moves ``vh`` (shape ``(J,)``) with its
+    horizon."""
+    for k in range(j):
+        if vh[k] == vh[j]:
+            return False
+    return True
+
+
+@nb.njit(**READS_ARRAYS)
+def _legs(curves, dc, pc, spread, fixed, floating, i, mv, h, ann, flt, grow):
     # Fixed-leg annuity and float-leg PV (coupon rates plus spread) of trade i per unit
-    # notional, in every state, into ann and flt (shape (states,)); grow is scratch of that
-    # shape for each coupon's product of growth factors.
+    # notional under every move j of horizon h (mv.horizon[j] == h), in every state, into
+    # ann[j] and flt[j] (shape (J, states)); grow is scratch of that shape for each coupon's
+    # product of growth factors. Moves of one horizon differ in their shift alone, which
+    # enters the exponent only (move_weights): they share every flow's curve weights, and
+    # each value is the same arithmetic as when the move is valued on its own.
     ct, cz, ck, co = curves
+    vh, vb = mv
     fix_off, fix_pay, fix_acc = fixed
     flt_off, _, flt_tau, flt_acc, flt_pay = floating[:5]
-    n_s = ann.shape[0]
-    for s in range(n_s):
-        ann[s] = 0.0
-        flt[s] = 0.0
+    n_j, n_s = ann.shape
+    for j in range(n_j):
+        if vh[j] == h:
+            for s in range(n_s):
+                ann[j, s] = 0.0
+                flt[j, s] = 0.0
     for k in range(fix_off[i], fix_off[i + 1]):
-        i1, i2, w1, w2, e = move_weights(ct, ck, co, dc, fix_pay[k], h, b)
+        t = fix_pay[k] - h
+        i1, i2, w1, w2 = curve_weights(ct, ck, co, dc, t)
         acc = fix_acc[k]
-        for s in range(n_s):
-            ann[s] += acc * vmath.exp(log_df(cz, i1, i2, w1, w2, e, s))
+        for j in range(n_j):
+            if vh[j] != h:
+                continue
+            e = shift_exponent(vb[j], t)
+            for s in range(n_s):
+                ann[j, s] += acc * vmath.exp(log_df(cz, i1, i2, w1, w2, e, s))
     known = floating[1]
     sub_off, sub_start, sub_end, sub_ratio = floating[5], floating[6], floating[7], floating[8]
     for k in range(flt_off[i], flt_off[i + 1]):
         # Coupon k's growth factor (as _growth), written out: a call per coupon passing the
         # coupons' arrays costs more than the coupon's arithmetic.
-        for s in range(n_s):
-            grow[s] = known[k]
+        for j in range(n_j):
+            if vh[j] == h:
+                for s in range(n_s):
+                    grow[j, s] = known[k]
         for q in range(sub_off[k], sub_off[k + 1]):
-            a1, a2, u1, u2, e1 = move_weights(ct, ck, co, pc, sub_start[q], h, b)
-            b1, b2, v1, v2, e2 = move_weights(ct, ck, co, pc, sub_end[q], h, b)
+            ta = sub_start[q] - h
+            tb = sub_end[q] - h
+            a1, a2, u1, u2 = curve_weights(ct, ck, co, pc, ta)
+            b1, b2, v1, v2 = curve_weights(ct, ck, co, pc, tb)
             r = sub_ratio[q]
-            if r == 1.0:
-                for s in range(n_s):
-                    grow[s] *= vmath.exp(
-                        log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
-                    )
-            else:
-                for s in range(n_s):
-                    g = vmath.exp(
-                        log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
-                    )
-                    grow[s] *= 1.0 + r * (g - 1.0)
-        d1, d2, x1, x2, ed = move_weights(ct, ck, co, dc, flt_pay[k], h, b)
+            for j in range(n_j):
+                if vh[j] != h:
+                    continue
+                e1 = shift_exponent(vb[j], ta)
+                e2 = shift_exponent(vb[j], tb)
+                if r == 1.0:
+                    for s in range(n_s):
+                        grow[j, s] *= vmath.exp(
+                            log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
+                        )
+                else:
+                    for s in range(n_s):
+                        g = vmath.exp(
+                            log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
+                        )
+                        grow[j, s] *= 1.0 + r * (g - 1.0)
+        tp = flt_pay[k] - h
+        d1, d2, x1, x2 = curve_weights(ct, ck, co, dc, tp)
         tau = flt_tau[k]
         acc = flt_acc[k]
-        for s in range(n_s):
-            fwd = (grow[s] - 1.0) / tau
-            flt[s] += (fwd + spread) * acc * vmath.exp(log_df(cz, d1, d2, x1, x2, ed, s))
+        for j in range(n_j):
+            if vh[j] != h:
+                continue
+            ed = shift_exponent(vb[j], tp)
+            for s in range(n_s):
+                fwd = (grow[j, s] - 1.0) / tau
+                flt[j, s] += (fwd + spread) * acc * vmath.exp(log_df(cz, d1, d2, x1, x2, ed, s))
 
 
 def _swap_loop(curves, terms, fixed, floating, mv, out):
     # curves: YieldCurves; terms: SwapTerms; fixed, floating: FixedPeriods, IndexPeriods;
     # mv: Moves; out: SwapOutputs.
     disc, proj, fixed_rate, spread, sign = terms
-    vh, vb = mv
+    vh = mv[0]
     values = out.values
     annuity = out.annuity
     par_rate = out.par_rate
     n_s = curves[1].shape[1]
+    n_j = vh.shape[0]
     for i in nb.prange(disc.shape[0]):
-        ann = np.empty(n_s)
-        flt = np.empty(n_s)
-        grow = np.empty(n_s)
-        for j in range(vh.shape[0]):
-            _legs(
-                curves,
-                disc[i],
-                proj[i],
-                spread[i],
-                fixed,
-                floating,
-                i,
-                vh[j],
-                vb[j],
-                ann,
-                flt,
-                grow,
-            )
+        ann = np.empty((n_j, n_s))
+        flt = np.empty((n_j, n_s))
+        grow = np.empty((n_j, n_s))
+        for j in range(n_j):
+            if first_of_horizon(vh, j):
+                _legs(
+                    curves,
+                    disc[i],
+                    proj[i],
+                    spread[i],
+                    fixed,
+                    floating,
+                    i,
+                    mv,
+                    vh[j],
+                    ann,
+                    flt,
+                    grow,
+                )
+        for j in range(n_j):
             for s in range(n_s):
-                values[i, j, s] = sign[i] * (flt[s] - fixed_rate[i] * ann[s])
-            if j == 0:
-                annuity[i] = ann[0]
-                # The fixed rate that makes the swap worth zero (spread in the float leg).
-                par_rate[i] = flt[0] / ann[0]
+                values[i, j, s] = sign[i] * (flt[j, s] - fixed_rate[i] * ann[j, s])
+        annuity[i] = ann[0, 0]
+        # The fixed rate that makes the swap worth zero (spread in the float leg).
+        par_rate[i] = flt[0, 0] / ann[0, 0]
 
 
 def _fra_loop(curves, terms, mv, out):
@@ -530,7 +601,7 @@ def _cashflow_loop(curves, disc, flows, mv, out):
                     values[i, j, s] += a * vmath.exp(log_df(cz, i1, i2, w1, w2, e, s))
 
 
-@nb.njit(**_READS_ARRAYS)
+@nb.njit(**READS_ARRAYS)
 def _price_at_yield(off0, off1, times, amount, y, freq):
     # Price and dPrice/dy with compounding ``freq`` times a year.
     base = 1.0 + y / freq
@@ -632,24 +703,26 @@ def _swaption_loop(curves, terms, expiry, fixed, floating, mv, out):
     # floating: the underlying swap's FixedPeriods and IndexPeriods; mv: Moves;
     # out: SwaptionOutputs.
     disc, proj, strike, omega, vol, normal = terms
-    vh, vb = mv
+    vh = mv[0]
     values = out.values
     vega = out.vega
     forward = out.forward
     annuity = out.annuity
     n_s = curves[1].shape[1]
+    n_j = vh.shape[0]
     for i in nb.prange(disc.shape[0]):
-        ann = np.empty(n_s)
-        flt = np.empty(n_s)
-        grow = np.empty(n_s)
-        for j in range(vh.shape[0]):
-            h = vh[j]
-            _legs(curves, disc[i], proj[i], 0.0, fixed, floating, i, h, vb[j], ann, flt, grow)
-            t_e = expiry[i] - h
+        ann = np.empty((n_j, n_s))
+        flt = np.empty((n_j, n_s))
+        grow = np.empty((n_j, n_s))
+        for j in range(n_j):
+            if first_of_horizon(vh, j):
+                _legs(curves, disc[i], proj[i], 0.0, fixed, floating, i, mv, vh[j], ann, flt, grow)
+        for j in range(n_j):
+            t_e = expiry[i] - vh[j]
             sq = math.sqrt(t_e) if t_e > 0.0 else 0.0
             for s in range(n_s):
-                a = ann[s]
-                rate = flt[s] / a
+                a = ann[j, s]
+                rate = flt[j, s] / a
                 v, dv = option_value(rate, strike[i], vol[i, s] * sq, omega[i], normal[i])
                 values[i, j, s] = a * v
                 if j == 0 and s == 0:

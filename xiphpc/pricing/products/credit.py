@@ -51,7 +51,7 @@ from xiphpc.pricing.kernels.rates import Moves, allocate_outputs, moves
 from xiphpc.pricing.status import Status
 
 from .base import Column, Table
-from .rates import CurveProduct, memo_schedules, rate_checks
+from .rates import CurveProduct, by_name, by_pair, memo_schedules, rate_checks
 
 __all__ = [
     "CDS_MODELS",
@@ -188,13 +188,11 @@ class CreditDefaultSwap(CurveProduct):
 
     def check(self, table: Table, market: Market):
         curves = market.credit_curves
-        known = np.array([str(u) in curves for u in table["underlying"]], dtype=bool)
-        ccy_ok = np.array(
-            [
-                str(u) not in curves or curves[str(u)].currency == str(c)
-                for u, c in zip(table["underlying"], table["currency"], strict=True)
-            ],
-            dtype=bool,
+        known = by_name(table["underlying"], lambda u: u in curves, bool)
+        ccy_ok = by_pair(
+            table["underlying"],
+            table["currency"],
+            lambda u, c: u not in curves or curves[u].currency == c,
         )
         negative = ~np.isnan(table["spread"]) & (table["spread"] < 0.0)
         return rate_checks(table, "spread") + [

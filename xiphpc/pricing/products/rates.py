@@ -98,6 +98,8 @@ __all__ = [
     "InterestRateSwap",
     "Swaption",
     "bond_analytics",
+    "by_name",
+    "by_pair",
     "memo_schedules",
     "rate_checks",
 ]
@@ -140,11 +142,16 @@ _CALENDAR = Column(
 )
 
 
+def by_name(values: np.ndarray, f: Callable[[str], Any], dtype: Any) -> np.ndarray:
+    """``np.array([f(str(v)) for v in values], dtype)``, shape ``(n,)``, calling ``f`` once
+    per distinct value of ``values`` (shape ``(n,)``) instead of once per trade."""
+    uniq, code = unique_inverse(np.asarray(values))
+    return np.array([f(str(u)) for u in uniq], dtype=dtype)[code]
+
+
 def _calendar_names(table: Table) -> np.ndarray:
     """Calendar name of each trade, its currency's default where the column is empty."""
-    default = np.array(
-        [CURRENCY_CALENDARS.get(str(c), "WEEKENDS_ONLY") for c in table["currency"]], dtype=str
-    )
+    default = by_name(table["currency"], lambda c: CURRENCY_CALENDARS.get(c, "WEEKENDS_ONLY"), str)
     given = table.columns.get("calendar")
     if given is None:
         return default
@@ -162,8 +169,7 @@ def _known_calendar(name: str) -> bool:
 
 def _calendar_checks(table: Table) -> list[tuple[np.ndarray, int, Callable[[int], str]]]:
     names = _calendar_names(table)
-    known = {str(n): _known_calendar(str(n)) for n in unique_inverse(names)[0]}
-    bad = np.array([not known[str(n)] for n in names], dtype=bool)
+    bad = by_name(names, lambda n: not _known_calendar(n), bool)
     accepted = (
         f"{list(CALENDARS)}, a currency of {list(CURRENCY_CALENDARS)}, or several joined by '+'"
     )
@@ -194,8 +200,9 @@ def _adjust(dates: np.ndarray, names: np.ndarray, convention: str) -> np.ndarray
 def _error_checks(err: np.ndarray) -> list[tuple[np.ndarray, int, Callable[[int], str]]]:
     """Checks of the per-trade errors of coupon building (shape ``(n,)``, empty: none): a
     missing past fixing, else a bad value."""
-    fixing = np.array([e.startswith("fixings") for e in err], dtype=bool)
-    other = np.array([bool(e) for e in err], dtype=bool) & ~fixing
+    err = np.asarray(err).astype(str)
+    fixing = by_name(err, lambda e: e.startswith("fixings"), bool)
+    other = (err != "") & ~fixing
     return [
         (fixing, Status.MISSING_FIELD, lambda i: str(err[i])),
         (other, Status.BAD_VALUE, lambda i: str(err[i])),
@@ -265,7 +272,7 @@ def _text(table: Table, name: str, default: str) -> np.ndarray:
 
 def _months(table: Table, name: str, default: str) -> np.ndarray:
     text = _text(table, name, default)
-    return np.array([FREQUENCIES[f] for f in text], dtype=np.int64)
+    return by_name(text, FREQUENCIES.__getitem__, np.int64)
 
 
 def _start(table: Table, market: Market) -> np.ndarray:
@@ -299,7 +306,7 @@ def _curve_ids(table: Table, market: Market, states: CurveStates) -> tuple:
     A currency code names its discount curve, which is also its single-curve projection.
     """
     disc_names = table["currency"]
-    proj_names = np.array([_curve_name(market, str(u)) for u in table["underlying"]])
+    proj_names = by_name(table["underlying"], lambda u: _curve_name(market, u), str)
     names = [str(k) for k in unique_inverse(np.concatenate((disc_names, proj_names)))[0]]
     packed = states.yield_curves(names, [_projection(market, n) for n in names])
     disc = np.searchsorted(np.array(names), disc_names).astype(np.int64)
@@ -307,14 +314,21 @@ def _curve_ids(table: Table, market: Market, states: CurveStates) -> tuple:
     return packed, disc, proj
 
 
+def by_pair(a: np.ndarray, b: np.ndarray, f: Callable[[str, str], bool]) -> np.ndarray:
+    """``f(str(a[i]), str(b[i]))`` of every trade (bool, shape ``(n,)``), called once per
+    distinct pair."""
+    ua, ca = unique_inverse(np.asarray(a))
+    ub, cb = unique_inverse(np.asarray(b))
+    pairs, code = np.unique(ca * ub.size + cb, return_inverse=True)
+    known = [f(str(ua[p // ub.size]), str(ub[p % ub.size])) for p in pairs]
+    return np.array(known, dtype=bool)[code.reshape(-1)]
+
+
 def _index_checks(table: Table, market: Market) -> list[tuple[np.ndarray, int, str]]:
     und = table["underlying"]
     ccy = table["currency"]
-    known = np.array([_projection(market, str(u)) is not None for u in und], dtype=bool)
-    own_ccy = np.array(
-        [str(u) == str(c) or str(u).startswith(f"{c}-") for u, c in zip(und, ccy, strict=True)],
-        dtype=bool,
-    )
+    known = by_name(und, lambda u: _projection(market, u) is not None, bool)
+    own_ccy = by_pair(und, ccy, lambda u, c: u == c or u.startswith(f"{c}-"))
     return [
         (~known, Status.UNKNOWN_UNDERLYING, "underlying: no index or currency curve of that name"),
         (known & ~own_ccy, Status.BAD_VALUE, "underlying: index of another currency"),
@@ -390,9 +404,9 @@ _SWAP_COLUMNS = ("fixed_frequency", "float_frequency", "fixed_day_count", "float
 
 def _compounding(table: Table) -> tuple[np.ndarray, np.ndarray]:
     """Compounding method and its days per swap, each index's default where empty."""
-    conv = [index_of(str(u)) for u in table["underlying"]]
-    method = np.array([c.compounding if c else "plain" for c in conv], dtype=object)
-    days = np.array([c.compounding_days if c else 0 for c in conv], dtype=np.float64)
+    und = table["underlying"]
+    method = by_name(und, lambda u: c.compounding if (c := index_of(u)) else "plain", object)
+    days = by_name(und, lambda u: c.compounding_days if (c := index_of(u)) else 0, np.float64)
     if "compounding" in table.columns:
         given = np.asarray(table["compounding"]).astype(str)
         method = np.where(given == "", method, given)
@@ -597,7 +611,7 @@ def _fra_terms(table: Table, market: Market):
     end = _adjust(table["end"], names, "modified_following")
     und = np.asarray(table["underlying"]).astype(str)
     conv = {str(u): _term_index(str(u)) for u in unique_inverse(und)[0]}
-    default = np.array([conv[u].day_count if conv[u] else "ACT/360" for u in und], dtype=object)
+    default = by_name(und, lambda u: conv[u].day_count if conv[u] else "ACT/360", object)
     dc = _text(table, "day_count", "").astype(object)
     dc = np.where(dc == "", default, dc).astype(str)
     accrual = year_fraction(start, end, dc)
@@ -853,7 +867,7 @@ def _vol_inputs(
 
 def _vol_checks(table: Table, market: Market):
     surfaces = getattr(market, "rate_vols", {})
-    has = np.array([str(c) in surfaces for c in table["currency"]], dtype=bool)
+    has = by_name(table["currency"], lambda c: c in surfaces, bool)
     missing = np.isnan(table["vol"]) & ~has
     return [
         (
@@ -888,10 +902,9 @@ def _cap_coupons(table: Table, market: Market):
     conventions table's, par coupons (projected from today, no lag) on any other index."""
     n = len(table)
     und = np.asarray(table["underlying"]).astype(str)
-    term = np.array([_term_index(u) is not None for u in und], dtype=bool)
-    conv = [_term_index(u) for u in und]
+    term = by_name(und, lambda u: _term_index(u) is not None, bool)
     dc = _text(table, "day_count", "").astype(object)
-    default = np.array([c.day_count if c else "ACT/360" for c in conv], dtype=object)
+    default = by_name(und, lambda u: c.day_count if (c := _term_index(u)) else "ACT/360", object)
     return float_coupons(
         market.valuation_date,
         _start(table, market),
@@ -1016,7 +1029,7 @@ def _swaption_dates(table: Table) -> tuple[np.ndarray, np.ndarray]:
             # the index calendar to the next business day.
             cal = calendar(c.calendar)
             start[rows] = cal.advance_period(expiry[rows], f"{c.fixing_lag}D", "following")
-    years = np.array([int(str(t)[:-1]) for t in table["tenor"]], dtype=np.int64)
+    years = by_name(table["tenor"], lambda t: int(t[:-1]), np.int64)
     return start, add_months(start, 12 * years)
 
 
@@ -1079,7 +1092,7 @@ class Swaption(CurveProduct):
     def cost(self, table: Table) -> np.ndarray:
         # Floating periods dominate: four a year. Costs are estimated before validation: an
         # unknown tenor counts as none.
-        years = np.array([int(str(t)[:-1]) if str(t) in _TENORS else 0 for t in table["tenor"]])
+        years = by_name(table["tenor"], lambda t: int(t[:-1]) if t in _TENORS else 0, np.int64)
         return 0.5 + 0.9 * years
 
     def check(self, table: Table, market: Market):
@@ -1100,7 +1113,7 @@ class Swaption(CurveProduct):
     def unit_values(self, table, market, states, mv, parallel):
         n = len(table)
         curves, disc, proj = _curve_ids(table, market, states)
-        years = np.array([int(str(t)[:-1]) for t in table["tenor"]], dtype=np.float64)
+        years = by_name(table["tenor"], lambda t: int(t[:-1]), np.float64)
         fx, coupons = _swaption_schedules(table, market)
         t_exp = market.year_fraction(table["expiry"])
         vol, normal, point = _vol_inputs(table, market, states, t_exp, years)
