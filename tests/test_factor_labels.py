@@ -93,3 +93,22 @@ def test_histories_labelled_in_days_are_read() -> None:
     by_alias, dates_old = historical_shifts(old, fs)
     np.testing.assert_array_equal(by_alias, by_label)
     np.testing.assert_array_equal(dates_old, dates)
+
+
+def test_factor_set_kept_with_its_market_until_a_section_changes() -> None:
+    from xiphpc.synth.generate import generate_market
+
+    market = generate_market(3)
+    first = factor_set(market)
+    assert factor_set(market) is first
+    # A curve replaced (as a scenario or a loader does) makes the factors again, and they
+    # equal the ones made from scratch.
+    usd = market.curves["USD"]
+    market.curves["USD"] = dataclasses.replace(
+        usd,
+        tenors=np.append(usd.tenors, usd.tenors[-1] + 5.0),
+        zero_rates=np.append(usd.zero_rates, usd.zero_rates[-1]),
+    )
+    again = factor_set(market)
+    assert again is not first and len(again) == len(first) + 1
+    assert again.labels == factor_set(dataclasses.replace(market)).labels

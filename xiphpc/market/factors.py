@@ -150,8 +150,39 @@ class FactorSet:
         )
 
 
+_SECTIONS = (
+    "curves",
+    "fx",
+    "equities",
+    "fx_vols",
+    "index_curves",
+    "credit_curves",
+    "commodities",
+    "rate_vols",
+)
+
+
+def _identity(market: Market) -> tuple:
+    # What the factors are made of, by object: a section's entry replaced (markets hold
+    # frozen curves and surfaces, replaced, never changed in place) changes it.
+    return (market.base_currency,) + tuple(
+        tuple((k, id(v)) for k, v in getattr(market, name).items()) for name in _SECTIONS
+    )
+
+
 def factor_set(market: Market) -> FactorSet:
-    """All factors of ``market``."""
+    """All factors of ``market``; made once per market and kept with it while the market's
+    curves, surfaces and rates are the same objects (pricing asks for them on every call)."""
+    identity = _identity(market)
+    kept = market.__dict__.get("_factor_set")
+    if kept is not None and kept[0] == identity:
+        return kept[1]
+    factors = _factor_set(market)
+    market.__dict__["_factor_set"] = (identity, factors)
+    return factors
+
+
+def _factor_set(market: Market) -> FactorSet:
     labels: list[str] = []
     aliases: list[str] = []
     kind: list[str] = []
