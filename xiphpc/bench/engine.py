@@ -65,8 +65,10 @@ def _one_run(launcher: Launcher, ranks: int, job: Path, out: Path) -> dict[str, 
         row["wall_s"] = wall
         peak, on_rank = d["peak_memory_b"][()], d["trades"][()]
         row["peak_memory_b"] = float(np.max(peak))
-        # Per rank: its peak over the trades it priced (the rank with the most per trade).
-        row["bytes_per_trade"] = float(np.max(peak / np.maximum(on_rank, 1)))
+        # Per rank: the largest rank's peak over a rank's share of the book, n / R. (Ranks
+        # take partitions by cost, so the trades one prices say little of its memory, which
+        # is the pass in flight plus what every rank holds.)
+        row["bytes_per_trade"] = float(np.max(peak)) * peak.size / max(int(on_rank.sum()), 1)
         row["rank_peaks_b"] = peak.astype(float).tolist()
         row["rank_trades"] = on_rank.astype(float).tolist()
         row["trades"] = int(f.attrs["n_trades"])
@@ -98,11 +100,9 @@ def _one_trade_job(folder: Path, tables: dict) -> Path:
 
 
 def _marginal_bytes(row: dict, floor_b: float) -> float:
-    """The largest of each rank's peak above the one-trade job's, per trade it priced."""
-    return max(
-        (p - floor_b) / max(t, 1)
-        for p, t in zip(row["rank_peaks_b"], row["rank_trades"], strict=True)
-    )
+    """The largest rank's peak above the one-trade job's, over a rank's share ``n / R``."""
+    ranks = len(row["rank_peaks_b"])
+    return (max(row["rank_peaks_b"]) - floor_b) * ranks / max(sum(row["rank_trades"]), 1)
 
 
 def _pricing_seconds(tables: dict, repeat: int) -> dict[str, float]:
@@ -209,8 +209,8 @@ def engine(
             f"{base['wall_s'] / m['wall_s']:>7.2f}x"
         )
     click.echo(
-        "B/trade: a rank's peak memory over the trades it priced; above 1: its peak less the "
-        f"one-trade job's ({floor_b / 1e6:.0f} MB) over the same trades (largest rank)"
+        "B/trade: the largest rank's peak memory over n/R trades; above 1: that peak less "
+        f"the one-trade job's ({floor_b / 1e6:.0f} MB), over n/R trades"
     )
     click.echo(
         f"start-up: one-trade job {start['wall_s']:.2f} s at 1 rank; "
