@@ -13,7 +13,7 @@ import numpy as np
 from xiphpc.engine.partition import block_rows
 from xiphpc.engine.plan import product_offsets
 from xiphpc.io.portfolio import PortfolioSource
-from xiphpc.io.text import as_str, encode_utf8, unique_inverse
+from xiphpc.io.text import as_str, encode_utf8, unique_inverse, utf8_lengths
 from xiphpc.parallel.workshare import WorkShare
 from xiphpc.pricing.products import Table
 from xiphpc.pricing.validation import distributed_duplicate_mask
@@ -142,7 +142,7 @@ def index_book(source: PortfolioSource, share: WorkShare, levels: list[str]) -> 
     lo, hi = block_rows(int(offsets[-1]), share.rank, share.size)
     ids, values = [], {lv: set() for lv in levels}
     longest = dict.fromkeys(DESCRIPTIVE_COLUMNS, 0)
-    wanted = tuple(c for c in dict.fromkeys(("trade_id", *levels, *DESCRIPTIVE_COLUMNS)))
+    wanted = tuple(dict.fromkeys(("trade_id", *levels, *DESCRIPTIVE_COLUMNS)))
     for k, product in enumerate(products):
         a, b = max(lo, offsets[k]), min(hi, offsets[k + 1])
         # A slice of rows at a time: the text of a slice, not of the rank's whole share,
@@ -189,7 +189,7 @@ def index_book(source: PortfolioSource, share: WorkShare, levels: list[str]) -> 
 def _utf8_width(values: np.ndarray | list[str]) -> int:
     """UTF-8 bytes of the longest string of ``values`` (0 when there is none)."""
     raw = encode_utf8(np.asarray(values, dtype=str) if isinstance(values, list) else values)
-    return int(np.strings.str_len(raw).max()) if raw.size else 0
+    return int(utf8_lengths(raw).max()) if raw.size else 0
 
 
 def _distinct(values: np.ndarray) -> list[str]:

@@ -167,15 +167,14 @@ class CheckpointStore(RunListener):
             return
         rows = run.batch.rows(partition)
         trades = run.batch.trades
-        reason = trades.reason[rows]
         # Priced trades have no reason: only the failed ones' are kept.
-        failed = np.flatnonzero(reason != "")
+        failed, reason = trades.failed_reasons(rows)
         arrays = {
             "sums": run.cube.of(partition),
             "values": trades.values[rows],
             "status": trades.status[rows],
             "reason_row": failed,
-            "reason": np.array(reason[failed].tolist(), dtype=str),
+            "reason": np.array(reason.tolist(), dtype=str),
             "fx_to_base": trades.fx_to_base[rows],
         }
         if trades.trade_pnl is not None:

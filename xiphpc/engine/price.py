@@ -69,6 +69,13 @@ class TradeResults:
             [] if sensitivities else None,
         )
 
+    def failed_reasons(self, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        """The trades of local ``rows`` that have a reason (the failed ones): their offsets
+        within ``rows`` (int64, shape ``(k,)``) and their reasons (object, shape ``(k,)``)."""
+        reason = self.reason[rows]
+        failed = np.flatnonzero(reason != "")
+        return failed, reason[failed]
+
     def sensitivities_of(self, rows: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The kept sensitivities of local ``rows``: (local row, factor, value), ordered by
         row then factor."""

@@ -18,6 +18,7 @@ __all__ = [
     "encode_utf8",
     "read_text",
     "unique_inverse",
+    "utf8_lengths",
 ]
 
 _BRIEF = reprlib.Repr()
@@ -104,6 +105,12 @@ def encode_utf8(values: np.ndarray) -> np.ndarray:
         return text.astype("S")
     except UnicodeEncodeError:
         return np.char.encode(text, "utf-8")
+
+
+def utf8_lengths(raw: np.ndarray) -> np.ndarray:
+    """Bytes of each fixed-width UTF-8 string of ``raw`` (``S`` dtype, shape ``(n,)``), the
+    zero bytes after its end not counted; int64, shape ``(n,)``."""
+    return np.strings.str_len(raw).astype(np.int64)
 
 
 def decode_ascii(data: np.ndarray) -> np.ndarray | None:

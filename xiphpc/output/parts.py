@@ -27,9 +27,9 @@ import h5py
 import numpy as np
 from h5py import h5s
 
-from xiphpc.io.text import encode_utf8
+from xiphpc.io.text import encode_utf8, utf8_lengths
 
-__all__ = ["COPY_ROWS", "RankPart", "TradeRows", "fixed_width", "utf8_lengths", "write_rows"]
+__all__ = ["COPY_ROWS", "RankPart", "TradeRows", "fixed_width", "write_rows"]
 
 #: Rows of a part copied into the result at a time.
 COPY_ROWS = 1 << 16
@@ -48,12 +48,6 @@ def fixed_width(values: np.ndarray, width: int) -> np.ndarray:
     if raw.dtype.itemsize > width and raw.size and int(utf8_lengths(raw).max()) > width:
         raise RuntimeError(f"a text value is longer than its column's {width} bytes")
     return raw if raw.dtype.itemsize == width else raw.astype(f"S{width}")
-
-
-def utf8_lengths(raw: np.ndarray) -> np.ndarray:
-    """Bytes of each fixed-width UTF-8 string of ``raw`` (``S`` dtype, shape ``(n,)``), the
-    zero bytes after its end not counted; int64, shape ``(n,)``."""
-    return np.strings.str_len(raw).astype(np.int64)
 
 
 def write_rows(ds: h5py.Dataset, start: int, values: np.ndarray) -> None:
@@ -196,6 +190,16 @@ class RankPart:
                 else:
                     out[name] = item[()]
             return out
+
+    @staticmethod
+    def gathered(paths: list[str], table: str, dtypes: dict) -> dict[str, np.ndarray]:
+        """Every row of ``table`` in the parts at ``paths``, part after part, as one array
+        per column of ``dtypes`` (empty of that dtype when no part has a row)."""
+        found = [r for r in (RankPart.records(Path(p), table) for p in paths) if r]
+        return {
+            k: np.concatenate([r[k] for r in found]) if found else np.zeros(0, dtype=dt)
+            for k, dt in dtypes.items()
+        }
 
     @staticmethod
     def copy_into(path: Path, rows: TradeRows) -> None:

@@ -27,8 +27,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from xiphpc.io.text import encode_utf8
-
 from .target import finalize, temporary_path
 
 __all__ = [
@@ -36,9 +34,7 @@ __all__ = [
     "create_result",
     "create_trade_columns",
     "finalize",
-    "string_width",
     "temporary_path",
-    "write_strings",
 ]
 
 #: Per-trade columns other than measures: (name, unit, description).
@@ -55,13 +51,6 @@ TRADE_COLUMNS = (
     ("reason", "", "field and value that made the trade invalid; empty when priced"),
     ("fx_to_base", "base currency per trade currency", "FX rate used for the aggregates"),
 )
-
-
-def string_width(values: np.ndarray) -> int:
-    """Bytes needed to hold the longest UTF-8 string of ``values`` (at least 1)."""
-    if values.size == 0:
-        return 1
-    return max(1, write_strings(values).dtype.itemsize)
 
 
 def create_result(path: Path, n_trades: int, columns: dict[str, tuple], write_trades: bool):
@@ -102,8 +91,3 @@ def create_trade_columns(group: h5py.Group, n_trades: int, columns: dict[str, tu
         if isinstance(dtype, tuple):
             ds.attrs["encoding"] = "utf-8"
         ds.attrs["description"] = desc
-
-
-def write_strings(values: np.ndarray) -> np.ndarray:
-    """UTF-8 bytes of ``values`` for a fixed-width string dataset."""
-    return encode_utf8(values)

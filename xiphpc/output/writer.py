@@ -26,12 +26,12 @@ from xiphpc import __version__
 from xiphpc.engine.book import DESCRIPTIVE_COLUMNS
 from xiphpc.engine.events import TIMERS, RunListener, RunState
 from xiphpc.engine.reduce import Reduced
+from xiphpc.io.text import encode_utf8
 from xiphpc.output.parts import COPY_ROWS, RankPart, TradeRows
 from xiphpc.output.result_file import (
     TRADE_COLUMNS,
     create_result,
     create_trade_columns,
-    write_strings,
 )
 from xiphpc.output.risk_tables import create_trade_pnl, write_risk
 from xiphpc.output.schema import (
@@ -127,12 +127,9 @@ class ResultWriter(RunListener):
                 "quantity": batch.book.quantity[rows],
                 "values": trades.values[rows],
             }
-            reason = trades.reason[rows]
-            failed = np.flatnonzero(reason != "")
+            failed, reason = trades.failed_reasons(rows)
             if failed.size:
-                self.part.append_records(
-                    "reasons", {"trade": failed + first, "reason": reason[failed]}
-                )
+                self.part.append_records("reasons", {"trade": failed + first, "reason": reason})
         if trades.trade_pnl is not None:
             block["trade_pnl"] = trades.trade_pnl[rows]
         if block:
@@ -204,12 +201,9 @@ def _trade_rows(f: h5py.File, run: RunState) -> TradeRows:
 def _write_reasons(f: h5py.File, parts: list[str], n_trades: int) -> None:
     """``/trades/reason``: every part's reasons of failed trades at their rows, ``""``
     elsewhere, at the width of the longest."""
-    found = [RankPart.records(Path(p), "reasons") for p in parts]
-    found = [r for r in found if r]
-    rows = np.concatenate([r["trade"] for r in found]) if found else np.zeros(0, np.int64)
-    text = np.concatenate([r["reason"] for r in found]) if found else np.zeros(0, "S1")
-    order = np.argsort(rows, kind="stable")
-    rows, text = rows[order], text[order]
+    found = RankPart.gathered(parts, "reasons", {"trade": np.int64, "reason": "S1"})
+    order = np.argsort(found["trade"], kind="stable")
+    rows, text = found["trade"][order], found["reason"][order]
     width = max(1, text.dtype.itemsize)
     name, unit, desc = next(c for c in TRADE_COLUMNS if c[0] == "reason")
     create_trade_columns(f[TRADES], n_trades, {name: (("S", width), unit, desc)})
@@ -226,12 +220,9 @@ def _write_reasons(f: h5py.File, parts: list[str], n_trades: int) -> None:
 def _write_trade_sensitivities(f: h5py.File, parts: list[str], base: str) -> None:
     """Every part's per-trade sensitivities, ordered by trade then factor, chunked and
     compressed."""
-    found = [RankPart.records(Path(p), "sensitivities") for p in parts]
-    found = [r for r in found if r]
-    cols = {
-        k: np.concatenate([r[k] for r in found]) if found else np.zeros(0, dtype=dt)
-        for k, dt in (("trade", np.int64), ("factor", np.int64), ("value", np.float64))
-    }
+    cols = RankPart.gathered(
+        parts, "sensitivities", {"trade": np.int64, "factor": np.int64, "value": np.float64}
+    )
     order = np.lexsort((cols["factor"], cols["trade"]))
     g = f.create_group(TRADE_SENSITIVITIES)
     g.attrs["description"] = (
@@ -281,7 +272,7 @@ def _write_aggregates(f: h5py.File, run: RunState, reduced: Reduced) -> None:
     for lv in nodes.levels:
         g = agg.create_group(lv)
         block = reduced.sums[nodes.rows(lv)]
-        ds = g.create_dataset("key", data=write_strings(np.array(nodes.keys[lv], dtype=str)))
+        ds = g.create_dataset("key", data=encode_utf8(np.array(nodes.keys[lv], dtype=str)))
         ds.attrs["description"] = f"value of {lv!r}" if lv != "total" else "whole portfolio"
         for j, m in enumerate(layout.measures):
             ds = g.create_dataset(m, data=block[:, j])
