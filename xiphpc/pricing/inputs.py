@@ -35,6 +35,7 @@ __all__ = [
     "fx_to_base_input",
     "no_shift",
     "per_name",
+    "per_pair",
     "price_input",
     "rate_input",
     "smile_vol_input",
@@ -300,6 +301,16 @@ def per_name(names: np.ndarray, fn, dtype=np.float64) -> np.ndarray:
         if uniq.size
         else np.zeros(0, dtype=dtype)
     )
+
+
+def per_pair(a: np.ndarray, b: np.ndarray, fn: Callable[[str, str], bool]) -> np.ndarray:
+    """``fn(a[i], b[i])`` for each pair of elements of ``a`` and ``b`` (shape ``(n,)`` each;
+    bool, shape ``(n,)``), calling ``fn`` once per distinct pair."""
+    ua, ca = unique_inverse(np.asarray(a))
+    ub, cb = unique_inverse(np.asarray(b))
+    pairs, code = np.unique(ca * ub.size + cb, return_inverse=True)
+    known = [fn(str(ua[p // ub.size]), str(ub[p % ub.size])) for p in pairs]
+    return np.array(known, dtype=bool)[code.reshape(-1)]
 
 
 def _by_name(names: np.ndarray):

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from xiphpc.io.text import encode_utf8, unique_inverse
+from xiphpc.io.text import encode_utf8
 from xiphpc.market.data import Market
 
+from .inputs import per_name
 from .products import REGISTRY, Column, Table
 from .products.base import trade_keys
 from .status import Status
@@ -30,14 +31,7 @@ def _known(col: Column, values: np.ndarray, market: Market) -> np.ndarray:
         test = market.has_fx_pair
     else:
         return np.ones(values.shape, dtype=bool)
-    uniq, inv = unique_inverse(values)
-    return np.array([test(str(u)) for u in uniq], dtype=bool)[inv.reshape(values.shape)]
-
-
-def _not_in(values: np.ndarray, choices) -> np.ndarray:
-    """``~np.isin(values, choices)``, deciding once per distinct value."""
-    uniq, inverse = unique_inverse(values)
-    return ~np.isin(uniq, choices)[inverse]
+    return per_name(values, test, bool).reshape(values.shape)
 
 
 def validate_table(table: Table, market: Market) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +104,7 @@ def validate_table(table: Table, market: Market) -> tuple[np.ndarray, np.ndarray
             if col.required:
                 flag(miss, Status.MISSING_FIELD, f"{name}: missing")
             if col.choices:
-                bad = ~miss & _not_in(values, col.choices)
+                bad = ~miss & per_name(values, lambda v, c=col: v not in c.choices, bool)
                 flag(
                     bad,
                     Status.BAD_VALUE,
@@ -136,11 +130,10 @@ def validate_table(table: Table, market: Market) -> tuple[np.ndarray, np.ndarray
         and product.columns
         and any(c.ref == "equity" for c in product.columns)
     ):
-        names, inverse = unique_inverse(table["underlying"])
-        spot = np.array(
-            [market.equities[u].spot if u in market.equities else np.nan for u in names.tolist()],
-            dtype=np.float64,
-        )[inverse]
+        spot = per_name(
+            table["underlying"],
+            lambda u: market.equities[u].spot if u in market.equities else np.nan,
+        )
         flag(
             spot <= 0.0,
             Status.NON_POSITIVE_PRICE,

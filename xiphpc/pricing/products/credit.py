@@ -33,6 +33,7 @@ from xiphpc.market.curves.credit import HazardCurve, cds_periods
 from xiphpc.market.curves.isda import isda_periods
 from xiphpc.market.curves.loader import CreditCurve
 from xiphpc.market.data import Market
+from xiphpc.pricing.inputs import per_name, per_pair
 from xiphpc.pricing.kernels.credit import (
     CdsOutputs,
     CdsTerms,
@@ -51,7 +52,7 @@ from xiphpc.pricing.kernels.rates import Moves, allocate_outputs, moves
 from xiphpc.pricing.status import Status
 
 from .base import Column, Table
-from .rates import CurveProduct, by_name, by_pair, memo_schedules, rate_checks
+from .rates import CurveProduct, memo_schedules, rate_checks
 
 __all__ = [
     "CDS_MODELS",
@@ -188,8 +189,8 @@ class CreditDefaultSwap(CurveProduct):
 
     def check(self, table: Table, market: Market):
         curves = market.credit_curves
-        known = by_name(table["underlying"], lambda u: u in curves, bool)
-        ccy_ok = by_pair(
+        known = per_name(table["underlying"], lambda u: u in curves, bool)
+        ccy_ok = per_pair(
             table["underlying"],
             table["currency"],
             lambda u, c: u not in curves or curves[u].currency == c,

@@ -52,12 +52,15 @@ from xiphpc.market.curves.calendar import (
     CALENDARS,
     CURRENCY_CALENDARS,
     add_months,
+    adjust,
     calendar,
+    calendar_codes,
 )
 from xiphpc.market.curves.daycount import DAY_COUNTS, year_fraction
 from xiphpc.market.curves.legs import fixed_leg, times_from
 from xiphpc.market.data import Market
 from xiphpc.market.factors import RATE_VOL_FACTOR
+from xiphpc.pricing.inputs import per_name, per_pair
 from xiphpc.pricing.kernels.rates import (
     CapOutputs,
     CashflowOutputs,
@@ -98,8 +101,6 @@ __all__ = [
     "InterestRateSwap",
     "Swaption",
     "bond_analytics",
-    "by_name",
-    "by_pair",
     "memo_schedules",
     "rate_checks",
 ]
@@ -142,16 +143,9 @@ _CALENDAR = Column(
 )
 
 
-def by_name(values: np.ndarray, f: Callable[[str], Any], dtype: Any) -> np.ndarray:
-    """``np.array([f(str(v)) for v in values], dtype)``, shape ``(n,)``, calling ``f`` once
-    per distinct value of ``values`` (shape ``(n,)``) instead of once per trade."""
-    uniq, code = unique_inverse(np.asarray(values))
-    return np.array([f(str(u)) for u in uniq], dtype=dtype)[code]
-
-
 def _calendar_names(table: Table) -> np.ndarray:
     """Calendar name of each trade, its currency's default where the column is empty."""
-    default = by_name(table["currency"], lambda c: CURRENCY_CALENDARS.get(c, "WEEKENDS_ONLY"), str)
+    default = per_name(table["currency"], lambda c: CURRENCY_CALENDARS.get(c, "WEEKENDS_ONLY"), str)
     given = table.columns.get("calendar")
     if given is None:
         return default
@@ -169,7 +163,7 @@ def _known_calendar(name: str) -> bool:
 
 def _calendar_checks(table: Table) -> list[tuple[np.ndarray, int, Callable[[int], str]]]:
     names = _calendar_names(table)
-    bad = by_name(names, lambda n: not _known_calendar(n), bool)
+    bad = per_name(names, lambda n: not _known_calendar(n), bool)
     accepted = (
         f"{list(CALENDARS)}, a currency of {list(CURRENCY_CALENDARS)}, or several joined by '+'"
     )
@@ -190,18 +184,15 @@ def _term_index(name: str) -> IndexConvention | None:
 
 def _adjust(dates: np.ndarray, names: np.ndarray, convention: str) -> np.ndarray:
     """``dates`` moved by ``convention`` on each trade's calendar ``names``."""
-    out = dates.copy()
-    for name in unique_inverse(names)[0]:
-        rows = np.flatnonzero(names == name)
-        out[rows] = calendar(str(name)).adjust(dates[rows], convention)
-    return out
+    code, calendars = calendar_codes(names)
+    return adjust(dates, convention, code, calendars)
 
 
 def _error_checks(err: np.ndarray) -> list[tuple[np.ndarray, int, Callable[[int], str]]]:
     """Checks of the per-trade errors of coupon building (shape ``(n,)``, empty: none): a
     missing past fixing, else a bad value."""
     err = np.asarray(err).astype(str)
-    fixing = by_name(err, lambda e: e.startswith("fixings"), bool)
+    fixing = per_name(err, lambda e: e.startswith("fixings"), bool)
     other = (err != "") & ~fixing
     return [
         (fixing, Status.MISSING_FIELD, lambda i: str(err[i])),
@@ -272,7 +263,7 @@ def _text(table: Table, name: str, default: str) -> np.ndarray:
 
 def _months(table: Table, name: str, default: str) -> np.ndarray:
     text = _text(table, name, default)
-    return by_name(text, FREQUENCIES.__getitem__, np.int64)
+    return per_name(text, FREQUENCIES.__getitem__, np.int64)
 
 
 def _start(table: Table, market: Market) -> np.ndarray:
@@ -306,7 +297,7 @@ def _curve_ids(table: Table, market: Market, states: CurveStates) -> tuple:
     A currency code names its discount curve, which is also its single-curve projection.
     """
     disc_names = table["currency"]
-    proj_names = by_name(table["underlying"], lambda u: _curve_name(market, u), str)
+    proj_names = per_name(table["underlying"], lambda u: _curve_name(market, u), str)
     names = [str(k) for k in unique_inverse(np.concatenate((disc_names, proj_names)))[0]]
     packed = states.yield_curves(names, [_projection(market, n) for n in names])
     disc = np.searchsorted(np.array(names), disc_names).astype(np.int64)
@@ -314,21 +305,11 @@ def _curve_ids(table: Table, market: Market, states: CurveStates) -> tuple:
     return packed, disc, proj
 
 
-def by_pair(a: np.ndarray, b: np.ndarray, f: Callable[[str, str], bool]) -> np.ndarray:
-    """``f(str(a[i]), str(b[i]))`` of every trade (bool, shape ``(n,)``), called once per
-    distinct pair."""
-    ua, ca = unique_inverse(np.asarray(a))
-    ub, cb = unique_inverse(np.asarray(b))
-    pairs, code = np.unique(ca * ub.size + cb, return_inverse=True)
-    known = [f(str(ua[p // ub.size]), str(ub[p % ub.size])) for p in pairs]
-    return np.array(known, dtype=bool)[code.reshape(-1)]
-
-
 def _index_checks(table: Table, market: Market) -> list[tuple[np.ndarray, int, str]]:
     und = table["underlying"]
     ccy = table["currency"]
-    known = by_name(und, lambda u: _projection(market, u) is not None, bool)
-    own_ccy = by_pair(und, ccy, lambda u, c: u == c or u.startswith(f"{c}-"))
+    known = per_name(und, lambda u: _projection(market, u) is not None, bool)
+    own_ccy = per_pair(und, ccy, lambda u, c: u == c or u.startswith(f"{c}-"))
     return [
         (~known, Status.UNKNOWN_UNDERLYING, "underlying: no index or currency curve of that name"),
         (known & ~own_ccy, Status.BAD_VALUE, "underlying: index of another currency"),
@@ -405,8 +386,8 @@ _SWAP_COLUMNS = ("fixed_frequency", "float_frequency", "fixed_day_count", "float
 def _compounding(table: Table) -> tuple[np.ndarray, np.ndarray]:
     """Compounding method and its days per swap, each index's default where empty."""
     und = table["underlying"]
-    method = by_name(und, lambda u: c.compounding if (c := index_of(u)) else "plain", object)
-    days = by_name(und, lambda u: c.compounding_days if (c := index_of(u)) else 0, np.float64)
+    method = per_name(und, lambda u: c.compounding if (c := index_of(u)) else "plain", object)
+    days = per_name(und, lambda u: c.compounding_days if (c := index_of(u)) else 0, np.float64)
     if "compounding" in table.columns:
         given = np.asarray(table["compounding"]).astype(str)
         method = np.where(given == "", method, given)
@@ -611,7 +592,7 @@ def _fra_terms(table: Table, market: Market):
     end = _adjust(table["end"], names, "modified_following")
     und = np.asarray(table["underlying"]).astype(str)
     conv = {str(u): _term_index(str(u)) for u in unique_inverse(und)[0]}
-    default = by_name(und, lambda u: conv[u].day_count if conv[u] else "ACT/360", object)
+    default = per_name(und, lambda u: conv[u].day_count if conv[u] else "ACT/360", object)
     dc = _text(table, "day_count", "").astype(object)
     dc = np.where(dc == "", default, dc).astype(str)
     accrual = year_fraction(start, end, dc)
@@ -867,7 +848,7 @@ def _vol_inputs(
 
 def _vol_checks(table: Table, market: Market):
     surfaces = getattr(market, "rate_vols", {})
-    has = by_name(table["currency"], lambda c: c in surfaces, bool)
+    has = per_name(table["currency"], lambda c: c in surfaces, bool)
     missing = np.isnan(table["vol"]) & ~has
     return [
         (
@@ -902,9 +883,9 @@ def _cap_coupons(table: Table, market: Market):
     conventions table's, par coupons (projected from today, no lag) on any other index."""
     n = len(table)
     und = np.asarray(table["underlying"]).astype(str)
-    term = by_name(und, lambda u: _term_index(u) is not None, bool)
+    term = per_name(und, lambda u: _term_index(u) is not None, bool)
     dc = _text(table, "day_count", "").astype(object)
-    default = by_name(und, lambda u: c.day_count if (c := _term_index(u)) else "ACT/360", object)
+    default = per_name(und, lambda u: c.day_count if (c := _term_index(u)) else "ACT/360", object)
     return float_coupons(
         market.valuation_date,
         _start(table, market),
@@ -1029,7 +1010,7 @@ def _swaption_dates(table: Table) -> tuple[np.ndarray, np.ndarray]:
             # the index calendar to the next business day.
             cal = calendar(c.calendar)
             start[rows] = cal.advance_period(expiry[rows], f"{c.fixing_lag}D", "following")
-    years = by_name(table["tenor"], lambda t: int(t[:-1]), np.int64)
+    years = per_name(table["tenor"], lambda t: int(t[:-1]), np.int64)
     return start, add_months(start, 12 * years)
 
 
@@ -1092,7 +1073,7 @@ class Swaption(CurveProduct):
     def cost(self, table: Table) -> np.ndarray:
         # Floating periods dominate: four a year. Costs are estimated before validation: an
         # unknown tenor counts as none.
-        years = by_name(table["tenor"], lambda t: int(t[:-1]) if t in _TENORS else 0, np.int64)
+        years = per_name(table["tenor"], lambda t: int(t[:-1]) if t in _TENORS else 0, np.int64)
         return 0.5 + 0.9 * years
 
     def check(self, table: Table, market: Market):
@@ -1113,7 +1094,7 @@ class Swaption(CurveProduct):
     def unit_values(self, table, market, states, mv, parallel):
         n = len(table)
         curves, disc, proj = _curve_ids(table, market, states)
-        years = by_name(table["tenor"], lambda t: int(t[:-1]), np.float64)
+        years = per_name(table["tenor"], lambda t: int(t[:-1]), np.float64)
         fx, coupons = _swaption_schedules(table, market)
         t_exp = market.year_fraction(table["expiry"])
         vol, normal, point = _vol_inputs(table, market, states, t_exp, years)
