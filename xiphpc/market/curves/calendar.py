@@ -53,6 +53,7 @@ __all__ = [
     "busday_tables",
     "calendar",
     "calendar_codes",
+    "check_convention",
     "joint",
     "tables_for",
     "tenor_months",
@@ -123,10 +124,7 @@ class Calendar:
         dates = np.asarray(dates, dtype="datetime64[D]")
         if convention == "unadjusted":
             return dates.copy()
-        if convention not in _NUMPY_ROLL:
-            raise ValueError(
-                f"unknown business-day convention {convention!r}; accepted: {list(CONVENTIONS)}"
-            )
+        check_convention(convention)
         if dates.ndim == 1:
             return adjust(dates, convention, np.zeros(dates.shape, dtype=np.int64), (self,))
         return np.busday_offset(dates, 0, roll=_NUMPY_ROLL[convention], busdaycal=self._cal)
@@ -221,7 +219,7 @@ WEEKENDS_ONLY = Calendar()
 @dataclass(frozen=True)
 class BusinessDayTables:
     """Following and preceding business day of every day of a span, per calendar, as the
-    compiled date functions read them (:mod:`xiphpc.market.curves.busdays`).
+    compiled date functions read them (:mod:`xiphpc.pricing.kernels.busdays`).
 
     Attributes
     ----------
@@ -338,11 +336,17 @@ def advance(
     return _moved(dates, business_days, roll, code, calendars)
 
 
-def _moved(dates, business_days, convention, code, calendars) -> np.ndarray:
+def check_convention(convention: str) -> None:
+    """Raise ValueError, naming the accepted ones, for a convention outside
+    :data:`CONVENTIONS`."""
     if convention not in CONVENTIONS:
         raise ValueError(
             f"unknown business-day convention {convention!r}; accepted: {list(CONVENTIONS)}"
         )
+
+
+def _moved(dates, business_days, convention, code, calendars) -> np.ndarray:
+    check_convention(convention)
     dates = np.ascontiguousarray(np.asarray(dates, dtype="datetime64[D]").ravel())
     steps = np.broadcast_to(np.asarray(business_days, dtype=np.int64), dates.shape)
     code = np.broadcast_to(np.asarray(code, dtype=np.int64), dates.shape)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from xiphpc.io.text import unique_inverse
 from xiphpc.pricing.kernels.busdays import year_fractions
 
 __all__ = ["DAY_COUNTS", "day_count_codes", "year_fraction"]
@@ -131,13 +132,12 @@ def day_count_codes(names: np.ndarray) -> np.ndarray:
         For a name outside :data:`DAY_COUNTS`.
     """
     names = np.asarray(names)
-    code = np.full(names.shape, -1, dtype=np.int64)
-    for k, name in enumerate(DAY_COUNTS):
-        code[names == name] = k
-    if (code < 0).any():
-        name = str(np.unique(names[code < 0])[0])
-        raise ValueError(f"unknown day count {name!r}; accepted: {list(DAY_COUNTS)}")
-    return code
+    uniq, inverse = unique_inverse(names.reshape(-1))
+    unknown = [str(u) for u in uniq if str(u) not in DAY_COUNTS]
+    if unknown:
+        raise ValueError(f"unknown day count {unknown[0]!r}; accepted: {list(DAY_COUNTS)}")
+    code = np.array([DAY_COUNTS.index(str(u)) for u in uniq], dtype=np.int64)
+    return code[inverse].reshape(names.shape)
 
 
 def year_fraction(
