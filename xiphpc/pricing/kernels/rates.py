@@ -407,6 +407,15 @@ def _discount_factors(ct, cz, ck, co, curve, t, out):
         out[i] = math.exp(-(w1 * cz[i1] + w2 * cz[i2]))
 
 
+@nb.njit(**_INLINE)
+def sub_growth(log_start, log_end, r):
+    """Growth factor of one factor of a coupon (:class:`IndexPeriods`) from the log
+    discount factors at its start and end: ``P(a) / P(b)`` for a whole span (``r == 1``),
+    ``1 + r (P(a) / P(b) - 1)`` for a day whose span differs from its value period."""
+    g = vmath.exp(log_start - log_end)
+    return g if r == 1.0 else 1.0 + r * (g - 1.0)
+
+
 @nb.njit(**READS_ARRAYS)
 def _growth(curves, pc, floating, k, h, b, grow):
     # Coupon k's growth factor known[k] * prod_q g_q (IndexPeriods) on projection curve pc
@@ -421,15 +430,10 @@ def _growth(curves, pc, floating, k, h, b, grow):
         a1, a2, u1, u2, e1 = move_weights(ct, ck, co, pc, sub_start[q], h, b)
         b1, b2, v1, v2, e2 = move_weights(ct, ck, co, pc, sub_end[q], h, b)
         r = sub_ratio[q]
-        if r == 1.0:
-            for s in range(n_s):
-                grow[s] *= vmath.exp(
-                    log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
-                )
-        else:
-            for s in range(n_s):
-                g = vmath.exp(log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s))
-                grow[s] *= 1.0 + r * (g - 1.0)
+        for s in range(n_s):
+            grow[s] *= sub_growth(
+                log_df(cz, a1, a2, u1, u2, e1, s), log_df(cz, b1, b2, v1, v2, e2, s), r
+            )
 
 
 @nb.njit(**READS_ARRAYS)
@@ -490,17 +494,10 @@ def _legs(curves, dc, pc, spread, fixed, floating, i, mv, h, ann, flt, grow):
                     continue
                 e1 = shift_exponent(vb[j], ta)
                 e2 = shift_exponent(vb[j], tb)
-                if r == 1.0:
-                    for s in range(n_s):
-                        grow[j, s] *= vmath.exp(
-                            log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
-                        )
-                else:
-                    for s in range(n_s):
-                        g = vmath.exp(
-                            log_df(cz, a1, a2, u1, u2, e1, s) - log_df(cz, b1, b2, v1, v2, e2, s)
-                        )
-                        grow[j, s] *= 1.0 + r * (g - 1.0)
+                for s in range(n_s):
+                    grow[j, s] *= sub_growth(
+                        log_df(cz, a1, a2, u1, u2, e1, s), log_df(cz, b1, b2, v1, v2, e2, s), r
+                    )
         tp = flt_pay[k] - h
         d1, d2, x1, x2 = curve_weights(ct, ck, co, dc, tp)
         tau = flt_tau[k]
