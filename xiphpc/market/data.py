@@ -83,7 +83,7 @@ from typing import Any
 import numpy as np
 
 from xiphpc.config.errors import JobError, Problem
-from xiphpc.io.text import brief, read_text, unique_inverse
+from xiphpc.io.text import brief, read_text, rows_by_value
 
 from .curves.loader import (
     EXTRA_KEYS,
@@ -182,7 +182,7 @@ class Market:
     def zero_rate(self, ccy: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Zero rates of the curves of ``ccy`` to times ``t`` (both shape ``(n,)``)."""
         out = np.full(t.shape, math.nan)
-        for name, rows in _groups(ccy):
+        for name, rows in rows_by_value(ccy):
             curve = self.curves.get(name)
             if curve is not None:
                 out[rows] = curve.zero_rate(t[rows])
@@ -196,7 +196,7 @@ class Market:
         spot = np.full(t.shape, math.nan)
         div = np.full(t.shape, math.nan)
         vol = np.full(t.shape, math.nan)
-        for name, rows in _groups(names):
+        for name, rows in rows_by_value(names):
             eq = self.equities.get(name)
             if eq is not None:
                 spot[rows] = eq.spot
@@ -210,7 +210,7 @@ class Market:
         r_for = np.full(t.shape, math.nan)
         r_dom = np.full(t.shape, math.nan)
         vol = np.full(t.shape, math.nan)
-        for pair, rows in _groups(pairs):
+        for pair, rows in rows_by_value(pairs):
             if len(pair) != 6:
                 continue
             fore, dom = pair[:3], pair[3:]
@@ -258,18 +258,9 @@ class Market:
         }
 
 
-def _groups(keys: np.ndarray):
-    """Yield ``(key, row indices)`` for each distinct key, in sorted key order."""
-    uniq, inverse = unique_inverse(keys)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(uniq.size + 1))
-    for i, key in enumerate(uniq):
-        yield str(key), order[bounds[i] : bounds[i + 1]]
-
-
 def _lookup(keys: np.ndarray, get) -> np.ndarray:
     out = np.empty(np.shape(keys), dtype=np.float64)
-    for key, rows in _groups(keys):
+    for key, rows in rows_by_value(keys):
         out[rows] = get(key)
     return out
 

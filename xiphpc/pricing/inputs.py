@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from xiphpc.io.text import unique_inverse
+from xiphpc.io.text import rows_by_value, unique_inverse
 from xiphpc.market.data import Market, TermStructure, ZeroCurve
 from xiphpc.market.factors import FactorSet
 
@@ -313,22 +313,12 @@ def per_pair(a: np.ndarray, b: np.ndarray, fn: Callable[[str, str], bool]) -> np
     return np.array(known, dtype=bool)[code.reshape(-1)]
 
 
-def _by_name(names: np.ndarray):
-    """Each distinct name (sorted) and its rows (increasing), shape ``(k,)``."""
-    uniq, inverse = unique_inverse(names)
-    # One stable sort instead of a pass over the rows per name.
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(uniq.size + 1))
-    for i, name in enumerate(uniq.tolist()):
-        yield str(name), order[bounds[i] : bounds[i + 1]]
-
-
 def rate_input(market: Market, factors: FactorSet, ccy: np.ndarray, t: np.ndarray) -> RateInput:
     """Zero rates of the curves of ``ccy`` to times ``t`` (shape ``(n,)``)."""
     n = t.size
     base, w = np.full(n, np.nan), np.zeros(n)
     lo, hi = np.full(n, -1), np.full(n, -1)
-    for name, rows in _by_name(ccy):
+    for name, rows in rows_by_value(ccy):
         curve: ZeroCurve | None = market.curves.get(name)
         if curve is None:
             continue
@@ -355,7 +345,7 @@ def vol_input(
     v_lo, v_hi, t_lo, t_hi, tc = (np.ones(n) for _ in range(5))
     w = np.zeros(n)
     lo, hi = np.full(n, -1), np.full(n, -1)
-    for name, rows in _by_name(names):
+    for name, rows in rows_by_value(names):
         ts = surfaces.get(name)
         if ts is None:
             continue
@@ -380,7 +370,7 @@ def price_input(
     n = t.size
     p_lo, p_hi, w = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n)
     lo, hi = np.full(n, -1), np.full(n, -1)
-    for name, rows in _by_name(names):
+    for name, rows in rows_by_value(names):
         curve = curves.get(name)
         if curve is None:
             continue
@@ -416,7 +406,7 @@ def smile_vol_input(
     n = t.size
     with_smile = [
         (s, rows[vol.lo[rows] >= 0])
-        for name, rows in _by_name(names)
+        for name, rows in rows_by_value(names)
         if (s := surfaces.get(name)) is not None
     ]
     with_smile = [(s, rows) for s, rows in with_smile if rows.size]
@@ -468,7 +458,7 @@ def fx_to_base_input(market: Market, factors: FactorSet, ccy: np.ndarray) -> Spo
     n = ccy.size
     base = np.full(n, np.nan)
     num = np.full(n, -1)
-    for name, rows in _by_name(ccy):
+    for name, rows in rows_by_value(ccy):
         if name in market.fx:
             base[rows] = market.fx[name]
             num[rows] = factors.index("fx", name)
