@@ -36,6 +36,7 @@ import numpy as np
 from h5py import h5d, h5s
 
 from xiphpc.config.errors import JobError, Problem
+from xiphpc.pricing.kernels.busdays import days_from_civil
 from xiphpc.pricing.products import REGISTRY, Column, Table
 
 from .text import as_str, decode_ascii, decode_utf8
@@ -187,8 +188,6 @@ def _convert(col: Column, raw: np.ndarray, source: str) -> tuple[np.ndarray, np.
 
 #: Code units of ``YYYY-MM-DD`` that hold digits.
 _DIGITS = [0, 1, 2, 3, 5, 6, 8, 9]
-#: Days of each month (index 1-12) of a common year.
-_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
 
 
 def _iso_dates(text: np.ndarray) -> np.ndarray | None:
@@ -212,22 +211,14 @@ def _iso_dates(text: np.ndarray) -> np.ndarray | None:
         or (digits[:, 0] == 0).any()
     ):
         return None
-    digits = digits.astype(np.int32)
-    year = digits[:, :4] @ np.array([1000, 100, 10, 1], dtype=np.int32)
-    month = digits[:, 4] * 10 + digits[:, 5]
-    day = digits[:, 6] * 10 + digits[:, 7]
-    if ((month < 1) | (month > 12) | (day < 1)).any():
+    digits = digits.astype(np.int64)
+    year = np.ascontiguousarray(digits[:, :4] @ np.array([1000, 100, 10, 1], dtype=np.int64))
+    month = np.ascontiguousarray(digits[:, 4] * 10 + digits[:, 5])
+    day = np.ascontiguousarray(digits[:, 6] * 10 + digits[:, 7])
+    days = np.empty(year.size, dtype=np.int64)
+    if not days_from_civil(year, month, day, days):
         return None
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    if (day > _MONTH_DAYS[month] + (leap & (month == 2))).any():
-        return None
-    # Days since 1970-01-01, the year counted from March so that a leap day ends it.
-    y = year - (month <= 2)
-    era = y // 400
-    of_era = y - era * 400
-    of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
-    days = era * 146097 + of_era * 365 + of_era // 4 - of_era // 100 + of_year - 719468
-    return days.astype(np.int64).astype("datetime64[D]")
+    return days.view("datetime64[D]")
 
 
 def _date_column(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

@@ -22,6 +22,7 @@ __all__ = [
     "ROLLS",
     "add_months_days",
     "advance_days",
+    "days_from_civil",
     "schedule_dates",
     "year_fractions",
 ]
@@ -110,6 +111,19 @@ def _roll(d, roll, f, p):
     if roll == _MODIFIED_FOLLOWING:
         return f if f == d or _month_of(f) == _month_of(d) else p
     return p if p == d or _month_of(p) == _month_of(d) else f
+
+
+@nb.njit(**KERNEL_OPTIONS)
+def days_from_civil(year, month, day, out):
+    """``out[i]``: the day number of civil date ``(year[i], month[i], day[i])`` (shapes
+    ``(n,)``, int64). Returns False, at the first date that does not exist (a month outside
+    1-12, a day outside its month), with ``out`` written only up to it; True otherwise."""
+    for i in range(year.shape[0]):
+        y, m, d = year[i], month[i], day[i]
+        if m < 1 or m > 12 or d < 1 or d > _month_length(y, m):
+            return False
+        out[i] = _days(y, m, d)
+    return True
 
 
 @nb.njit(**KERNEL_OPTIONS)
